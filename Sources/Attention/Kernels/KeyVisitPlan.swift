@@ -1,0 +1,83 @@
+/// Which key ranges each query block visits: the only thing in which the
+/// tiled, sliding-window and block-sparse strategies differ. The step done on
+/// each visit is ``OnlineSoftmaxTile``'s; ``runTiledAttention`` drives both.
+protocol KeyVisitPlan: Sendable {
+    /// The query blocks, a partition of `0 ..< queryLength`; each is at most
+    /// ``maxRows`` long.
+    var queryBlocks: [Range<Int>] { get }
+    /// Upper bounds of a query block and of a visited key range.
+    var maxRows: Int { get }
+    var maxColumns: Int { get }
+    /// Calls `visit` with each key range the query block must fold in, in
+    /// ascending order, and whether the element mask is needed there
+    /// (`partial`). Ranges the mask leaves empty are not visited.
+    func visitKeys(of queries: Range<Int>, _ visit: (_ keys: Range<Int>, _ partial: Bool) -> Void)
+}
+
+extension KeyVisitPlan {
+    /// Cuts `range` into consecutive pieces of at most `width`, classifies each
+    /// against `mask`, and visits the non-empty ones.
+    func visitChunks(of range: Range<Int>, width: Int, queries: Range<Int>, mask: AttentionMask,
+                     _ visit: (_ keys: Range<Int>, _ partial: Bool) -> Void) {
+        var k0 = range.lowerBound
+        while k0 < range.upperBound {
+            let keys = k0 ..< min(k0 + width, range.upperBound)
+            switch mask.coverage(queries: queries, keys: keys) {
+            case .empty: break
+            case .partial: visit(keys, true)
+            case .full: visit(keys, false)
+            }
+            k0 = keys.upperBound
+        }
+    }
+}
+
+/// Splits `range` into consecutive blocks of at most `size`.
+func blocks(of range: Range<Int>, size: Int) -> [Range<Int>] {
+    stride(from: range.lowerBound, to: range.upperBound, by: size).map { $0 ..< min($0 + size, range.upperBound) }
+}
+
+/// Runs blockwise attention: every (batch, head, query block) is one unit of
+/// work; a worker folds the key ranges the plan names into its own
+/// ``OnlineSoftmaxTile`` and writes the block's output rows.
+///
+/// OpenBLAS runs single-threaded inside the workers: the parallelism is over
+/// units, so one long head still uses every core.
+func runTiledAttention(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer,
+                       threads: Int, plan: some KeyVisitPlan) {
+    let shape = inputs.shape
+    let d = shape.headDim
+    let queryBlocks = plan.queryBlocks
+    let units = shape.batch * shape.heads * queryBlocks.count
+    let workerCount = tiledWorkers(units: units, threads: threads)
+    BLAS.setThreads(1)
+    let tiles = (0 ..< workerCount).map { _ in
+        OnlineSoftmaxTile(maxRows: plan.maxRows, maxColumns: plan.maxColumns, headDim: d)
+    }
+    let io = UncheckedSendable((q: inputs.query.baseAddress, k: inputs.key.baseAddress,
+                                v: inputs.value.baseAddress, o: output.baseAddress, tiles: tiles))
+    ParallelWork.run(units: units, workers: workerCount) { worker, unit in
+        let (head, block) = unit.quotientAndRemainder(dividingBy: queryBlocks.count)
+        let (b, h) = head.quotientAndRemainder(dividingBy: shape.heads)
+        let queries = queryBlocks[block]
+        let qOffset = shape.queryOffset(batch: b, head: h) + queries.lowerBound * d
+        let k = io.value.k + shape.keyOffset(batch: b, head: h)
+        let v = io.value.v + shape.keyOffset(batch: b, head: h)
+        let tile = io.value.tiles[worker]
+        tile.begin(query: io.value.q + qOffset, rows: queries.count, scale: shape.scale)
+        plan.visitKeys(of: queries) { keys, partial in
+            tile.accumulate(key: k + keys.lowerBound * d, value: v + keys.lowerBound * d, columns: keys.count,
+                            mask: partial ? mask : nil, queries: queries, keys: keys)
+        }
+        tile.finish(into: io.value.o + qOffset)
+    }
+}
+
+/// Workers a blockwise run uses.
+func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units)) }
+
+/// The extra memory of a blockwise run: one tile workspace per worker.
+func tiledExtraBytes(shape: AttentionShape, units: Int, threads: Int, maxRows: Int, maxColumns: Int) -> Int {
+    tiledWorkers(units: units, threads: threads)
+        * OnlineSoftmaxTile.workspaceBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: shape.headDim)
+}

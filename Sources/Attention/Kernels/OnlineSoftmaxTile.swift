@@ -1,0 +1,111 @@
+/// The one step that tiled, sliding-window and block-sparse attention share:
+/// a block of query rows against a stream of key ranges, with an online
+/// softmax (Milakov and Gimelshein 2018; FlashAttention-2's forward pass).
+///
+/// For a query block Q_b (`rows × d`) it keeps, per row, the running maximum
+/// `m`, the running sum `l` and an unnormalized output `acc`. Each key range
+/// (`columns` keys of K and V) does
+///
+///     S    = scale·log₂e · Q_b·Kᵀ            (scores, base 2)
+///     S    = −∞ where the mask excludes a pair   (partial tiles only)
+///     m'   = max(m, rowmax S)
+///     P    = 2^(S − m'),  α = 2^(m − m')
+///     l    = α·l + rowsum P
+///     acc  = α·acc + P·V
+///
+/// and ``finish(into:)`` writes `acc / l` (zeros where `l = 0`: a row that
+/// attended nothing). Nothing of size Nq×Nk ever exists: the workspace is
+/// one `rows × columns` score tile, one `rows × d` accumulator and two
+/// row vectors.
+///
+/// One instance per worker; not thread-safe.
+final class OnlineSoftmaxTile {
+    let maxRows: Int
+    let maxColumns: Int
+    let headDim: Int
+    /// Row stride of the score tile: a multiple of 16 floats (64 bytes).
+    let scoreStride: Int
+
+    private let scores: AlignedBuffer
+    private let acc: AlignedBuffer
+    private let rowMax: AlignedBuffer
+    private let rowSum: AlignedBuffer
+
+    private var rows = 0
+    private var query: UnsafePointer<Float>?
+    private var alpha: Float = 1
+
+    init(maxRows: Int, maxColumns: Int, headDim: Int) {
+        self.maxRows = maxRows
+        self.maxColumns = maxColumns
+        self.headDim = headDim
+        scoreStride = Self.roundUp16(maxColumns)
+        scores = AlignedBuffer(count: maxRows * scoreStride)
+        acc = AlignedBuffer(count: maxRows * headDim)
+        rowMax = AlignedBuffer(count: maxRows)
+        rowSum = AlignedBuffer(count: maxRows)
+    }
+
+    /// Bytes of one worker's workspace, for memory predictions.
+    static func workspaceBytes(maxRows: Int, maxColumns: Int, headDim: Int) -> Int {
+        (maxRows * roundUp16(maxColumns) + maxRows * headDim + 2 * maxRows) * MemoryLayout<Float>.stride
+    }
+
+    private static func roundUp16(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+
+    /// Starts a query block: `rows` rows of `headDim` floats at `query`.
+    func begin(query: UnsafePointer<Float>, rows: Int, scale: Float) {
+        precondition(rows >= 1 && rows <= maxRows)
+        self.query = query
+        self.rows = rows
+        self.alpha = scale * log2e
+        rowMax.baseAddress.update(repeating: -.infinity, count: rows)
+        rowSum.baseAddress.update(repeating: 0, count: rows)
+        acc.baseAddress.update(repeating: 0, count: rows * headDim)
+    }
+
+    /// Folds `columns` keys and values (rows of `headDim` floats at `key`
+    /// and `value`) into the block. With `mask`, pairs it excludes are
+    /// dropped (`queries` and `keys` give the tile's absolute indices);
+    /// without it every pair counts.
+    func accumulate(key: UnsafePointer<Float>, value: UnsafePointer<Float>, columns: Int,
+                    mask: AttentionMask? = nil, queries: Range<Int> = 0 ..< 0, keys: Range<Int> = 0 ..< 0) {
+        precondition(columns >= 1 && columns <= maxColumns)
+        let d = headDim
+        let s = scores.baseAddress
+        BLAS.gemmABt(m: rows, n: columns, k: d, alpha: alpha,
+                     a: query!, lda: d, b: key, ldb: d, c: s, ldc: scoreStride)
+        if let mask { mask.applyMask(queries: queries, keys: keys, scores: s, rowStride: scoreStride) }
+
+        for r in 0 ..< rows {
+            let row = s + r * scoreStride
+            let mOld = rowMax[r]
+            let mNew = Swift.max(mOld, RowOps.max(row, count: columns))
+            if mNew == -.infinity {
+                // Nothing attended in this row yet: contribute zeros, keep the state.
+                row.update(repeating: 0, count: columns)
+                continue
+            }
+            let rescale = mOld == -.infinity ? 0 : Float(exp2(SIMD16(repeating: mOld - mNew))[0])
+            let sum = RowOps.exp2InPlaceAndSum(row, count: columns, shift: mNew)
+            rowSum[r] = rowSum[r] * rescale + sum
+            rowMax[r] = mNew
+            if rescale != 1 { RowOps.scale(acc.baseAddress + r * d, count: d, by: rescale) }
+        }
+        BLAS.gemmAB(m: rows, n: d, k: columns, beta: 1,
+                    a: s, lda: scoreStride, b: value, ldb: d, c: acc.baseAddress, ldc: d)
+    }
+
+    /// Writes the normalized block, `acc / l` row by row, to `output`
+    /// (`rows × headDim`); rows that attended nothing get zeros.
+    func finish(into output: UnsafeMutablePointer<Float>) {
+        let d = headDim
+        for r in 0 ..< rows {
+            let l = rowSum[r]
+            let inv: Float = l > 0 ? 1 / l : 0
+            let src = acc.baseAddress + r * d
+            let dst = output + r * d
+            for c in 0 ..< d { dst[c] = src[c] * inv }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+/// Block-sparse attention (BigBird, Sparse Transformer, FlexAttention block
+/// masks): the layout is kept as compressed rows, and each query block runs
+/// the online softmax over only its kept key blocks. Runs of adjacent kept
+/// blocks are visited as one key range (up to the tile's column count), so a
+/// window of three blocks is one matrix product rather than three small ones.
+///
+/// The work is proportional to the kept blocks; no Nq×Nk buffer exists. Only
+/// block-layout patterns are served.
+///
+/// - Complexity: O(B·H·(kept blocks)·b²·d) time; one tile workspace per worker.
+public struct BlockSparseAttention: AttentionStrategy {
+    /// Widest key range visited at once when kept blocks are adjacent.
+    public static let defaultMaxColumns = 256
+
+    public let tile: TileSize?
+
+    public init(tile: TileSize? = nil) { self.tile = tile }
+
+    public var name: String { "block-sparse" }
+    public var summary: String { "online softmax over the layout's kept blocks only (CSR rows)" }
+    public var supportedKinds: Set<MaskPattern.Kind> { [.blocks] }
+
+    struct Plan: KeyVisitPlan {
+        let mask: AttentionMask
+        let layout: BlockLayout
+        let queryBlocks: [Range<Int>]
+        let maxColumns: Int
+        var maxRows: Int { layout.blockSize }
+
+        init(mask: AttentionMask, layout: BlockLayout, maxColumns: Int) {
+            self.mask = mask
+            self.layout = layout
+            self.maxColumns = max(maxColumns, layout.blockSize)
+            queryBlocks = blocks(of: 0 ..< mask.queryLength, size: layout.blockSize)
+        }
+
+        func visitKeys(of queries: Range<Int>, _ visit: (Range<Int>, Bool) -> Void) {
+            let b = layout.blockSize
+            var run: Range<Int>? = nil
+            func flush() {
+                if let r = run { visitChunks(of: r, width: maxColumns, queries: queries, mask: mask, visit) }
+                run = nil
+            }
+            for c in layout.keptBlocks(ofRow: queries.lowerBound / b) {
+                let keys = c * b ..< min((c + 1) * b, mask.keyLength)
+                if let r = run, r.upperBound == keys.lowerBound, r.count + keys.count <= maxColumns {
+                    run = r.lowerBound ..< keys.upperBound
+                } else {
+                    flush()
+                    run = keys
+                }
+            }
+            flush()
+        }
+    }
+
+    func maxColumns(_ layout: BlockLayout) -> Int {
+        max(tile?.columns ?? Self.defaultMaxColumns, layout.blockSize)
+    }
+
+    public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
+        guard let layout = mask.blockLayout else { return 0 }
+        let units = shape.batch * shape.heads * layout.queryBlocks
+        return tiledExtraBytes(shape: shape, units: units, threads: threads,
+                               maxRows: layout.blockSize, maxColumns: maxColumns(layout))
+    }
+
+    public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
+        try validate(inputs, mask: mask, output: output, threads: threads)
+        guard let layout = mask.blockLayout else { return }
+        runTiledAttention(inputs, mask: mask, output: output, threads: threads,
+                          plan: Plan(mask: mask, layout: layout, maxColumns: maxColumns(layout)))
+    }
+}

@@ -1,0 +1,83 @@
+/// Sliding-window local attention (Longformer, Mistral): each block of query
+/// rows visits only the band of keys its window reaches, plus the global
+/// keys, so the work is O(Nq·(left + right + 1 + G)·d), never O(Nq·Nk).
+///
+/// Global query rows (positions `0 ≤ p(i) < G`) attend every key; the plan
+/// puts them in query blocks of their own so the other blocks keep narrow
+/// bands. Only window patterns are served: for full or causal attention use
+/// `tiled` (a causal window is `window:LEFT:0`).
+///
+/// - Complexity: O(B·H·Nq·(L + R + Br + G)·d) time; one tile workspace per
+///   worker.
+public struct SlidingWindowAttention: AttentionStrategy {
+    public static let defaultTile = try! TileSize(rows: 64, columns: 256)
+
+    public let tile: TileSize
+
+    public init(tile: TileSize? = nil) { self.tile = tile ?? Self.defaultTile }
+
+    public var name: String { "sliding" }
+    public var summary: String { "visits only the window's band of keys (plus global tokens), \(tile) tiles" }
+    public var supportedKinds: Set<MaskPattern.Kind> { [.window] }
+
+    struct Plan: KeyVisitPlan {
+        let mask: AttentionMask
+        let window: MaskPattern.Window
+        let tile: TileSize
+        let queryBlocks: [Range<Int>]
+        var maxRows: Int { tile.rows }
+        var maxColumns: Int { tile.columns }
+
+        init(mask: AttentionMask, window: MaskPattern.Window, tile: TileSize) {
+            self.mask = mask
+            self.window = window
+            self.tile = tile
+            // Rows i with 0 ≤ i + offset < G are global: give them blocks of their own.
+            let nq = mask.queryLength
+            let globalRows = max(0, min(-mask.offset, nq)) ..< max(0, min(window.globalTokens - mask.offset, nq))
+            if globalRows.isEmpty {
+                queryBlocks = blocks(of: 0 ..< nq, size: tile.rows)
+            } else {
+                queryBlocks = blocks(of: 0 ..< globalRows.lowerBound, size: tile.rows)
+                    + blocks(of: globalRows, size: tile.rows)
+                    + blocks(of: globalRows.upperBound ..< nq, size: tile.rows)
+            }
+        }
+
+        func visitKeys(of queries: Range<Int>, _ visit: (Range<Int>, Bool) -> Void) {
+            let nk = mask.keyLength
+            let firstPosition = queries.lowerBound + mask.offset
+            let lastPosition = queries.upperBound - 1 + mask.offset
+            let global = min(window.globalTokens, nk)
+            if firstPosition < global && lastPosition >= 0 {
+                // A global query block: every key (the mask trims causal windows).
+                visitChunks(of: 0 ..< nk, width: tile.columns, queries: queries, mask: mask, visit)
+                return
+            }
+            let bandStart = max(0, firstPosition - window.left)
+            let band = bandStart ..< max(bandStart, min(nk, lastPosition + window.right + 1))
+            // The global keys and the band, as disjoint ascending ranges.
+            var ranges: [Range<Int>] = []
+            if global > 0 && !band.isEmpty && band.lowerBound <= global {
+                ranges = [0 ..< max(global, band.upperBound)]
+            } else {
+                if global > 0 { ranges.append(0 ..< global) }
+                if !band.isEmpty { ranges.append(band) }
+            }
+            for r in ranges { visitChunks(of: r, width: tile.columns, queries: queries, mask: mask, visit) }
+        }
+    }
+
+    public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
+        let units = shape.batch * shape.heads * (BlockLayout.blockCount(shape.queryLength, blockSize: tile.rows) + 2)
+        return tiledExtraBytes(shape: shape, units: units, threads: threads,
+                               maxRows: tile.rows, maxColumns: tile.columns)
+    }
+
+    public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
+        try validate(inputs, mask: mask, output: output, threads: threads)
+        guard case .window(let window) = mask.pattern else { return }
+        runTiledAttention(inputs, mask: mask, output: output, threads: threads,
+                          plan: Plan(mask: mask, window: window, tile: tile))
+    }
+}

@@ -1,0 +1,31 @@
+/// Errors of the attention model and strategies. Each description is one line
+/// that names what was wrong and what is allowed.
+public enum AttentionError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A size is zero or negative, or the heads do not group.
+    case invalidShape(String)
+    /// A mask pattern could not be parsed or does not fit the shape.
+    case invalidPattern(String)
+    /// The strategy cannot compute this pattern.
+    case unsupportedPattern(strategy: String, pattern: String, supported: String)
+    /// No strategy of that name is registered.
+    case unknownStrategy(String, known: [String])
+    /// A caller-provided buffer has the wrong number of elements.
+    case bufferSizeMismatch(String)
+    /// A block layout file could not be read or is malformed.
+    case invalidLayoutFile(path: String, line: Int?, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidShape(let why): return "invalid shape: \(why)"
+        case .invalidPattern(let why): return "invalid pattern: \(why)"
+        case let .unsupportedPattern(strategy, pattern, supported):
+            return "strategy '\(strategy)' does not support pattern '\(pattern)' (it supports: \(supported))"
+        case let .unknownStrategy(name, known):
+            return "unknown strategy '\(name)' (known: \(known.joined(separator: ", ")))"
+        case .bufferSizeMismatch(let why): return "buffer size mismatch: \(why)"
+        case let .invalidLayoutFile(path, line, reason):
+            if let line { return "layout file '\(path)', line \(line): \(reason)" }
+            return "layout file '\(path)': \(reason)"
+        }
+    }
+}

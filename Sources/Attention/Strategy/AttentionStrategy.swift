@@ -1,0 +1,60 @@
+/// One way of computing attention,
+/// `O = softmax(scale · Q·Kᵀ + M) · V` per (batch, query head), where
+/// `M` is 0 on attended pairs and −∞ elsewhere, and a query row with no
+/// attended key gives a row of zeros.
+///
+/// Every strategy computes the same function; they differ in how much work
+/// and memory it takes. The float64 ``ReferenceAttention`` is the judge.
+public protocol AttentionStrategy: Sendable {
+    /// The registry name, used by `--strategy` (for example `dense`).
+    var name: String { get }
+
+    /// One line on how the strategy works, for `attnbench list`.
+    var summary: String { get }
+
+    /// The pattern families the strategy computes.
+    var supportedKinds: Set<MaskPattern.Kind> { get }
+
+    /// The extra working memory, in bytes, a forward pass needs beyond Q, K, V
+    /// and O, with `threads` workers.
+    func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int
+
+    /// Computes attention of `inputs` under `mask` into `output`
+    /// (`shape.queryElementCount` floats, overwritten) using `threads` workers.
+    ///
+    /// - Throws: ``AttentionError/unsupportedPattern(strategy:pattern:supported:)``
+    ///   when `mask`'s pattern is not one of ``supportedKinds``, and
+    ///   ``AttentionError/bufferSizeMismatch(_:)`` for a wrong output size.
+    func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws
+}
+
+extension AttentionStrategy {
+    public func supports(_ pattern: MaskPattern) -> Bool { supportedKinds.contains(pattern.kind) }
+
+    /// The supported families in a stable order, for messages and listings.
+    public var supportedKindsDescription: String {
+        MaskPattern.Kind.allCases.filter(supportedKinds.contains).map(\.rawValue).joined(separator: ", ")
+    }
+
+    /// Throws the protocol's error unless the strategy supports `pattern`.
+    public func requireSupport(_ pattern: MaskPattern) throws {
+        guard supports(pattern) else {
+            throw AttentionError.unsupportedPattern(
+                strategy: name, pattern: pattern.description, supported: supportedKindsDescription)
+        }
+    }
+
+    /// The checks every `forward` starts with.
+    public func validate(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
+        try requireSupport(mask.pattern)
+        let s = inputs.shape
+        guard mask.queryLength == s.queryLength, mask.keyLength == s.keyLength else {
+            throw AttentionError.invalidPattern(
+                "mask resolved for \(mask.queryLength)x\(mask.keyLength), problem is \(s.queryLength)x\(s.keyLength)")
+        }
+        guard output.count == s.queryElementCount else {
+            throw AttentionError.bufferSizeMismatch("output has \(output.count) elements, \(s) needs \(s.queryElementCount)")
+        }
+        guard threads >= 1 else { throw AttentionError.invalidShape("threads must be at least 1, got \(threads)") }
+    }
+}

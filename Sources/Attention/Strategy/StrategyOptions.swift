@@ -1,0 +1,34 @@
+/// Tuning knobs a strategy may read; each strategy documents which it uses
+/// and ignores the rest.
+public struct StrategyOptions: Hashable, Sendable {
+    /// Query rows × key columns of one tile (`--tile RxC`); `nil` is the
+    /// strategy's measured default.
+    public var tile: TileSize?
+
+    public init(tile: TileSize? = nil) { self.tile = tile }
+}
+
+/// A tile of `rows` queries by `columns` keys.
+public struct TileSize: Hashable, Sendable, CustomStringConvertible {
+    public var rows: Int
+    public var columns: Int
+
+    public init(rows: Int, columns: Int) throws {
+        guard rows >= 1, columns >= 1 else {
+            throw AttentionError.invalidShape("tile sizes must be at least 1x1, got \(rows)x\(columns)")
+        }
+        self.rows = rows
+        self.columns = columns
+    }
+
+    /// Parses `RxC` (for example `64x256`).
+    public init(parsing text: String) throws {
+        let parts = text.lowercased().split(separator: "x")
+        guard parts.count == 2, let r = Int(parts[0]), let c = Int(parts[1]), r >= 1, c >= 1 else {
+            throw AttentionError.invalidShape("tile '\(text)' must be ROWSxCOLUMNS with both ≥ 1, for example 64x256")
+        }
+        try self.init(rows: r, columns: c)
+    }
+
+    public var description: String { "\(rows)x\(columns)" }
+}

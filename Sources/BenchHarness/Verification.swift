@@ -1,0 +1,80 @@
+import Attention
+
+/// A strategy's output against the float64 reference.
+public struct VerificationResult: Codable, Sendable, Equatable {
+    /// max |o − r| over the checked elements.
+    public var maxAbsoluteError: Double
+    /// ‖o − r‖_F / ‖r‖_F over the checked elements (0 when r is all zero).
+    public var relativeFrobeniusError: Double
+    /// Query rows checked per head, over all heads checked.
+    public var checkedRows: Int
+    /// `all rows` or a description of the sample.
+    public var coverage: String
+
+    /// The tolerances the suite holds every strategy to on standard normal
+    /// inputs: relative Frobenius ≤ 1e-5 and max absolute ≤ 1e-4.
+    public static let relativeTolerance = 1e-5
+    public static let absoluteTolerance = 1e-4
+
+    public var passes: Bool {
+        relativeFrobeniusError <= Self.relativeTolerance && maxAbsoluteError <= Self.absoluteTolerance
+    }
+}
+
+public enum Verification {
+    /// Reference work above which only a sample of rows is checked:
+    /// multiply-adds of the float64 reference (about 2 s in a release build).
+    public static let fullReferenceBudget = 1 << 30
+
+    /// Compares `output` with the reference.
+    ///
+    /// When `B·H·Nq·Nk·d` is at most ``fullReferenceBudget`` every row is
+    /// checked. Otherwise the sample is: in the first and the last
+    /// (batch, head), the first 8 query rows, the last 8, and 48 rows spread
+    /// evenly between (every masked edge case of a pattern sits at the
+    /// beginning or the end: causal's first rows, a window's borders, global
+    /// tokens, partial last blocks).
+    public static func verify(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer) -> VerificationResult {
+        let s = inputs.shape
+        let work = s.batch * s.heads * s.queryLength * s.keyLength * s.headDim
+        var heads: [(Int, Int)] = []
+        var rows: [Int]
+        let coverage: String
+        if work <= fullReferenceBudget {
+            for b in 0 ..< s.batch { for h in 0 ..< s.heads { heads.append((b, h)) } }
+            rows = Array(0 ..< s.queryLength)
+            coverage = "all rows"
+        } else {
+            heads = [(0, 0)]
+            if s.batch * s.heads > 1 { heads.append((s.batch - 1, s.heads - 1)) }
+            rows = sampleRows(s.queryLength)
+            coverage = "sample of \(rows.count) rows in \(heads.count) head(s)"
+        }
+        var maxAbs = 0.0, diff2 = 0.0, ref2 = 0.0
+        let d = s.headDim
+        for (b, h) in heads {
+            let reference = ReferenceAttention.outputRows(inputs, mask: mask, batch: b, head: h, rows: rows)
+            let base = output.baseAddress + s.queryOffset(batch: b, head: h)
+            for (n, i) in rows.enumerated() {
+                for c in 0 ..< d {
+                    let r = reference[n * d + c]
+                    let e = Double(base[i * d + c]) - r
+                    maxAbs = max(maxAbs, abs(e))
+                    if e.isNaN { maxAbs = .nan }
+                    diff2 += e * e
+                    ref2 += r * r
+                }
+            }
+        }
+        let rel = ref2 > 0 ? (diff2 / ref2).squareRoot() : diff2.squareRoot()
+        return VerificationResult(maxAbsoluteError: maxAbs, relativeFrobeniusError: rel,
+                                  checkedRows: rows.count * heads.count, coverage: coverage)
+    }
+
+    /// The sampled rows: first 8, last 8, 48 evenly spaced; sorted, unique.
+    static func sampleRows(_ n: Int) -> [Int] {
+        var set = Set(0 ..< min(8, n)).union(max(0, n - 8) ..< n)
+        for k in 0 ..< 48 { set.insert(k * (n - 1) / 47) }
+        return set.sorted()
+    }
+}

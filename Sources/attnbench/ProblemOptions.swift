@@ -1,0 +1,80 @@
+import Attention
+import ArgumentParser
+
+/// The shape of the attention problem, shared by `run` and `sweep`.
+struct ShapeOptions: ParsableArguments {
+    @Option(name: .customLong("seq-len"), help: "Query length Nq.")
+    var seqLen: Int?
+
+    @Option(name: .customLong("kv-len"), help: "Key/value length Nk (default: --seq-len).")
+    var kvLen: Int?
+
+    @Option(help: "Batch size B.")
+    var batch: Int = 1
+
+    @Option(help: "Query heads H.")
+    var heads: Int = 8
+
+    @Option(name: .customLong("kv-heads"), help: "Key/value heads (divides --heads; default: --heads).")
+    var kvHeads: Int?
+
+    @Option(name: .customLong("head-dim"), help: "Head dimension d.")
+    var headDim: Int = 64
+
+    func validate() throws {
+        for (flag, value) in [("--seq-len", seqLen), ("--kv-len", kvLen), ("--batch", batch),
+                              ("--heads", heads), ("--kv-heads", kvHeads), ("--head-dim", headDim)]
+        where (value ?? 1) < 1 {
+            throw ValidationError("\(flag) must be at least 1, got \(value!)")
+        }
+        if let g = kvHeads, heads % g != 0 {
+            throw ValidationError("--heads (\(heads)) must be a multiple of --kv-heads (\(g))")
+        }
+    }
+
+    /// The shape for query length `length` (with `--kv-len` when given).
+    func shape(queryLength: Int) throws -> AttentionShape {
+        do {
+            return try AttentionShape(batch: batch, heads: heads, kvHeads: kvHeads, queryLength: queryLength,
+                                      keyLength: kvLen ?? queryLength, headDim: headDim)
+        } catch let e as AttentionError {
+            throw ValidationError(e.description)
+        }
+    }
+}
+
+/// How a case is run and repeated.
+struct ExecutionOptions: ParsableArguments {
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Seed of the standard normal Q, K, V (xoshiro256** + Box-Muller).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Untimed runs before timing.")
+    var warmup: Int = 1
+
+    func validate() throws {
+        if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
+    }
+}
+
+/// Parses `--pattern` values with the model's own parser, so the message names what is allowed.
+func parsePattern(_ text: String) throws -> MaskPattern {
+    do { return try MaskPattern(parsing: text) } catch let e as AttentionError { throw ValidationError(e.description) }
+}
+
+/// Checks a `--strategy` value against the registry.
+func parseStrategyName(_ text: String) throws -> String {
+    guard StrategyRegistry.names.contains(text) else {
+        throw ValidationError("unknown strategy '\(text)' (known: \(StrategyRegistry.names.joined(separator: ", ")))")
+    }
+    return text
+}
+
+func parseTile(_ text: String) throws -> TileSize {
+    do { return try TileSize(parsing: text) } catch let e as AttentionError { throw ValidationError(e.description) }
+}
+
+import Foundation

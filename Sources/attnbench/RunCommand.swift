@@ -1,0 +1,93 @@
+import Attention
+import ArgumentParser
+import BenchHarness
+import Foundation
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Time one strategy on one problem, optionally checking it against the float64 reference.")
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    @Option(help: "Strategy: \(StrategyRegistry.names.joined(separator: ", ")).", transform: parseStrategyName)
+    var strategy: String = "dense"
+
+    @OptionGroup var shape: ShapeOptions
+    @OptionGroup var execution: ExecutionOptions
+
+    @Option(help: "Mask pattern: \(MaskPattern.syntaxHelp).", transform: parsePattern)
+    var pattern: MaskPattern = .full
+
+    @Option(help: "Tile ROWSxCOLUMNS for blockwise strategies (e.g. 64x256).", transform: parseTile)
+    var tile: TileSize?
+
+    @Option(help: "Timed repetitions.")
+    var reps: Int = 10
+
+    @Flag(help: "Compare the output with the float64 reference (a documented row sample for large problems).")
+    var verify = false
+
+    @Flag(help: "First measure cblas_sgemm (2048³, same threads) and report the case as a fraction of it.")
+    var calibrate = false
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        if reps < 1 { throw ValidationError("--reps must be at least 1, got \(reps)") }
+        if shape.seqLen == nil { throw ValidationError("--seq-len is required (the query length, at least 1)") }
+    }
+
+    func run() throws {
+        let config = CaseConfig(
+            strategy: strategy, tile: tile?.description, shape: try shape.shape(queryLength: shape.seqLen!),
+            pattern: pattern.description, threads: execution.threads, seed: execution.seed,
+            repetitions: .fixed(warmup: execution.warmup, reps: reps), verify: verify, calibrate: calibrate)
+        let result: CaseResult
+        do { result = try CaseRunner.run(config) } catch let e as AttentionError {
+            throw ValidationError(e.description)
+        }
+        switch format {
+        case .json: print(try JSONOutput.encode(result))
+        case .text: print(TextReport.describe(result))
+        }
+        if let v = result.verification, !v.passes {
+            throw ValidationError(String(format: "--verify: output differs from the reference beyond tolerance (max abs %.3g > %.0e or rel %.3g > %.0e)",
+                                         v.maxAbsoluteError, VerificationResult.absoluteTolerance,
+                                         v.relativeFrobeniusError, VerificationResult.relativeTolerance))
+        }
+    }
+}
+
+enum JSONOutput {
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+enum TextReport {
+    static func describe(_ r: CaseResult) -> String {
+        let c = r.config
+        var lines = [
+            "strategy   \(c.strategy)" + (c.tile.map { " (tile \($0))" } ?? ""),
+            "problem    \(c.shape), pattern \(c.pattern), density \(String(format: "%.4f", r.density))",
+            "threads    \(c.threads); OpenBLAS \(r.blas.core) kernels (chosen by \(r.blas.source))",
+            String(format: "time       median %.3f ms, min %.3f ms over %d reps (%d warm-up)",
+                   r.statistics.median, r.statistics.min, r.statistics.count, c.repetitions.warmup),
+            String(format: "useful     %.1f GFLOP/s (4·B·H·d per attended pair), %.0f tokens/s",
+                   r.usefulGflops, r.tokensPerSecond),
+            "memory     peak extra \(Bytes.format(r.peakExtraBytes)) (predicted \(Bytes.format(r.predictedExtraBytes))), inputs+output \(Bytes.format(r.inputBytes))",
+        ]
+        if let rate = r.sgemmGflops, let f = r.fractionOfSgemm {
+            lines.append(String(format: "sgemm      %.1f GFLOP/s (2048³, same threads, this process): the case runs at %.0f%% of it", rate, f * 100))
+        }
+        if let v = r.verification {
+            lines.append(String(format: "verify     max abs %.3g, rel Frobenius %.3g over %@: %@",
+                                v.maxAbsoluteError, v.relativeFrobeniusError, v.coverage, v.passes ? "OK" : "WRONG"))
+        }
+        if !r.blas.warning.isEmpty { lines.append("warning    \(r.blas.warning)") }
+        return lines.joined(separator: "\n")
+    }
+}

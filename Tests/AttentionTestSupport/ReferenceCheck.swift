@@ -1,0 +1,71 @@
+import Attention
+
+/// The error of a strategy's output against the float64 reference.
+public struct OutputError: CustomStringConvertible {
+    public var maxAbsolute: Double
+    public var relativeFrobenius: Double
+    public var hasNaN: Bool
+
+    /// The suite's tolerances on standard normal inputs.
+    public var withinTolerance: Bool { !hasNaN && maxAbsolute <= 1e-4 && relativeFrobenius <= 1e-5 }
+
+    public var description: String {
+        "max abs \(maxAbsolute), rel Frobenius \(relativeFrobenius)" + (hasNaN ? ", NaN present" : "")
+    }
+}
+
+/// One strategy run checked against the reference.
+public struct CheckedRun {
+    public let inputs: AttentionInputs
+    public let mask: AttentionMask
+    public let output: [Float]
+    public let reference: [Double]
+    public let error: OutputError
+}
+
+public enum ReferenceCheck {
+    /// Runs `strategy` on seeded standard normal inputs and compares every
+    /// output element with ``ReferenceAttention``.
+    public static func run(_ strategy: any AttentionStrategy, shape: AttentionShape, pattern: MaskPattern,
+                           seed: UInt64, threads: Int = 2) throws -> CheckedRun {
+        let inputs = AttentionInputs.random(shape: shape, seed: seed)
+        let mask = try AttentionMask(pattern, shape: shape)
+        let output = inputs.makeOutput()
+        output.fill(.nan)       // a strategy that forgets a row cannot pass
+        try strategy.forward(inputs, mask: mask, output: output, threads: threads)
+        let reference = ReferenceAttention.forward(inputs, mask: mask)
+        return CheckedRun(inputs: inputs, mask: mask, output: output.toArray(), reference: reference,
+                          error: compare(output.toArray(), reference))
+    }
+
+    public static func compare(_ output: [Float], _ reference: [Double]) -> OutputError {
+        precondition(output.count == reference.count)
+        var maxAbs = 0.0, diff2 = 0.0, ref2 = 0.0, nan = false
+        for (o, r) in zip(output, reference) {
+            if o.isNaN { nan = true; continue }
+            let e = Double(o) - r
+            maxAbs = max(maxAbs, abs(e))
+            diff2 += e * e
+            ref2 += r * r
+        }
+        return OutputError(maxAbsolute: maxAbs, relativeFrobenius: ref2 > 0 ? (diff2 / ref2).squareRoot() : diff2.squareRoot(),
+                           hasNaN: nan)
+    }
+}
+
+/// A small deterministic generator for test parameters (SplitMix64).
+public struct TestRandom {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    public mutating func int(in range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.count))
+    }
+    public mutating func pick<T>(_ items: [T]) -> T { items[int(in: 0 ... items.count - 1)] }
+}
