@@ -1,5 +1,6 @@
 import Attention
 import ArgumentParser
+import BenchHarness
 
 /// The shape of the attention problem, shared by `run` and `sweep`.
 struct ShapeOptions: ParsableArguments {
@@ -57,6 +58,30 @@ struct ExecutionOptions: ParsableArguments {
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
+    }
+}
+
+/// Adaptive repetition: run until both a count and a time are reached.
+struct RepetitionOptions: ParsableArguments {
+    @Option(name: .customLong("min-reps"), help: "Timed runs at least (default 5).")
+    var minReps: Int?
+
+    @Option(name: .customLong("max-reps"), help: "Timed runs at most (default 30).")
+    var maxReps: Int?
+
+    @Option(name: .customLong("min-time"), help: "Seconds of timed runs at least, within --max-reps (default 1).")
+    var minTime: Double?
+
+    func validate() throws {
+        if let r = minReps, r < 1 { throw ValidationError("--min-reps must be at least 1, got \(r)") }
+        if let r = maxReps, r < 1 { throw ValidationError("--max-reps must be at least 1, got \(r)") }
+        if let t = minTime, !(t >= 0) { throw ValidationError("--min-time must be 0 or more seconds, got \(t)") }
+        if let r = minReps, let m = maxReps, m < r { throw ValidationError("--max-reps (\(m)) must be at least --min-reps (\(r))") }
+    }
+
+    func policy(warmup: Int) -> RepetitionPolicy {
+        let minReps = self.minReps ?? 5
+        return RepetitionPolicy(warmup: warmup, minReps: minReps, maxReps: max(maxReps ?? 30, minReps), minTime: minTime ?? 1)
     }
 }
 

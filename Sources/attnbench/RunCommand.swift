@@ -21,8 +21,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Tile ROWSxCOLUMNS for blockwise strategies (e.g. 64x256).", transform: parseTile)
     var tile: TileSize?
 
-    @Option(help: "Timed repetitions.")
+    @Option(help: "Timed repetitions (sets both --min-reps and --max-reps).")
     var reps: Int = 10
+
+    @OptionGroup var repetition: RepetitionOptions
 
     @Flag(help: "Compare the output with the float64 reference (a documented row sample for large problems).")
     var verify = false
@@ -35,14 +37,25 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if reps < 1 { throw ValidationError("--reps must be at least 1, got \(reps)") }
+        if let r = repetition.minReps, let m = repetition.maxReps, m < r {
+            throw ValidationError("--max-reps (\(m)) must be at least --min-reps (\(r))")
+        }
         if shape.seqLen == nil { throw ValidationError("--seq-len is required (the query length, at least 1)") }
+    }
+
+    /// `--reps` unless any of `--min-reps`, `--max-reps`, `--min-time` is given.
+    var repetitionPolicy: RepetitionPolicy {
+        guard repetition.minReps != nil || repetition.maxReps != nil || repetition.minTime != nil else {
+            return .fixed(warmup: execution.warmup, reps: reps)
+        }
+        return repetition.policy(warmup: execution.warmup)
     }
 
     func run() throws {
         let config = CaseConfig(
             strategy: strategy, tile: tile?.description, shape: try shape.shape(queryLength: shape.seqLen!),
             pattern: pattern.description, threads: execution.threads, seed: execution.seed,
-            repetitions: .fixed(warmup: execution.warmup, reps: reps), verify: verify, calibrate: calibrate)
+            repetitions: repetitionPolicy, verify: verify, calibrate: calibrate)
         let result: CaseResult
         do { result = try CaseRunner.run(config) } catch let e as AttentionError {
             throw ValidationError(e.description)

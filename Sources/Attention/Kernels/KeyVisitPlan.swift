@@ -76,8 +76,14 @@ func runTiledAttention(_ inputs: AttentionInputs, mask: AttentionMask, output: A
 /// Workers a blockwise run uses.
 func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units)) }
 
-/// The extra memory of a blockwise run: one tile workspace per worker.
+/// The extra memory of a blockwise run, per worker: the tile workspace
+/// (``OnlineSoftmaxTile/workspaceBytes(maxRows:maxColumns:headDim:)``) plus
+/// 192 KiB that a worker touches besides, OpenBLAS's packed operands and the
+/// thread's stack (fitted: the measured peak minus the workspaces was
+/// 190-200 KiB per worker for 64x256, 64x512 and 128x512 tiles at N = 4096
+/// and 16384, B=1, H=8, d=64, 2 threads; it does not grow with the tile).
 func tiledExtraBytes(shape: AttentionShape, units: Int, threads: Int, maxRows: Int, maxColumns: Int) -> Int {
-    tiledWorkers(units: units, threads: threads)
-        * OnlineSoftmaxTile.workspaceBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: shape.headDim)
+    let workspace = OnlineSoftmaxTile.workspaceBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: shape.headDim)
+    let threadOverhead = 192 << 10
+    return tiledWorkers(units: units, threads: threads) * (workspace + threadOverhead)
 }

@@ -3,18 +3,37 @@
 ///
 /// 64-byte alignment keeps every `SIMD16<Float>` load of a row that starts at
 /// a multiple of 16 elements on one cache line.
+///
+/// Buffers of 64 KiB or more are mapped straight from the kernel and
+/// unmapped on release, not taken from malloc's arenas (which keep freed
+/// pages resident): a strategy's workspace then shows in the peak resident
+/// set exactly while it exists, which is what the memory measurements need.
 public final class AlignedBuffer: @unchecked Sendable {
     public let count: Int
     public let baseAddress: UnsafeMutablePointer<Float>
+    private let mappedBytes: Int     // 0 when the memory came from malloc
+
+    static let mapThreshold = 64 << 10
 
     /// Allocates `count` floats, all zero. Zeroing also touches every page, so
     /// the memory is resident (and counted in RSS) from here on.
     public init(count: Int) {
         precondition(count >= 0)
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
-        baseAddress = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        var raw: UnsafeMutableRawPointer?
+        var mapped = 0
+        if bytes >= Self.mapThreshold {
+            let pageRounded = (bytes + 4095) & ~4095
+            if let p = mmap(nil, pageRounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+               p != MAP_FAILED {
+                raw = p
+                mapped = pageRounded
+            }
+        }
+        if raw == nil { raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64) }
+        mappedBytes = mapped
+        baseAddress = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
         baseAddress.initialize(repeating: 0, count: max(count, 1))
     }
 
@@ -23,7 +42,9 @@ public final class AlignedBuffer: @unchecked Sendable {
         values.withUnsafeBufferPointer { baseAddress.update(from: $0.baseAddress!, count: values.count) }
     }
 
-    deinit { baseAddress.deallocate() }
+    deinit {
+        if mappedBytes > 0 { munmap(baseAddress, mappedBytes) } else { baseAddress.deallocate() }
+    }
 
     public var bytes: Int { count * MemoryLayout<Float>.stride }
 
@@ -40,3 +61,7 @@ public final class AlignedBuffer: @unchecked Sendable {
 
     public func toArray() -> [Float] { Array(buffer) }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -94,3 +94,12 @@ extension AttentionShape: CustomStringConvertible {
         return s
     }
 }
+
+extension AttentionShape {
+    /// A shape from trusted numbers (a report row), not validated.
+    public init(unchecked batch: Int, _ heads: Int, _ kvHeads: Int, _ queryLength: Int, _ keyLength: Int, _ headDim: Int) {
+        self.batch = batch; self.heads = heads; self.kvHeads = kvHeads
+        self.queryLength = queryLength; self.keyLength = keyLength; self.headDim = headDim
+        self.customScale = nil
+    }
+}

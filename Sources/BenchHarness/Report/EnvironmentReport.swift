@@ -1,0 +1,89 @@
+import Foundation
+
+/// The JSON file written beside a sweep's CSV: what machine and software
+/// produced the numbers, and how the sweep was invoked.
+public struct EnvironmentReport: Codable, Sendable {
+    public var schemaVersion = ReportSchema.version
+    public var cpuModel: String
+    public var cores: Int
+    public var memoryBytes: Int
+    public var os: String
+    public var kernel: String
+    public var swiftVersion: String
+    public var blasConfig: String
+    public var blasCore: String
+    public var blasCoreChosenBy: String
+    public var blasWarning: String
+    public var threads: Int
+    public var gitCommit: String?
+    public var gitDirty: Bool?
+    public var commandLine: [String]
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var sgemmGflopsStart: Double?
+    public var sgemmGflopsEnd: Double?
+    public var memoryLimitBytes: Int
+    public var timeoutSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version", cpuModel = "cpu_model", cores, memoryBytes = "memory_bytes", os, kernel
+        case swiftVersion = "swift_version", blasConfig = "blas_config", blasCore = "blas_core"
+        case blasCoreChosenBy = "blas_core_chosen_by", blasWarning = "blas_warning", threads
+        case gitCommit = "git_commit", gitDirty = "git_dirty", commandLine = "command_line"
+        case startedAt = "started_at", finishedAt = "finished_at", sgemmGflopsStart = "sgemm_gflops_start"
+        case sgemmGflopsEnd = "sgemm_gflops_end", memoryLimitBytes = "memory_limit_bytes", timeoutSeconds = "timeout_seconds"
+    }
+
+    /// Describes this process's machine now.
+    public static func capture(threads: Int, memoryLimitBytes: Int, timeoutSeconds: Double) -> EnvironmentReport {
+        let blas = BLASEnvironment.current()
+        let commit = shell("git", ["rev-parse", "HEAD"])
+        let dirty = commit == nil ? nil : !(shell("git", ["status", "--porcelain", "--untracked-files=no"]) ?? "").isEmpty
+        return EnvironmentReport(
+            cpuModel: CPUFeatures.current().modelName, cores: ProcessInfo.processInfo.activeProcessorCount,
+            memoryBytes: ProcessMemory.physicalBytes, os: osName(), kernel: shell("uname", ["-srm"]) ?? "unknown",
+            swiftVersion: swiftVersion(), blasConfig: blas.config, blasCore: blas.core,
+            blasCoreChosenBy: blas.source, blasWarning: blas.warning, threads: threads,
+            gitCommit: commit, gitDirty: dirty, commandLine: CommandLine.arguments, startedAt: Date(),
+            memoryLimitBytes: memoryLimitBytes, timeoutSeconds: timeoutSeconds)
+    }
+
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path))
+    }
+
+    static func osName() -> String {
+        let text = (try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
+            return String(line.dropFirst("PRETTY_NAME=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        return ProcessInfo.processInfo.operatingSystemVersionString
+    }
+
+    /// The compiler that built this binary.
+    static func swiftVersion() -> String {
+        #if compiler(>=6.3)
+        return "6.3 or later (" + (shell("swift", ["--version"])?.split(separator: "\n").first.map(String.init) ?? "toolchain not on PATH") + ")"
+        #else
+        return "before 6.3"
+        #endif
+    }
+
+    /// Runs a command, returning its trimmed stdout, or nil when it fails.
+    static func shell(_ command: String, _ arguments: [String]) -> String? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [command] + arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

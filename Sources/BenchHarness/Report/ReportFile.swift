@@ -1,0 +1,102 @@
+import Foundation
+
+/// A sweep report read back from its CSV: rows as column → cell maps.
+public struct ReportFile: Sendable {
+    public let path: String
+    public let header: [String]
+    public let rows: [[String: String]]
+
+    public enum ReadError: Error, CustomStringConvertible, Equatable {
+        case unreadable(path: String, reason: String)
+        case malformed(path: String, reason: String)
+        case schemaMismatch(path: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case let .unreadable(path, reason): return "\(path): cannot be read (\(reason))"
+            case let .malformed(path, reason): return "\(path): not a sweep CSV (\(reason))"
+            case let .schemaMismatch(path, reason): return "\(path): \(reason)"
+            }
+        }
+    }
+
+    /// Reads `path`, checking that it was written with this schema version.
+    public init(path: String) throws {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ReadError.unreadable(path: path, reason: (error as NSError).localizedDescription)
+        }
+        let records: [[String]]
+        do { records = try CSVTable.parse(text) } catch { throw ReadError.malformed(path: path, reason: "\(error)") }
+        guard let header = records.first, !header.isEmpty else { throw ReadError.malformed(path: path, reason: "empty file") }
+        guard header.first == "schema_version" else {
+            throw ReadError.malformed(path: path, reason: "first column is '\(header.first ?? "")', expected 'schema_version'")
+        }
+        var rows: [[String: String]] = []
+        for (n, record) in records.dropFirst().enumerated() where !(record.count == 1 && record[0].isEmpty) {
+            guard record.count == header.count else {
+                throw ReadError.malformed(path: path, reason: "row \(n + 2) has \(record.count) fields, the header has \(header.count)")
+            }
+            let version = record[0]
+            guard version == "\(ReportSchema.version)" else {
+                throw ReadError.schemaMismatch(path: path, reason: "schema_version \(version) in row \(n + 2); this attnbench reads version \(ReportSchema.version)")
+            }
+            rows.append(Dictionary(uniqueKeysWithValues: zip(header, record)))
+        }
+        let missing = ReportSchema.header.filter { !header.contains($0) }
+        if !missing.isEmpty {
+            throw ReadError.schemaMismatch(path: path, reason: "missing columns \(missing.joined(separator: ", ")) of schema version \(ReportSchema.version)")
+        }
+        self.path = path
+        self.header = header
+        self.rows = rows
+    }
+
+    /// The case key of a row.
+    public static func key(of row: [String: String]) -> CaseKey? {
+        func int(_ c: String) -> Int? { row[c].flatMap { Int($0) } }
+        guard let strategy = row["strategy"], let pattern = row["pattern"], let b = int("batch"), let h = int("heads"),
+              let g = int("kv_heads"), let n = int("seq_len"), let nk = int("kv_len"), let d = int("head_dim"),
+              let t = int("threads") else { return nil }
+        var key = CaseKey(strategy: strategy, pattern: pattern, shape: .init(unchecked: b, h, g, n, nk, d), threads: t, tile: row["tile"] ?? "")
+        key.tile = row["tile"] ?? ""
+        return key
+    }
+}
+
+/// Appends rows to a report, flushing each one: an interrupted sweep keeps
+/// every finished row.
+public final class ReportWriter {
+    public let path: String
+    private let handle: FileHandle
+
+    /// Opens `path` for appending, writing the header first when the file is
+    /// new or empty. An existing file must have this schema's header.
+    public init(path: String) throws {
+        self.path = path
+        let fm = FileManager.default
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        let exists = fm.fileExists(atPath: path) && ((try? fm.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) > 0
+        if exists {
+            let existing = try ReportFile(path: path)
+            guard existing.header == ReportSchema.header else {
+                throw ReportFile.ReadError.schemaMismatch(path: path, reason: "its header differs from this attnbench's schema version \(ReportSchema.version); write to another --out")
+            }
+        } else if !fm.createFile(atPath: path, contents: Data(CSVTable.line(ReportSchema.header).utf8)) {
+            throw ReportFile.ReadError.unreadable(path: path, reason: "cannot create the file")
+        }
+        guard let h = FileHandle(forWritingAtPath: path) else {
+            throw ReportFile.ReadError.unreadable(path: path, reason: "cannot open for writing")
+        }
+        handle = h
+        handle.seekToEndOfFile()
+    }
+
+    deinit { try? handle.close() }
+
+    public func append(_ record: SweepRecord) throws {
+        try handle.write(contentsOf: Data(CSVTable.line(ReportSchema.cells(record)).utf8))
+        try handle.synchronize()
+    }
+}

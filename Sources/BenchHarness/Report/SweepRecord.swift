@@ -1,0 +1,157 @@
+import Attention
+import Foundation
+
+/// How a sweep case ended.
+public enum CaseStatus: String, Codable, Sendable, CaseIterable {
+    /// Measured and verified within tolerance.
+    case ok
+    /// Measured, but the output differs from the reference beyond tolerance.
+    case wrong
+    /// Not started: predicted memory or time over the budget.
+    case skipped
+    /// The strategy does not compute this pattern.
+    case unsupported
+    /// The child crashed, was killed or reported an error.
+    case failed
+    /// The child ran past `--timeout`.
+    case timeout
+}
+
+/// One row of a sweep report: the case, how it ended and, when it ran, what
+/// was measured. ``ReportSchema`` turns it into CSV cells.
+public struct SweepRecord: Sendable {
+    public var key: CaseKey
+    public var status: CaseStatus
+    public var reason: String
+    public var result: CaseResult?
+    public var predictedExtraBytes: Int?
+    public var inputBytes: Int
+    public var density: Double?
+    public var attendedPairs: Int?
+    /// `cblas_sgemm` GFLOP/s at the start of the sweep, same threads.
+    public var sgemmGflops: Double?
+    public var seed: UInt64
+    public var finishedAt: Date
+
+    public init(key: CaseKey, status: CaseStatus, reason: String = "", result: CaseResult? = nil,
+                predictedExtraBytes: Int? = nil, inputBytes: Int, density: Double? = nil, attendedPairs: Int? = nil,
+                sgemmGflops: Double?, seed: UInt64, finishedAt: Date = Date()) {
+        self.key = key; self.status = status; self.reason = reason; self.result = result
+        self.predictedExtraBytes = predictedExtraBytes ?? result?.predictedExtraBytes
+        self.inputBytes = inputBytes; self.density = density ?? result?.density
+        self.attendedPairs = attendedPairs ?? result?.attendedPairs
+        self.sgemmGflops = sgemmGflops; self.seed = seed; self.finishedAt = finishedAt
+    }
+}
+
+/// What identifies a case across reports: a baseline and a current report
+/// are matched on it, and `--resume` skips cases whose key is already there.
+public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var strategy: String
+    public var pattern: String
+    public var batch: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var seqLen: Int
+    public var kvLen: Int
+    public var headDim: Int
+    public var threads: Int
+    public var tile: String
+
+    public init(strategy: String, pattern: String, shape: AttentionShape, threads: Int, tile: String) {
+        self.strategy = strategy; self.pattern = pattern; batch = shape.batch; heads = shape.heads
+        kvHeads = shape.kvHeads; seqLen = shape.queryLength; kvLen = shape.keyLength; headDim = shape.headDim
+        self.threads = threads; self.tile = tile
+    }
+
+    public var description: String {
+        "\(strategy) \(pattern) B=\(batch) H=\(heads)/\(kvHeads) N=\(seqLen)" + (kvLen != seqLen ? "/\(kvLen)" : "")
+            + " d=\(headDim) T=\(threads)" + (tile.isEmpty ? "" : " tile \(tile)")
+    }
+}
+
+/// The CSV columns of a sweep report, defined once: the header, every row
+/// and the README's column table all come from ``columns``, so they cannot
+/// disagree. Units are in the names (`_ms`, `_bytes`), never in the cells.
+public enum ReportSchema {
+    /// Bumped whenever a column is added, removed or changes meaning.
+    public static let version = 1
+
+    public struct Column: Sendable {
+        public let name: String
+        public let meaning: String
+        let value: @Sendable (SweepRecord) -> String
+    }
+
+    public static var header: [String] { columns.map(\.name) }
+
+    public static func cells(_ r: SweepRecord) -> [String] { columns.map { $0.value(r) } }
+
+    /// The columns that identify a case (``CaseKey``).
+    public static let keyColumns = ["strategy", "pattern", "batch", "heads", "kv_heads", "seq_len", "kv_len",
+                                    "head_dim", "threads", "tile"]
+
+    static func number(_ v: Double?) -> String {
+        guard let v, v.isFinite else { return "" }
+        return String(format: "%.6g", v)
+    }
+    static func int(_ v: Int?) -> String { v.map(String.init) ?? "" }
+    static func stat(_ r: SweepRecord, _ f: (SampleStatistics) -> Double) -> String { number(r.result.map { f($0.statistics) }) }
+
+    public static let columns: [Column] = [
+        Column(name: "schema_version", meaning: "version of this column set (\(version))") { _ in "\(version)" },
+        Column(name: "status", meaning: "ok, wrong (over tolerance), skipped (over budget), unsupported, failed, timeout") { $0.status.rawValue },
+        Column(name: "reason", meaning: "why a case was skipped, failed or is wrong; empty when ok") { $0.reason },
+        Column(name: "strategy", meaning: "registered strategy name") { $0.key.strategy },
+        Column(name: "pattern", meaning: "mask pattern, command-line syntax") { $0.key.pattern },
+        Column(name: "batch", meaning: "batch size B") { "\($0.key.batch)" },
+        Column(name: "heads", meaning: "query heads H") { "\($0.key.heads)" },
+        Column(name: "kv_heads", meaning: "key/value heads") { "\($0.key.kvHeads)" },
+        Column(name: "seq_len", meaning: "query length Nq") { "\($0.key.seqLen)" },
+        Column(name: "kv_len", meaning: "key length Nk") { "\($0.key.kvLen)" },
+        Column(name: "head_dim", meaning: "head dimension d") { "\($0.key.headDim)" },
+        Column(name: "threads", meaning: "worker threads") { "\($0.key.threads)" },
+        Column(name: "tile", meaning: "tile RxC when set with --tile, else empty (the strategy's default)") { $0.key.tile },
+        Column(name: "density", meaning: "attended pairs / (Nq·Nk)") { number($0.density) },
+        Column(name: "attended_pairs", meaning: "attended (query, key) pairs per head") { int($0.attendedPairs) },
+        Column(name: "reps", meaning: "timed repetitions") { int($0.result?.statistics.count) },
+        Column(name: "median_ms", meaning: "median time of one forward pass") { stat($0) { $0.median } },
+        Column(name: "min_ms", meaning: "fastest repetition") { stat($0) { $0.min } },
+        Column(name: "max_ms", meaning: "slowest repetition") { stat($0) { $0.max } },
+        Column(name: "mean_ms", meaning: "mean of the repetitions") { stat($0) { $0.mean } },
+        Column(name: "stddev_ms", meaning: "sample standard deviation (n−1)") { stat($0) { $0.standardDeviation } },
+        Column(name: "p10_ms", meaning: "10th percentile (linear interpolation)") { stat($0) { $0.p10 } },
+        Column(name: "p90_ms", meaning: "90th percentile") { stat($0) { $0.p90 } },
+        Column(name: "times_ms", meaning: "every timed repetition in order, joined by ';'") {
+            $0.result?.timesMs.map { String(format: "%.4f", $0) }.joined(separator: ";") ?? ""
+        },
+        Column(name: "useful_gflops", meaning: "4·B·H·d·attended_pairs / median, in GFLOP/s") { number($0.result?.usefulGflops) },
+        Column(name: "tokens_per_s", meaning: "B·Nq / median") { number($0.result?.tokensPerSecond) },
+        Column(name: "sgemm_gflops", meaning: "cblas_sgemm 2048³ GFLOP/s with the same threads, measured at the start of the sweep") {
+            number($0.sgemmGflops)
+        },
+        Column(name: "normalized_sgemm_gflop", meaning: "median × sgemm_gflops: the case's time in units of this machine's GEMM work (GFLOP); compares across machines and load") {
+            r in number(r.result.flatMap { res in r.sgemmGflops.map { res.statistics.median * 1e-3 * $0 } })
+        },
+        Column(name: "fraction_of_sgemm", meaning: "useful_gflops / sgemm_gflops") {
+            r in number(r.result.flatMap { res in r.sgemmGflops.map { res.usefulGflops / $0 } })
+        },
+        Column(name: "input_bytes", meaning: "bytes of Q, K, V and O") { "\($0.inputBytes)" },
+        Column(name: "rss_before_inputs_bytes", meaning: "resident set of the case's process before the tensors exist") { int($0.result?.rssBeforeInputsBytes) },
+        Column(name: "rss_with_inputs_bytes", meaning: "resident set with Q, K, V, O in place") { int($0.result?.rssWithInputsBytes) },
+        Column(name: "peak_rss_bytes", meaning: "peak resident set during the timed runs (VmHWM after a clear_refs reset)") { int($0.result?.peakRssBytes) },
+        Column(name: "peak_extra_bytes", meaning: "peak_rss − rss_with_inputs: the strategy's working memory") { int($0.result?.peakExtraBytes) },
+        Column(name: "predicted_extra_bytes", meaning: "the strategy's own prediction of its working memory") { int($0.predictedExtraBytes) },
+        Column(name: "max_abs_error", meaning: "max |output − float64 reference| over the verified rows") { number($0.result?.verification?.maxAbsoluteError) },
+        Column(name: "rel_frobenius_error", meaning: "‖output − reference‖_F / ‖reference‖_F over the verified rows") { number($0.result?.verification?.relativeFrobeniusError) },
+        Column(name: "verified_rows", meaning: "query rows compared with the reference (all, or the documented sample)") { int($0.result?.verification?.checkedRows) },
+        Column(name: "blas_core", meaning: "OpenBLAS kernels the case ran with") { $0.result?.blas.core ?? "" },
+        Column(name: "seed", meaning: "input seed") { "\($0.seed)" },
+        Column(name: "finished_at", meaning: "UTC time the row was written (ISO 8601)") { ISO8601DateFormatter().string(from: $0.finishedAt) },
+    ]
+
+    /// The README's column table.
+    public static func markdownTable() -> String {
+        "| column | meaning |\n| --- | --- |\n" + columns.map { "| `\($0.name)` | \($0.meaning) |" }.joined(separator: "\n")
+    }
+}

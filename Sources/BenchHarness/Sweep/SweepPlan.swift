@@ -1,0 +1,101 @@
+import Attention
+import Foundation
+
+/// The grid of a sweep and how each case is run.
+public struct SweepPlan: Sendable {
+    public var strategies: [String]
+    public var patterns: [String]
+    public var seqLens: [Int]
+    /// A fixed key length for every case, or nil for Nk = Nq.
+    public var kvLen: Int?
+    public var headDims: [Int]
+    public var batch: Int
+    public var heads: Int
+    public var kvHeads: Int?
+    public var threads: Int
+    public var tile: String?
+    public var seed: UInt64
+    public var repetitions: RepetitionPolicy
+    /// A case whose predicted peak resident set exceeds this is skipped.
+    public var memoryLimitBytes: Int
+    /// Seconds a case may run; also the budget for predicted time.
+    public var timeoutSeconds: Double
+
+    public init(strategies: [String], patterns: [String], seqLens: [Int], kvLen: Int? = nil, headDims: [Int],
+                batch: Int, heads: Int, kvHeads: Int?, threads: Int, tile: String?, seed: UInt64,
+                repetitions: RepetitionPolicy, memoryLimitBytes: Int, timeoutSeconds: Double) {
+        self.strategies = strategies; self.patterns = patterns; self.seqLens = seqLens; self.kvLen = kvLen
+        self.headDims = headDims; self.batch = batch; self.heads = heads; self.kvHeads = kvHeads
+        self.threads = threads; self.tile = tile; self.seed = seed; self.repetitions = repetitions
+        self.memoryLimitBytes = memoryLimitBytes; self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// Resident memory of the process itself (runtime, OpenBLAS, code),
+    /// added to every case's prediction; measured ≈ 30-40 MiB here.
+    public static let processOverheadBytes = 64 << 20
+
+    /// The cases in run order: shortest lengths first, so the cheap part of
+    /// the picture arrives early.
+    public func cases() throws -> [CaseConfig] {
+        var out: [CaseConfig] = []
+        for d in headDims {
+            for n in seqLens {
+                let shape = try AttentionShape(batch: batch, heads: heads, kvHeads: kvHeads, queryLength: n,
+                                               keyLength: kvLen ?? n, headDim: d)
+                for p in patterns {
+                    for s in strategies {
+                        out.append(CaseConfig(strategy: s, tile: tile, shape: shape, pattern: p, threads: threads,
+                                              seed: seed, repetitions: repetitions, verify: true))
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Parses `512,1024,4096` or a doubling range `512:65536`.
+    public static func parseLengths(_ text: String) -> [Int]? {
+        if text.contains(":") {
+            let parts = text.split(separator: ":").map { Int($0) }
+            guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo >= 1, hi >= lo else { return nil }
+            return Array(sequence(first: lo) { $0 * 2 <= hi ? $0 * 2 : nil })
+        }
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
+        return values.map { $0! }
+    }
+}
+
+/// What the planner decides for a case before running it.
+public enum CaseAdmission: Equatable, Sendable {
+    case run(predictedPeakBytes: Int)
+    case unsupported(String)
+    case skipped(String)
+    case invalid(String)
+}
+
+extension SweepPlan {
+    /// Whether `config` can run: the strategy must support the pattern, and
+    /// its predicted peak (inputs + predicted extra + process overhead) must
+    /// fit in the memory limit.
+    public func admit(_ config: CaseConfig) -> (CaseAdmission, AttentionMask?, Int?) {
+        let strategy: any AttentionStrategy
+        let pattern: MaskPattern
+        do {
+            strategy = try StrategyRegistry.strategy(
+                named: config.strategy, options: StrategyOptions(tile: try config.tile.map { try TileSize(parsing: $0) }))
+            pattern = try MaskPattern(parsing: config.pattern)
+        } catch { return (.invalid("\(error)"), nil, nil) }
+        guard strategy.supports(pattern) else {
+            return (.unsupported("\(strategy.name) supports \(strategy.supportedKindsDescription)"), nil, nil)
+        }
+        let mask: AttentionMask
+        do { mask = try AttentionMask(pattern, shape: config.shape) } catch { return (.invalid("\(error)"), nil, nil) }
+        let extra = strategy.predictedExtraBytes(shape: config.shape, mask: mask, threads: config.threads)
+        let peak = config.shape.tensorBytes + extra + Self.processOverheadBytes
+        if peak > memoryLimitBytes {
+            return (.skipped("predicted peak \(Bytes.format(peak)) exceeds --memory-limit \(Bytes.format(memoryLimitBytes))"), mask, extra)
+        }
+        return (.run(predictedPeakBytes: peak), mask, extra)
+    }
+}
