@@ -65,7 +65,8 @@ let package = Package(
         ),
         .testTarget(
             name: "AttnbenchCLITests",
-            dependencies: ["attnbench"],
+            dependencies: ["attnbench", "BenchHarness"],
+            resources: [.copy("Fixtures")],
             swiftSettings: nativeCPU
         ),
     ]

@@ -26,6 +26,12 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var repetition: RepetitionOptions
 
+    @Option(help: "Q, K, V from .npy files Q,K,V ([B, heads, N, d], float32 or float64); the shape comes from the files.")
+    var inputs: String?
+
+    @Option(name: .customLong("save-output"), help: "Write the output O as a [B, H, Nq, d] float32 .npy file.")
+    var saveOutput: String?
+
     @Flag(help: "Compare the output with the float64 reference (a documented row sample for large problems).")
     var verify = false
 
@@ -40,7 +46,16 @@ struct RunCommand: ParsableCommand {
         if let r = repetition.minReps, let m = repetition.maxReps, m < r {
             throw ValidationError("--max-reps (\(m)) must be at least --min-reps (\(r))")
         }
-        if shape.seqLen == nil { throw ValidationError("--seq-len is required (the query length, at least 1)") }
+        if let files = inputs {
+            if files.split(separator: ",").count != 3 {
+                throw ValidationError("--inputs takes three .npy files separated by commas: Q,K,V")
+            }
+            if shape.seqLen != nil || shape.kvLen != nil || shape.kvHeads != nil {
+                throw ValidationError("--inputs takes the shape from the files; drop --seq-len, --kv-len and --kv-heads")
+            }
+        } else if shape.seqLen == nil {
+            throw ValidationError("--seq-len is required (the query length, at least 1), or --inputs Q,K,V")
+        }
     }
 
     /// `--reps` unless any of `--min-reps`, `--max-reps`, `--min-time` is given.
@@ -52,13 +67,21 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        var loaded: AttentionInputs?
+        if let files = inputs?.split(separator: ",").map(String.init) {
+            do { loaded = try TensorFiles.load(query: files[0], key: files[1], value: files[2]) } catch {
+                throw ValidationError("--inputs \(error)")
+            }
+        }
         let config = CaseConfig(
-            strategy: strategy, tile: tile?.description, shape: try shape.shape(queryLength: shape.seqLen!),
+            strategy: strategy, tile: tile?.description, shape: try loaded?.shape ?? shape.shape(queryLength: shape.seqLen!),
             pattern: pattern.description, threads: execution.threads, seed: execution.seed,
             repetitions: repetitionPolicy, verify: verify, calibrate: calibrate)
         let result: CaseResult
-        do { result = try CaseRunner.run(config) } catch let e as AttentionError {
+        do { result = try CaseRunner.run(config, inputs: loaded, saveOutput: saveOutput) } catch let e as AttentionError {
             throw ValidationError(e.description)
+        } catch let e as NumpyFileError {
+            throw ValidationError("--save-output \(e.description)")
         }
         switch format {
         case .json: print(try JSONOutput.encode(result))

@@ -1,3 +1,4 @@
+import BenchHarness
 import Foundation
 import XCTest
 
@@ -100,5 +101,90 @@ final class CLITests: XCTestCase {
         process.waitUntilExit()
         return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                        stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func fixture(_ name: String) throws -> String {
+        try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: "npy", subdirectory: "Fixtures")).path
+    }
+
+    /// Tensors written by NumPy in, output back out, compared with NumPy's own attention.
+    func testNumpyInputsAndSavedOutputMatchNumpy() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("attnbench-out-\(UUID()).npy").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let inputs = [try fixture("q"), try fixture("k"), try fixture("v")].joined(separator: ",")
+        for strategy in ["dense", "tiled"] {
+            let r = try attnbench(["run", "--strategy", strategy, "--inputs", inputs, "--pattern", "causal", "--reps", "1",
+                                   "--verify", "--save-output", out])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssert(r.stdout.contains("H=4 Hkv=2 Nq=37 Nk=53 d=16"), r.stdout)
+            let got = try NumpyFile.read(path: out)
+            let expected = try NumpyFile.read(path: try fixture("expected_causal"))
+            XCTAssertEqual(got.shape, [1, 4, 37, 16])
+            XCTAssertEqual(got.shape, expected.shape)
+            let worst = zip(got.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThan(worst, 1e-5, strategy)
+        }
+    }
+
+    func testBadInputFilesNameTheFile() throws {
+        let q = try fixture("q"), k = try fixture("k"), v = try fixture("v")
+        let cases: [([String], String)] = [
+            (["--inputs", "\(q),\(k)"], "--inputs takes three .npy files"),
+            (["--inputs", "\(q),\(k),/nonexistent/v.npy"], "/nonexistent/v.npy"),
+            (["--inputs", "\(q),\(q),\(v)"], "v.npy: shape [1, 2, 53, 16] differs from"),
+            (["--inputs", "\(k),\(q),\(q)"], "heads do not divide"),
+            (["--inputs", "\(q),\(k),\(v)", "--seq-len", "4"], "--inputs takes the shape from the files"),
+        ]
+        for (arguments, expected) in cases {
+            let r = try attnbench(["run"] + arguments)
+            XCTAssertNotEqual(r.status, 0, "\(arguments)")
+            XCTAssertEqual(r.errors.count, 1, r.stderr)
+            XCTAssert(r.errors.first?.contains(expected) == true, "\(arguments): \(r.stderr)")
+        }
+    }
+
+    /// A real sweep through child processes: rows, environment, summary.
+    func testSweepRunsEachCaseInAChildAndWritesItsReport() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-cli-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("s.csv").path
+        let r = try attnbench(["sweep", "--strategies", "dense,tiled,block-sparse", "--patterns", "full,bigbird:8:causal",
+                               "--seq-lens", "16,40", "--heads", "2", "--kv-heads", "1", "--head-dims", "16",
+                               "--min-reps", "2", "--max-reps", "2", "--min-time", "0", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let report = try ReportFile(path: out)
+        XCTAssertEqual(report.rows.count, 2 * 2 * 3)
+        XCTAssertEqual(report.rows.filter { $0["status"] == "ok" }.count, 10, "\(report.rows.map { $0["reason"]! })")
+        XCTAssertEqual(report.rows.filter { $0["status"] == "unsupported" }.count, 2)
+        for row in report.rows where row["status"] == "ok" {
+            XCTAssertGreaterThan(Int(row["peak_rss_bytes"]!)!, 0)
+            XCTAssertLessThan(Double(row["rel_frobenius_error"]!)!, 1e-5)
+        }
+        XCTAssert(FileManager.default.fileExists(atPath: dir.appendingPathComponent("s.json").path))
+        XCTAssert(r.stdout.contains("bigbird:8:causal") && r.stdout.contains("*"), r.stdout)
+        XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.hasPrefix("[") }.count, 12, "one progress line per case off a terminal")
+
+        let dry = try attnbench(["sweep", "--seq-lens", "512:65536", "--memory-limit", "8G", "--dry-run"])
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        XCTAssert(dry.stdout.contains("dense full B=1 H=8/8 N=65536"), dry.stdout)
+        XCTAssert(dry.stdout.split(separator: "\n").contains { $0.contains("dense full B=1 H=8/8 N=65536") && $0.contains("skip") })
+    }
+
+    func testSweepArgumentErrors() throws {
+        let cases: [([String], String)] = [
+            (["--memory-limit", "lots"], "--memory-limit 'lots' must be a size"),
+            (["--seq-lens", "8:4"], "--seq-lens '8:4'"),
+            (["--strategies", "dense,flash"], "unknown strategy 'flash'"),
+            (["--patterns", "full,wndow:3"], "invalid pattern: 'wndow:3'"),
+            (["--head-dims", "64,0"], "--head-dims '64,0'"),
+            (["--out", "results/x.txt"], "--out must name a .csv file"),
+            (["--heads", "6", "--kv-heads", "4"], "--heads (6) must be a multiple of --kv-heads (4)"),
+        ]
+        for (arguments, expected) in cases {
+            let r = try attnbench(["sweep", "--dry-run"] + arguments)
+            XCTAssertNotEqual(r.status, 0, "\(arguments)")
+            XCTAssertEqual(r.errors.count, 1, r.stderr)
+            XCTAssert(r.errors.first?.contains(expected) == true, "\(arguments): \(r.stderr)")
+        }
     }
 }

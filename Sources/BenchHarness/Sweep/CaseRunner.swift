@@ -67,7 +67,8 @@ public enum CaseRunner {
 
     /// Runs a case: builds inputs (or uses `inputs`), verifies when asked,
     /// then times it under the repetition policy while watching the peak RSS.
-    public static func run(_ config: CaseConfig, inputs given: AttentionInputs? = nil) throws -> CaseResult {
+    /// With `saveOutput`, the output of the last run is written there as `.npy`.
+    public static func run(_ config: CaseConfig, inputs given: AttentionInputs? = nil, saveOutput: String? = nil) throws -> CaseResult {
         let (strategy, mask) = try prepare(config)
         let sgemm = config.calibrate ? GEMMCalibration.sgemmRate(threads: config.threads) : nil
         let rssBefore = ProcessMemory.residentBytes()
@@ -85,6 +86,7 @@ public enum CaseRunner {
             try strategy.forward(inputs, mask: mask, output: output, threads: config.threads)
         }
         let peak = ProcessMemory.peakResidentBytes()
+        if let path = saveOutput { try TensorFiles.save(output, shape: config.shape, to: path) }
         // Without a reset the high-water mark includes the reference's buffers; the
         // resident set with inputs is then the best floor we have.
         let stats = try SampleStatistics(times)

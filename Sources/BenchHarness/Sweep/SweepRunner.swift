@@ -11,10 +11,14 @@ public final class SweepRunner {
     public let inProcess: Bool
     /// The program re-invoked for each case (this executable).
     public let executable: String
+    /// Edge of the square `cblas_sgemm` used for calibration (2048 in reports;
+    /// tests use less).
+    public let calibrationSize: Int
     let progress: ProgressReporter
 
     public init(plan: SweepPlan, outputPath: String, resume: Bool, inProcess: Bool,
-                executable: String = ChildProcess.currentExecutable) {
+                executable: String = ChildProcess.currentExecutable, calibrationSize: Int = 2048) {
+        self.calibrationSize = calibrationSize
         self.plan = plan
         self.outputPath = outputPath
         self.resume = resume
@@ -53,7 +57,7 @@ public final class SweepRunner {
                                                     timeoutSeconds: plan.timeoutSeconds)
         let envPath = Self.environmentPath(forReport: outputPath)
         progress.note("calibrating: cblas_sgemm 2048³ on \(plan.threads) thread(s)")
-        let sgemm = GEMMCalibration.sgemmRate(threads: plan.threads)
+        let sgemm = GEMMCalibration.sgemmRate(size: calibrationSize, threads: plan.threads)
         environment.sgemmGflopsStart = sgemm
         try environment.write(to: envPath)
         progress.note(String(format: "sgemm %.1f GFLOP/s; %d cases, writing %@", sgemm, cases.count, outputPath))
@@ -73,7 +77,7 @@ public final class SweepRunner {
             records.append(record)
             progress.caseDone(index + 1, of: cases.count, key: key, status: describe(record))
         }
-        environment.sgemmGflopsEnd = GEMMCalibration.sgemmRate(threads: plan.threads)
+        environment.sgemmGflopsEnd = GEMMCalibration.sgemmRate(size: calibrationSize, threads: plan.threads)
         environment.finishedAt = Date()
         try environment.write(to: envPath)
         progress.finish()

@@ -1,0 +1,43 @@
+import Attention
+import Foundation
+
+/// Q, K and V from NumPy `.npy` files, laid out `[B, heads, N, d]` (K and V
+/// may have fewer heads than Q, and their own length), and the output back
+/// to `.npy`: for benchmarking on tensors captured from a real model and
+/// checking results against PyTorch.
+public enum TensorFiles {
+    public struct InputError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads the three files and derives the shape from them.
+    public static func load(query: String, key: String, value: String, scale: Float? = nil) throws -> AttentionInputs {
+        let q = try NumpyFile.read(path: query)
+        let k = try NumpyFile.read(path: key)
+        let v = try NumpyFile.read(path: value)
+        for (path, a) in [(query, q), (key, k), (value, v)] where a.shape.count != 4 || a.shape.contains(where: { $0 < 1 }) {
+            throw InputError(description: "\(path): shape \(a.shape) must be 4-D [batch, heads, length, head_dim] with every extent ≥ 1")
+        }
+        guard k.shape == v.shape else {
+            throw InputError(description: "\(value): shape \(v.shape) differs from \(key)'s \(k.shape); K and V must match")
+        }
+        guard k.shape[0] == q.shape[0] else {
+            throw InputError(description: "\(key): batch \(k.shape[0]) differs from \(query)'s \(q.shape[0])")
+        }
+        guard k.shape[3] == q.shape[3] else {
+            throw InputError(description: "\(key): head_dim \(k.shape[3]) differs from \(query)'s \(q.shape[3])")
+        }
+        guard q.shape[1] % k.shape[1] == 0 else {
+            throw InputError(description: "\(key): \(k.shape[1]) heads do not divide \(query)'s \(q.shape[1]) heads")
+        }
+        let shape = try AttentionShape(batch: q.shape[0], heads: q.shape[1], kvHeads: k.shape[1],
+                                       queryLength: q.shape[2], keyLength: k.shape[2], headDim: q.shape[3], scale: scale)
+        return try AttentionInputs(shape: shape, query: AlignedBuffer(q.values), key: AlignedBuffer(k.values),
+                                   value: AlignedBuffer(v.values))
+    }
+
+    /// Writes `output` as a `[B, H, Nq, d]` float32 `.npy` file.
+    public static func save(_ output: AlignedBuffer, shape: AttentionShape, to path: String) throws {
+        try NumpyFile.write(UnsafeBufferPointer(output.buffer), shape: [shape.batch, shape.heads, shape.queryLength, shape.headDim], to: path)
+    }
+}
