@@ -12,9 +12,14 @@ protocol KeyVisitPlan: Sendable {
     /// ascending order, and whether the element mask is needed there
     /// (`partial`). Ranges the mask leaves empty are not visited.
     func visitKeys(of queries: Range<Int>, _ visit: (_ keys: Range<Int>, _ partial: Bool) -> Void)
+    /// Whether fully attended ranges shorter than ``maxColumns`` should be
+    /// packed together (``KeyGather``) before being folded in.
+    var gathersKeys: Bool { get }
 }
 
 extension KeyVisitPlan {
+    var gathersKeys: Bool { false }
+
     /// Cuts `range` into consecutive pieces of at most `width`, classifies each
     /// against `mask`, and visits the non-empty ones.
     func visitChunks(of range: Range<Int>, width: Int, queries: Range<Int>, mask: AttentionMask,
@@ -54,8 +59,9 @@ func runTiledAttention(_ inputs: AttentionInputs, mask: AttentionMask, output: A
     let tiles = (0 ..< workerCount).map { _ in
         OnlineSoftmaxTile(maxRows: plan.maxRows, maxColumns: plan.maxColumns, headDim: d)
     }
+    let gathers = plan.gathersKeys ? (0 ..< workerCount).map { _ in KeyGather(capacity: plan.maxColumns, headDim: d) } : []
     let io = UncheckedSendable((q: inputs.query.baseAddress, k: inputs.key.baseAddress,
-                                v: inputs.value.baseAddress, o: output.baseAddress, tiles: tiles))
+                                v: inputs.value.baseAddress, o: output.baseAddress, tiles: tiles, gathers: gathers))
     ParallelWork.run(units: units, workers: workerCount) { worker, unit in
         let (head, block) = unit.quotientAndRemainder(dividingBy: queryBlocks.count)
         let (b, h) = head.quotientAndRemainder(dividingBy: shape.heads)
@@ -65,10 +71,22 @@ func runTiledAttention(_ inputs: AttentionInputs, mask: AttentionMask, output: A
         let v = io.value.v + shape.keyOffset(batch: b, head: h)
         let tile = io.value.tiles[worker]
         tile.begin(query: io.value.q + qOffset, rows: queries.count, scale: shape.scale)
-        plan.visitKeys(of: queries) { keys, partial in
-            tile.accumulate(key: k + keys.lowerBound * d, value: v + keys.lowerBound * d, columns: keys.count,
-                            mask: partial ? mask : nil, queries: queries, keys: keys)
+        let gather = io.value.gathers.isEmpty ? nil : io.value.gathers[worker]
+        func flush() {
+            guard let g = gather, g.count > 0 else { return }
+            tile.accumulate(key: g.keys, value: g.values, columns: g.count)
+            g.removeAll()
         }
+        plan.visitKeys(of: queries) { keys, partial in
+            if let g = gather, !partial, keys.count < plan.maxColumns {
+                if !g.fits(keys.count) { flush() }
+                g.append(key: k + keys.lowerBound * d, value: v + keys.lowerBound * d, rows: keys.count)
+            } else {
+                tile.accumulate(key: k + keys.lowerBound * d, value: v + keys.lowerBound * d, columns: keys.count,
+                                mask: partial ? mask : nil, queries: queries, keys: keys)
+            }
+        }
+        flush()
         tile.finish(into: io.value.o + qOffset)
     }
 }
@@ -77,13 +95,16 @@ func runTiledAttention(_ inputs: AttentionInputs, mask: AttentionMask, output: A
 func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units)) }
 
 /// The extra memory of a blockwise run, per worker: the tile workspace
-/// (``OnlineSoftmaxTile/workspaceBytes(maxRows:maxColumns:headDim:)``) plus
+/// (``OnlineSoftmaxTile/workspaceBytes(maxRows:maxColumns:headDim:)``, and
+/// the ``KeyGather`` buffers when the plan gathers) plus
 /// 192 KiB that a worker touches besides, OpenBLAS's packed operands and the
 /// thread's stack (fitted: the measured peak minus the workspaces was
 /// 190-200 KiB per worker for 64x256, 64x512 and 128x512 tiles at N = 4096
 /// and 16384, B=1, H=8, d=64, 2 threads; it does not grow with the tile).
-func tiledExtraBytes(shape: AttentionShape, units: Int, threads: Int, maxRows: Int, maxColumns: Int) -> Int {
+func tiledExtraBytes(shape: AttentionShape, units: Int, threads: Int, maxRows: Int, maxColumns: Int,
+                     gathersKeys: Bool = false) -> Int {
     let workspace = OnlineSoftmaxTile.workspaceBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: shape.headDim)
+        + (gathersKeys ? KeyGather.workspaceBytes(capacity: maxColumns, headDim: shape.headDim) : 0)
     let threadOverhead = 192 << 10
     return tiledWorkers(units: units, threads: threads) * (workspace + threadOverhead)
 }
