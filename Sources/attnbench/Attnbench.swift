@@ -7,7 +7,7 @@ struct Attnbench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attnbench",
         abstract: "Measure attention strategies on this CPU: time, memory and error against a float64 reference.",
-        subcommands: [ListCommand.self, RunCommand.self, SweepCommand.self])
+        subcommands: [ListCommand.self, RunCommand.self, SweepCommand.self, CompareCommand.self])
 
     /// Fixes OpenBLAS's kernels before anything runs (it may re-execute the
     /// program once), then runs the command. Errors are one line on stderr
@@ -17,6 +17,8 @@ struct Attnbench: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)       // the command already said why
         } catch {
             if exitCode(for: error) == .success || error is CleanExit { exit(withError: error) }
             let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"

@@ -187,4 +187,41 @@ final class CLITests: XCTestCase {
             XCTAssert(r.errors.first?.contains(expected) == true, "\(arguments): \(r.stderr)")
         }
     }
+
+    /// compare's exit codes: 0 no regression, 1 a regression, 2 an input problem.
+    func testCompareExitCodes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("compare-cli-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let base = dir.appendingPathComponent("base.csv").path
+        let r = try attnbench(["sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "32", "--heads", "1",
+                               "--head-dims", "16", "--min-reps", "6", "--max-reps", "6", "--min-time", "0", "--out", base])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let same = try attnbench(["compare", base, base])
+        XCTAssertEqual(same.status, 0, same.stderr)
+        XCTAssert(same.stdout.contains("0 regression(s)"), same.stdout)
+
+        // The same report with every time doubled: a regression.
+        let text = try String(contentsOfFile: base, encoding: .utf8)
+        var records = try CSVTable.parse(text)
+        let header = records[0]
+        let timesColumn = header.firstIndex(of: "times_ms")!, medianColumn = header.firstIndex(of: "median_ms")!
+        for i in 1 ..< records.count {
+            records[i][timesColumn] = records[i][timesColumn].split(separator: ";").map { "\(Double($0)! * 2)" }.joined(separator: ";")
+            records[i][medianColumn] = "\(Double(records[i][medianColumn])! * 2)"
+        }
+        let slow = dir.appendingPathComponent("slow.csv").path
+        try records.map(CSVTable.line).joined().write(toFile: slow, atomically: true, encoding: .utf8)
+        let regressed = try attnbench(["compare", base, slow, "--format", "markdown"])
+        XCTAssertEqual(regressed.status, 1, regressed.stderr)
+        XCTAssert(regressed.stdout.contains("**regression**"), regressed.stdout)
+
+        let missing = try attnbench(["compare", base, dir.appendingPathComponent("nope.csv").path])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertEqual(missing.errors.count, 1, missing.stderr)
+        XCTAssert(missing.errors[0].contains("nope.csv: cannot be read"), missing.stderr)
+        let garbage = dir.appendingPathComponent("garbage.csv").path
+        try "hello,world\n".write(toFile: garbage, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try attnbench(["compare", base, garbage]).status, 2)
+        XCTAssertEqual(try attnbench(["compare", base, base, "--threshold", "lots"]).status, 64)
+    }
 }

@@ -1,0 +1,178 @@
+import Foundation
+
+/// How two sweep reports are compared (see ``ReportComparison``).
+public struct ComparisonOptions: Sendable {
+    /// Which time is compared.
+    public enum Metric: String, CaseIterable, Sendable {
+        /// Each repetition × the report's `sgemm_gflops`: time in units of the
+        /// machine's GEMM work, so a baseline survives a different load or a
+        /// similar machine.
+        case normalized
+        /// Raw milliseconds.
+        case median
+    }
+
+    /// A time ratio beyond 1 + threshold (or below 1 / (1 + threshold)) can count.
+    public var threshold: Double = 0.10
+    /// The same for peak extra memory.
+    public var memoryThreshold: Double = 0.10
+    /// Memory changes smaller than this many bytes never count (page-level noise).
+    public var memorySlackBytes: Int = 1 << 20
+    public var metric: Metric = .normalized
+    /// Significance level of the Mann-Whitney U test.
+    public var alpha: Double = 0.05
+    /// Below this many repetitions on either side the test has no power; the
+    /// samples must then not overlap at all.
+    public static let minimumSamplesForTest = 5
+
+    public init() {}
+}
+
+/// The outcome for one case.
+public enum Verdict: String, Sendable, Comparable {
+    case regression, improvement, unchanged, new, missing
+
+    public static func < (a: Verdict, b: Verdict) -> Bool { a.rank < b.rank }
+    var rank: Int { [.regression: 0, .improvement: 1, .new: 2, .missing: 3, .unchanged: 4][self]! }
+}
+
+public struct CaseComparison: Sendable {
+    public var key: CaseKey
+    public var verdict: Verdict
+    public var timeVerdict: Verdict?
+    public var memoryVerdict: Verdict?
+    public var baselineMs: Double?
+    public var currentMs: Double?
+    /// Current / baseline in the chosen metric (medians).
+    public var ratio: Double?
+    public var pValue: Double?
+    public var baselineMemory: Int?
+    public var currentMemory: Int?
+    public var note: String
+}
+
+public struct ComparisonReport: Sendable {
+    public var baselinePath: String
+    public var currentPath: String
+    public var options: ComparisonOptions
+    public var cases: [CaseComparison]
+    /// Why the metric fell back from normalized to median, if it did.
+    public var metricNote: String
+
+    public var regressions: Int { cases.filter { $0.verdict == .regression }.count }
+
+    public func count(_ v: Verdict) -> Int { cases.filter { $0.verdict == v }.count }
+}
+
+/// Compares a current sweep report with a baseline, case by case.
+///
+/// The rule, per case matched on ``CaseKey``:
+/// - **time**: ratio = median(current) / median(baseline) in the chosen
+///   metric. It is a *regression* when ratio > 1 + threshold **and** the two
+///   samples really differ: a two-sided Mann-Whitney U test on the
+///   per-repetition times gives p < alpha (with fewer than 5 repetitions on a
+///   side, every current time must exceed every baseline time instead). The
+///   mirror image is an *improvement*; anything else is *unchanged*.
+/// - **memory**: peak extra bytes; a regression when current > baseline ×
+///   (1 + memory threshold) and the growth exceeds the slack (1 MiB).
+/// - **status**: a case that was measured in the baseline and now fails,
+///   times out or gives wrong results is a regression; a case only in the
+///   current report is *new*, one only in the baseline (or now skipped) is
+///   *missing*.
+public enum ReportComparison {
+    public struct InputError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func compare(baseline: ReportFile, current: ReportFile, options: ComparisonOptions) throws -> ComparisonReport {
+        let base = index(baseline), cur = index(current)
+        guard !Set(base.keys).isDisjoint(with: cur.keys) else {
+            throw InputError(description: "\(baseline.path) and \(current.path) have no case in common (cases match on strategy, pattern, shape, threads and tile)")
+        }
+        var metric = options.metric
+        var metricNote = ""
+        if metric == .normalized {
+            let missing = (baseline.rows + current.rows).contains { timed($0) && Double($0["sgemm_gflops"] ?? "") == nil }
+            if missing { metric = .median; metricNote = "a timed row has no sgemm_gflops: compared raw medians" }
+        }
+        var out: [CaseComparison] = []
+        let keys = base.keys.filter { cur[$0] != nil } + base.keys.filter { cur[$0] == nil } + cur.keys.filter { base[$0] == nil }
+        for key in keys.sorted(by: order) {
+            out.append(compareCase(key, base[key], cur[key], options: options, metric: metric))
+        }
+        return ComparisonReport(baselinePath: baseline.path, currentPath: current.path, options: options,
+                                cases: out.sorted { a, b in
+                                    a.verdict.rank != b.verdict.rank ? a.verdict.rank < b.verdict.rank : order(a.key, b.key)
+                                },
+                                metricNote: metricNote)
+    }
+
+    static func order(_ a: CaseKey, _ b: CaseKey) -> Bool {
+        (a.pattern, a.seqLen, a.strategy, a.headDim, a.description) < (b.pattern, b.seqLen, b.strategy, b.headDim, b.description)
+    }
+
+    static func index(_ report: ReportFile) -> [CaseKey: [String: String]] {
+        var out: [CaseKey: [String: String]] = [:]
+        for row in report.rows { if let k = ReportFile.key(of: row) { out[k] = row } }   // a later row of a key wins
+        return out
+    }
+
+    static func timed(_ row: [String: String]) -> Bool {
+        (row["status"] == "ok" || row["status"] == "wrong") && !(row["times_ms"] ?? "").isEmpty
+    }
+
+    static func samples(_ row: [String: String], _ metric: ComparisonOptions.Metric) -> [Double] {
+        let ms = (row["times_ms"] ?? "").split(separator: ";").compactMap { Double($0) }
+        guard metric == .normalized, let rate = Double(row["sgemm_gflops"] ?? "") else { return ms }
+        return ms.map { $0 * 1e-3 * rate }
+    }
+
+    static func compareCase(_ key: CaseKey, _ b: [String: String]?, _ c: [String: String]?,
+                            options: ComparisonOptions, metric: ComparisonOptions.Metric) -> CaseComparison {
+        var r = CaseComparison(key: key, verdict: .unchanged, note: "")
+        r.baselineMs = b.flatMap { Double($0["median_ms"] ?? "") }
+        r.currentMs = c.flatMap { Double($0["median_ms"] ?? "") }
+        r.baselineMemory = b.flatMap { Int($0["peak_extra_bytes"] ?? "") }
+        r.currentMemory = c.flatMap { Int($0["peak_extra_bytes"] ?? "") }
+        guard let b else { r.verdict = .new; r.note = "only in the current report (\(c?["status"] ?? ""))"; return r }
+        guard let c else { r.verdict = .missing; r.note = "only in the baseline (\(b["status"] ?? ""))"; return r }
+        let bStatus = b["status"] ?? "", cStatus = c["status"] ?? ""
+        if bStatus == "ok" && ["failed", "timeout", "wrong"].contains(cStatus) {
+            r.verdict = .regression
+            r.note = "now \(cStatus): \(c["reason"] ?? "")"
+            return r
+        }
+        guard timed(b), timed(c) else {
+            if timed(b) { r.verdict = .missing; r.note = "now \(cStatus): \(c["reason"] ?? "")" }
+            else if timed(c) { r.verdict = .new; r.note = "was \(bStatus)" }
+            else { r.note = bStatus == cStatus ? "\(cStatus) in both" : "\(bStatus) → \(cStatus)" }
+            return r
+        }
+        // Time.
+        let bs = samples(b, metric), cs = samples(c, metric)
+        let bm = try! SampleStatistics(bs).median, cm = try! SampleStatistics(cs).median
+        let ratio = cm / bm
+        r.ratio = ratio
+        let slower = ratio > 1 + options.threshold, faster = ratio < 1 / (1 + options.threshold)
+        var differ = false
+        if bs.count >= ComparisonOptions.minimumSamplesForTest && cs.count >= ComparisonOptions.minimumSamplesForTest {
+            let p = SampleStatistics.mannWhitneyU(cs, bs).pValue
+            r.pValue = p
+            differ = p < options.alpha
+        } else {
+            differ = slower ? cs.min()! > bs.max()! : (faster ? cs.max()! < bs.min()! : false)
+        }
+        r.timeVerdict = slower && differ ? .regression : (faster && differ ? .improvement : .unchanged)
+        if (slower || faster) && !differ { r.note = "time change within noise" }
+        // Memory.
+        if let bb = r.baselineMemory, let cb = r.currentMemory {
+            let grew = Double(cb) > Double(bb) * (1 + options.memoryThreshold) && cb - bb > options.memorySlackBytes
+            let shrank = Double(cb) * (1 + options.memoryThreshold) < Double(bb) && bb - cb > options.memorySlackBytes
+            r.memoryVerdict = grew ? .regression : (shrank ? .improvement : .unchanged)
+        }
+        let verdicts = [r.timeVerdict, r.memoryVerdict].compactMap { $0 }
+        r.verdict = verdicts.contains(.regression) ? .regression : (verdicts.contains(.improvement) ? .improvement : .unchanged)
+        if cStatus == "wrong" { r.verdict = .regression; r.note = "wrong results: \(c["reason"] ?? "")" }
+        return r
+    }
+}

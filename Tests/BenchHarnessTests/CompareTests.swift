@@ -1,0 +1,143 @@
+import BenchHarness
+import Foundation
+import XCTest
+
+/// The comparison rule on synthetic reports.
+final class CompareTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("compare-tests-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    /// A timed row of `strategy` at length `n` with these repetition times.
+    static func row(_ strategy: String, n: Int = 1024, times: [Double], memory: Int = 1 << 20, sgemm: Double = 200,
+                    status: String = "ok") -> [String: String] {
+        var r = Dictionary(uniqueKeysWithValues: ReportSchema.header.map { ($0, "") })
+        let median = try! SampleStatistics(times).median
+        r["schema_version"] = "\(ReportSchema.version)"
+        r["status"] = status
+        r["strategy"] = strategy
+        r["pattern"] = "full"
+        for (k, v) in [("batch", 1), ("heads", 8), ("kv_heads", 8), ("seq_len", n), ("kv_len", n), ("head_dim", 64), ("threads", 2)] {
+            r[k] = "\(v)"
+        }
+        r["times_ms"] = times.map { "\($0)" }.joined(separator: ";")
+        r["median_ms"] = "\(median)"
+        r["peak_extra_bytes"] = "\(memory)"
+        r["sgemm_gflops"] = "\(sgemm)"
+        return r
+    }
+
+    func write(_ name: String, _ rows: [[String: String]]) throws -> ReportFile {
+        let path = directory.appendingPathComponent(name).path
+        let text = CSVTable.line(ReportSchema.header) + rows.map { r in CSVTable.line(ReportSchema.header.map { r[$0]! }) }.joined()
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return try ReportFile(path: path)
+    }
+
+    let steady = [10.0, 10.2, 9.9, 10.1, 10.0, 10.3, 9.8, 10.1]
+
+    func compare(_ a: [[String: String]], _ b: [[String: String]], _ configure: (inout ComparisonOptions) -> Void = { _ in }) throws -> ComparisonReport {
+        var options = ComparisonOptions()
+        configure(&options)
+        return try ReportComparison.compare(baseline: write("a-\(UUID()).csv", a), current: write("b-\(UUID()).csv", b), options: options)
+    }
+
+    func testEqualReportsHaveNoRegression() throws {
+        let rows = [Self.row("dense", times: steady), Self.row("tiled", times: steady.map { $0 / 2 })]
+        let report = try compare(rows, rows)
+        XCTAssertEqual(report.regressions, 0)
+        XCTAssertEqual(report.count(.unchanged), 2)
+    }
+
+    func testConsistentTwofoldSlowdownIsARegression() throws {
+        let report = try compare([Self.row("tiled", times: steady)], [Self.row("tiled", times: steady.map { $0 * 2 })])
+        XCTAssertEqual(report.regressions, 1)
+        let c = report.cases[0]
+        XCTAssertEqual(c.timeVerdict, .regression)
+        XCTAssertEqual(c.ratio!, 2, accuracy: 0.01)
+        XCTAssertLessThan(c.pValue!, 0.01)
+    }
+
+    func testSlowdownWithinNoiseIsUnchanged() throws {
+        let noisy = [8.0, 14.0, 9.0, 13.0, 10.0, 12.5, 8.5, 11.0]
+        let current = [9.5, 15.5, 10.0, 14.5, 11.5, 14.0, 9.0, 12.8]     // median +12%, distributions overlap
+        let report = try compare([Self.row("tiled", times: noisy)], [Self.row("tiled", times: current)])
+        XCTAssertGreaterThan(report.cases[0].ratio!, 1.1)
+        XCTAssertGreaterThanOrEqual(report.cases[0].pValue!, 0.05)
+        XCTAssertEqual(report.cases[0].verdict, .unchanged)
+        XCTAssertEqual(report.cases[0].note, "time change within noise")
+    }
+
+    func testImprovement() throws {
+        let report = try compare([Self.row("tiled", times: steady)], [Self.row("tiled", times: steady.map { $0 * 0.6 })])
+        XCTAssertEqual(report.cases[0].verdict, .improvement)
+        XCTAssertEqual(report.regressions, 0)
+    }
+
+    func testMemoryGrowthIsARegressionBeyondTheSlack() throws {
+        let grown = try compare([Self.row("dense", times: steady, memory: 10 << 20)], [Self.row("dense", times: steady, memory: 20 << 20)])
+        XCTAssertEqual(grown.cases[0].memoryVerdict, .regression)
+        XCTAssertEqual(grown.regressions, 1)
+        let small = try compare([Self.row("dense", times: steady, memory: 500 << 10)], [Self.row("dense", times: steady, memory: 800 << 10)])
+        XCTAssertEqual(small.cases[0].memoryVerdict, .unchanged, "page-level growth under 1 MiB is noise")
+    }
+
+    func testMissingAndNewCases() throws {
+        let report = try compare([Self.row("dense", times: steady), Self.row("tiled", times: steady)],
+                                 [Self.row("tiled", times: steady), Self.row("sliding", times: steady)])
+        XCTAssertEqual(report.count(.missing), 1)
+        XCTAssertEqual(report.count(.new), 1)
+        XCTAssertEqual(report.cases.first { $0.verdict == .missing }?.key.strategy, "dense")
+        XCTAssertEqual(report.cases.first { $0.verdict == .new }?.key.strategy, "sliding")
+        XCTAssertEqual(report.regressions, 0)
+    }
+
+    func testACaseThatNowFailsIsARegression() throws {
+        var failed = Self.row("tiled", times: [1])
+        failed["status"] = "failed"; failed["times_ms"] = ""; failed["median_ms"] = ""; failed["reason"] = "killed by signal 9"
+        let report = try compare([Self.row("tiled", times: steady)], [failed])
+        XCTAssertEqual(report.regressions, 1)
+        XCTAssert(report.cases[0].note.contains("now failed: killed by signal 9"))
+    }
+
+    func testNormalizedMetricForgivesASlowerMachine() throws {
+        // Twice the time on a machine whose sgemm is half as fast: the same work.
+        let base = [Self.row("tiled", times: steady, sgemm: 200)]
+        let cur = [Self.row("tiled", times: steady.map { $0 * 2 }, sgemm: 100)]
+        XCTAssertEqual(try compare(base, cur).regressions, 0)
+        XCTAssertEqual(try compare(base, cur) { $0.metric = .median }.regressions, 1)
+    }
+
+    func testFewSamplesMustNotOverlap() throws {
+        let report = try compare([Self.row("tiled", times: [10, 11, 10.5])], [Self.row("tiled", times: [20, 21, 20.5])])
+        XCTAssertNil(report.cases[0].pValue)
+        XCTAssertEqual(report.regressions, 1)
+        let overlap = try compare([Self.row("tiled", times: [10, 30, 10.5])], [Self.row("tiled", times: [20, 21, 20.5])])
+        XCTAssertEqual(overlap.regressions, 0)
+    }
+
+    func testInputProblems() throws {
+        XCTAssertThrowsError(try compare([Self.row("dense", n: 512, times: steady)], [Self.row("dense", n: 1024, times: steady)])) {
+            XCTAssert("\($0)".contains("no case in common"), "\($0)")
+        }
+        var future = Self.row("dense", times: steady)
+        future["schema_version"] = "99"
+        XCTAssertThrowsError(try write("future.csv", [future])) { XCTAssert("\($0)".contains("schema_version 99"), "\($0)") }
+    }
+
+    func testMarkdownFitsAPullRequestComment() throws {
+        let report = try compare([Self.row("tiled", times: steady), Self.row("dense", times: steady)],
+                                 [Self.row("tiled", times: steady.map { $0 * 2 }), Self.row("dense", times: steady)])
+        let md = report.markdown()
+        XCTAssert(md.hasPrefix("### attnbench compare: ❌ **1 regression(s)**"), md)
+        XCTAssert(md.contains("| case | baseline ms | current ms | ratio | p | peak extra | verdict | note |"), md)
+        XCTAssert(md.contains("| **regression** |"), md)
+        XCTAssertEqual(md.split(separator: "\n").filter { $0.hasPrefix("| tiled") || $0.hasPrefix("| dense") }.count, 2)
+        XCTAssert(report.text().contains("1 regression(s), 0 improvement(s), 1 unchanged"))
+    }
+}
