@@ -1,4 +1,5 @@
 import Attention
+import AttentionTestSupport
 import Foundation
 import XCTest
 
@@ -49,6 +50,25 @@ final class BlockLayoutTests: XCTestCase {
         XCTAssertEqual(mask.blockLayout, layout)
         XCTAssertThrowsError(try AttentionMask(.layoutFile(path: url.path, causal: false), queryLength: 100, keyLength: 200)) {
             XCTAssert("\($0)".hasPrefix("layout file '\(url.path)': layout has 19x13 blocks"), "\($0)")
+        }
+    }
+
+    /// A layout read from a file drives every strategy that takes block layouts
+    /// to the reference's output, causal or not.
+    func testLayoutFileThroughTheStrategies() throws {
+        let shape = try AttentionShape(heads: 4, kvHeads: 2, queryLength: 90, keyLength: 70, headDim: 32)
+        let layout = try BlockLayout(blockSize: 16, keyBlocks: 5, rows: [[0], [1, 3], [], [0, 4], [2, 3, 4], [4]])
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("layout-\(UUID()).txt")
+        try layout.fileText().write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        for causal in [false, true] {
+            let pattern = try MaskPattern(parsing: "layout:\(url.path)" + (causal ? ":causal" : ""))
+            for entry in StrategyRegistry.all {
+                let strategy = entry.make(.init())
+                guard strategy.supports(pattern) else { continue }
+                let run = try ReferenceCheck.run(strategy, shape: shape, pattern: pattern, seed: 9)
+                XCTAssert(run.error.withinTolerance, "\(strategy.name) causal=\(causal): \(run.error)")
+            }
         }
     }
 

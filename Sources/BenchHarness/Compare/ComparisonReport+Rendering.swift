@@ -27,10 +27,14 @@ extension ComparisonReport {
         ]
     }
 
+    /// Cases worth a table row: all but those untimed with the same status on
+    /// both sides (a pattern the strategy never supported, say).
+    var shownCases: [CaseComparison] { cases.filter { !($0.verdict == .unchanged && $0.note.hasSuffix(" in both")) } }
+
     static let headers = ["case", "baseline ms", "current ms", "ratio", "p", "peak extra", "verdict", "note"]
 
     public func text() -> String {
-        let rows = [Self.headers] + cases.map(cells)
+        let rows = [Self.headers] + shownCases.map(cells)
         let widths = (0 ..< Self.headers.count).map { i in rows.map { $0[i].count }.max()! }
         var lines = ["baseline \(baselinePath)", "current  \(currentPath)", ruleLine, ""]
         for (n, row) in rows.enumerated() {
@@ -47,7 +51,7 @@ extension ComparisonReport {
                      "`\(baselinePath)` → `\(currentPath)`; \(ruleLine).", "", summaryLine + ".", "",
                      "| " + Self.headers.joined(separator: " | ") + " |",
                      "|" + String(repeating: " --- |", count: Self.headers.count)]
-        for c in cases {
+        for c in shownCases {
             var row = cells(c).map { $0.replacingOccurrences(of: "|", with: "\\|") }
             if c.verdict == .regression { row[6] = "**regression**" }
             lines.append("| " + row.joined(separator: " | ") + " |")

@@ -6,6 +6,10 @@ import Foundation
 final class ProgressReporter {
     let interactive = isatty(STDERR_FILENO) != 0
     let start = Stopwatch.now()
+    /// Estimated work of every case (FLOPs it computes; 0 for cases that do
+    /// not run) and of the cases finished so far, for the time-left estimate.
+    var caseWork: [Double] = []
+    private var doneWork = 0.0
 
     func note(_ text: String) {
         if interactive { write("\r\u{1B}[2K") }
@@ -18,6 +22,7 @@ final class ProgressReporter {
     }
 
     func caseDone(_ k: Int, of n: Int, key: CaseKey, status: String) {
+        if k - 1 < caseWork.count { doneWork += caseWork[k - 1] }
         if interactive { write("\r\u{1B}[2K") }
         write("[\(k)/\(n)] \(key): \(status)  (elapsed \(Self.clock(elapsed))\(eta(done: k, of: n)))\n")
     }
@@ -29,10 +34,13 @@ final class ProgressReporter {
 
     private var elapsed: Double { Stopwatch.now() - start }
 
+    /// Time left, assuming the remaining work goes at the rate seen so far
+    /// (work: the FLOPs each case computes, times its runs).
     private func eta(done: Int, of n: Int) -> String {
         guard done > 0, done < n else { return "" }
-        // Later cases are longer; the mean so far is a lower bound, and says so.
-        return ", ≥\(Self.clock(elapsed / Double(done) * Double(n - done))) left"
+        let total = caseWork.reduce(0, +)
+        guard doneWork > 0, total > doneWork else { return "" }
+        return ", ~\(Self.clock(elapsed * (total - doneWork) / doneWork)) left"
     }
 
     static func clock(_ seconds: Double) -> String {

@@ -62,6 +62,13 @@ public final class SweepRunner {
         try environment.write(to: envPath)
         progress.note(String(format: "sgemm %.1f GFLOP/s; %d cases, writing %@", sgemm, cases.count, outputPath))
 
+        progress.caseWork = cases.map { c in
+            let (admission, resolved, _) = plan.admit(c)
+            guard case .run = admission, let mask = resolved else { return 0 }
+            let pairs = c.strategy == "dense" ? Double(c.shape.queryLength * c.shape.keyLength) : Double(mask.attendedPairs)
+            let runs = Double(c.repetitions.warmup + 1 + c.repetitions.minReps)
+            return 4 * Double(c.shape.batch * c.shape.heads * c.shape.headDim) * pairs * runs + 1e8   // + process start-up
+        }
         var records: [SweepRecord] = []
         var timings = TimeModel()
         for (index, config) in cases.enumerated() {

@@ -1,0 +1,6 @@
+import Attention
+import Benchmark
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark("smoke") { _ in }
+}
