@@ -2,14 +2,8 @@ import Attention
 import ArgumentParser
 import BenchHarness
 
-/// The shape of the attention problem, shared by `run` and `sweep`.
-struct ShapeOptions: ParsableArguments {
-    @Option(name: .customLong("seq-len"), help: "Query length Nq.")
-    var seqLen: Int?
-
-    @Option(name: .customLong("kv-len"), help: "Key/value length Nk (default: --seq-len).")
-    var kvLen: Int?
-
+/// Batch and heads, shared by `run` and `sweep`.
+struct HeadLayoutOptions: ParsableArguments {
     @Option(help: "Batch size B.")
     var batch: Int = 1
 
@@ -19,25 +13,40 @@ struct ShapeOptions: ParsableArguments {
     @Option(name: .customLong("kv-heads"), help: "Key/value heads (divides --heads; default: --heads).")
     var kvHeads: Int?
 
-    @Option(name: .customLong("head-dim"), help: "Head dimension d.")
-    var headDim: Int = 64
-
     func validate() throws {
-        for (flag, value) in [("--seq-len", seqLen), ("--kv-len", kvLen), ("--batch", batch),
-                              ("--heads", heads), ("--kv-heads", kvHeads), ("--head-dim", headDim)]
-        where (value ?? 1) < 1 {
-            throw ValidationError("\(flag) must be at least 1, got \(value!)")
+        for (flag, value) in [("--batch", batch), ("--heads", heads), ("--kv-heads", kvHeads ?? 1)] where value < 1 {
+            throw ValidationError("\(flag) must be at least 1, got \(value)")
         }
         if let g = kvHeads, heads % g != 0 {
             throw ValidationError("--heads (\(heads)) must be a multiple of --kv-heads (\(g))")
+        }
+    }
+}
+
+/// The shape of one problem, for `run`.
+struct ShapeOptions: ParsableArguments {
+    @Option(name: .customLong("seq-len"), help: "Query length Nq.")
+    var seqLen: Int?
+
+    @Option(name: .customLong("kv-len"), help: "Key/value length Nk (default: --seq-len).")
+    var kvLen: Int?
+
+    @Option(name: .customLong("head-dim"), help: "Head dimension d.")
+    var headDim: Int = 64
+
+    @OptionGroup var layout: HeadLayoutOptions
+
+    func validate() throws {
+        for (flag, value) in [("--seq-len", seqLen), ("--kv-len", kvLen), ("--head-dim", headDim)] where (value ?? 1) < 1 {
+            throw ValidationError("\(flag) must be at least 1, got \(value!)")
         }
     }
 
     /// The shape for query length `length` (with `--kv-len` when given).
     func shape(queryLength: Int) throws -> AttentionShape {
         do {
-            return try AttentionShape(batch: batch, heads: heads, kvHeads: kvHeads, queryLength: queryLength,
-                                      keyLength: kvLen ?? queryLength, headDim: headDim)
+            return try AttentionShape(batch: layout.batch, heads: layout.heads, kvHeads: layout.kvHeads,
+                                      queryLength: queryLength, keyLength: kvLen ?? queryLength, headDim: headDim)
         } catch let e as AttentionError {
             throw ValidationError(e.description)
         }

@@ -50,7 +50,7 @@ struct RunCommand: ParsableCommand {
             if files.split(separator: ",").count != 3 {
                 throw ValidationError("--inputs takes three .npy files separated by commas: Q,K,V")
             }
-            if shape.seqLen != nil || shape.kvLen != nil || shape.kvHeads != nil {
+            if shape.seqLen != nil || shape.kvLen != nil || shape.layout.kvHeads != nil {
                 throw ValidationError("--inputs takes the shape from the files; drop --seq-len, --kv-len and --kv-heads")
             }
         } else if shape.seqLen == nil {

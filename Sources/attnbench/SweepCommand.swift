@@ -20,14 +20,7 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("kv-len"), help: "A fixed key length for every case (default: equal to each --seq-lens value).")
     var kvLen: Int?
 
-    @Option(help: "Batch size B.")
-    var batch: Int = 1
-
-    @Option(help: "Query heads H.")
-    var heads: Int = 8
-
-    @Option(name: .customLong("kv-heads"), help: "Key/value heads (divides --heads; default: --heads).")
-    var kvHeads: Int?
+    @OptionGroup var layout: HeadLayoutOptions
 
     @Option(name: .customLong("head-dims"), help: "Comma-separated head dimensions.")
     var headDims: String = "64"
@@ -79,10 +72,7 @@ struct SweepCommand: ParsableCommand {
         guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) >= 1 }) else {
             throw ValidationError("--head-dims '\(headDims)' must be a comma list of integers ≥ 1")
         }
-        for (flag, v) in [("--batch", batch), ("--heads", heads), ("--kv-heads", kvHeads ?? 1), ("--kv-len", kvLen ?? 1)] where v < 1 {
-            throw ValidationError("\(flag) must be at least 1, got \(v)")
-        }
-        if let g = kvHeads, heads % g != 0 { throw ValidationError("--heads (\(heads)) must be a multiple of --kv-heads (\(g))") }
+        if let n = kvLen, n < 1 { throw ValidationError("--kv-len must be at least 1, got \(n)") }
         var limit = ProcessMemory.physicalBytes / 4 * 3
         if let text = memoryLimit {
             guard let v = Bytes.parse(text), v > 0 else {
@@ -91,7 +81,7 @@ struct SweepCommand: ParsableCommand {
             limit = v
         }
         return SweepPlan(strategies: names, patterns: patternList, seqLens: lengths, kvLen: kvLen, headDims: dims.map { $0! },
-                         batch: batch, heads: heads, kvHeads: kvHeads, threads: execution.threads, tile: tile?.description,
+                         batch: layout.batch, heads: layout.heads, kvHeads: layout.kvHeads, threads: execution.threads, tile: tile?.description,
                          seed: execution.seed, repetitions: repetition.policy(warmup: execution.warmup),
                          memoryLimitBytes: limit, timeoutSeconds: timeout)
     }

@@ -1,17 +1,15 @@
+import AttentionTestSupport
 import BenchHarness
 import Foundation
 import XCTest
 
 /// The comparison rule on synthetic reports.
 final class CompareTests: XCTestCase {
-    var directory: URL!
+    var directory: TemporaryDirectory!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("compare-tests-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "compare-tests") }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+    override func tearDown() { directory.remove() }
 
     /// A timed row of `strategy` at length `n` with these repetition times.
     static func row(_ strategy: String, n: Int = 1024, times: [Double], memory: Int = 1 << 20, sgemm: Double = 200,
@@ -33,7 +31,7 @@ final class CompareTests: XCTestCase {
     }
 
     func write(_ name: String, _ rows: [[String: String]]) throws -> ReportFile {
-        let path = directory.appendingPathComponent(name).path
+        let path = directory.path(name)
         let text = CSVTable.line(ReportSchema.header) + rows.map { r in CSVTable.line(ReportSchema.header.map { r[$0]! }) }.joined()
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return try ReportFile(path: path)

@@ -1,17 +1,15 @@
 import Attention
+import AttentionTestSupport
 import BenchHarness
 import Foundation
 import XCTest
 
 final class SweepTests: XCTestCase {
-    var directory: URL!
+    var directory: TemporaryDirectory!
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-tests-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "sweep-tests") }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+    override func tearDown() { directory.remove() }
 
     func plan(strategies: [String] = ["dense", "tiled", "sliding"], patterns: [String] = ["full", "window:4"],
               lengths: [Int] = [16, 40], memoryLimit: Int = 1 << 34, timeout: Double = 60) -> SweepPlan {
@@ -21,7 +19,7 @@ final class SweepTests: XCTestCase {
                   memoryLimitBytes: memoryLimit, timeoutSeconds: timeout)
     }
 
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    func path(_ name: String) -> String { directory.path(name) }
 
     func testReportRoundTripsThroughItsSchema() throws {
         let out = path("a.csv")
