@@ -15,7 +15,7 @@ public enum Bytes {
         let multipliers: [Character: Double] = ["K": 0x1p10, "M": 0x1p20, "G": 0x1p30, "T": 0x1p40]
         var factor = 1.0
         if let last = s.last, let m = multipliers[last] { factor = m; s.removeLast() }
-        guard let v = Double(s), v >= 0, v.isFinite else { return nil }
+        guard let v = Double(s), v >= 0, v.isFinite, v * factor < 0x1p62 else { return nil }
         return Int(v * factor)
     }
 }

@@ -467,6 +467,10 @@ struct PythonLiteralParser {
 
     private let scalars: [Unicode.Scalar]
     private var position = 0
+    /// Open brackets around the current position; a header nests two deep at
+    /// most, so a limit keeps a hostile file from exhausting the stack.
+    private var depth = 0
+    private static let maximumDepth = 32
 
     /// Parses `scalars` as one dict followed only by whitespace; returns its
     /// entries in order (duplicates kept for the caller to reject).
@@ -544,6 +548,9 @@ struct PythonLiteralParser {
     private mutating func value() throws -> PythonLiteral {
         skipWhitespace()
         guard let c = current else { throw error("unexpected end of header") }
+        depth += 1
+        defer { depth -= 1 }
+        if depth > Self.maximumDepth { throw error("brackets nested more than \(Self.maximumDepth) deep") }
         switch c {
         case "'", "\"": return .string(try string())
         case "(":

@@ -18,6 +18,14 @@ public enum ProcessMemory {
         do { try h.write(contentsOf: Data("5".utf8)); return true } catch { return false }
     }
 
+    /// Peak resident set over the process's whole life (`ru_maxrss`, which a
+    /// `clear_refs` reset does not touch), in bytes.
+    public static func processPeakBytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024
+    }
+
     /// Physical memory of the machine, in bytes.
     public static var physicalBytes: Int { Int(ProcessInfo.processInfo.physicalMemory) }
 

@@ -9,7 +9,7 @@ public struct RepetitionPolicy: Sendable, Codable, Equatable {
     public var maxReps: Int
     public var minTime: Double
 
-    public init(warmup: Int = 1, minReps: Int = 5, maxReps: Int = 50, minTime: Double = 0.5) {
+    public init(warmup: Int = 1, minReps: Int = 5, maxReps: Int = 30, minTime: Double = 1) {
         self.warmup = warmup; self.minReps = minReps; self.maxReps = maxReps; self.minTime = minTime
     }
 

@@ -36,11 +36,11 @@ public enum Verification {
     /// tokens, partial last blocks).
     public static func verify(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer) -> VerificationResult {
         let s = inputs.shape
-        let work = s.batch * s.heads * s.queryLength * s.keyLength * s.headDim
+        let work = Double(s.batch * s.heads) * Double(s.queryLength) * Double(s.keyLength) * Double(s.headDim)
         var heads: [(Int, Int)] = []
         var rows: [Int]
         let coverage: String
-        if work <= fullReferenceBudget {
+        if work <= Double(fullReferenceBudget) {
             for b in 0 ..< s.batch { for h in 0 ..< s.heads { heads.append((b, h)) } }
             rows = Array(0 ..< s.queryLength)
             coverage = "all rows"

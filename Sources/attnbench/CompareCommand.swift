@@ -60,11 +60,11 @@ struct CompareCommand: ParsableCommand {
 
 extension ComparisonOptions.Metric: ExpressibleByArgument {}
 
-/// `10%`, `10` (percent) or `0.1`.
+/// `10%` or the fraction `0.1`.
 func parsePercent(_ text: String) throws -> Double {
-    let trimmed = text.hasSuffix("%") ? String(text.dropLast()) : text
-    guard let v = Double(trimmed), v >= 0, v.isFinite else {
-        throw ValidationError("'\(text)' must be a non-negative percentage such as 10% or a fraction such as 0.1")
+    let percent = text.hasSuffix("%")
+    guard let v = Double(percent ? String(text.dropLast()) : text), v >= 0, v.isFinite, percent || v < 1 else {
+        throw ValidationError("'\(text)' must be a percentage such as 10% or a fraction below 1 such as 0.1")
     }
-    return text.hasSuffix("%") || v >= 1 ? v / 100 : v
+    return percent ? v / 100 : v
 }

@@ -66,6 +66,11 @@ struct ExecutionOptions: ParsableArguments {
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if threads > cores {
+            FileHandle.standardError.write(Data(
+                "attnbench: warning: --threads \(threads) exceeds the \(cores) cores; at most \(cores) run at once, so figures are for \(cores) threads\n".utf8))
+        }
         if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
     }
 }

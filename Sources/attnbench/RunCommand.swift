@@ -68,6 +68,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         var loaded: AttentionInputs?
+        let rssBeforeInputs = ProcessMemory.residentBytes()
         if let files = inputs?.split(separator: ",").map(String.init) {
             do { loaded = try TensorFiles.load(query: files[0], key: files[1], value: files[2]) } catch {
                 throw ValidationError("--inputs \(error)")
@@ -78,19 +79,26 @@ struct RunCommand: ParsableCommand {
             pattern: pattern.description, threads: execution.threads, seed: execution.seed,
             repetitions: repetitionPolicy, verify: verify, calibrate: calibrate)
         let result: CaseResult
-        do { result = try CaseRunner.run(config, inputs: loaded, saveOutput: saveOutput) } catch let e as AttentionError {
+        do {
+            result = try CaseRunner.run(config, inputs: loaded, rssBeforeInputs: loaded == nil ? nil : rssBeforeInputs,
+                                        saveOutput: saveOutput)
+        } catch let e as AttentionError {
             throw ValidationError(e.description)
         } catch let e as NumpyFileError {
             throw ValidationError("--save-output \(e.description)")
+        } catch let e as CaseError {
+            throw ValidationError(e.description)
         }
         switch format {
         case .json: print(try JSONOutput.encode(result))
         case .text: print(TextReport.describe(result))
         }
         if let v = result.verification, !v.passes {
-            throw ValidationError(String(format: "--verify: output differs from the reference beyond tolerance (max abs %.3g > %.0e or rel %.3g > %.0e)",
-                                         v.maxAbsoluteError, VerificationResult.absoluteTolerance,
-                                         v.relativeFrobeniusError, VerificationResult.relativeTolerance))
+            let message = String(format: "--verify: output differs from the reference beyond tolerance (max abs %.3g, limit %.0e; rel Frobenius %.3g, limit %.0e)",
+                                 v.maxAbsoluteError, VerificationResult.absoluteTolerance,
+                                 v.relativeFrobeniusError, VerificationResult.relativeTolerance)
+            FileHandle.standardError.write(Data("attnbench: error: \(message)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

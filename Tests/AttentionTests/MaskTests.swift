@@ -80,6 +80,30 @@ final class MaskTests: XCTestCase {
         XCTAssertEqual((0 ..< 10).filter { c.isAttended(query: 7, key: $0) }, [0, 1, 6, 7])
     }
 
+    /// Extents and block sizes as large as a user can type: no overflow.
+    func testHugeParametersAreSafe() throws {
+        let shape = try AttentionShape(heads: 1, queryLength: 37, keyLength: 21, headDim: 16)
+        for text in ["window:\(Int.max)", "window:\(Int.max):\(Int.max):g\(Int.max)", "bigbird:\(Int.max)", "fixed:\(Int.max):\(Int.max)"] {
+            let pattern = try MaskPattern(parsing: text)
+            for entry in StrategyRegistry.all where entry.make(.init()).supports(pattern) {
+                let run = try ReferenceCheck.run(entry.make(.init()), shape: shape, pattern: pattern, seed: 1)
+                XCTAssert(run.error.withinTolerance, "\(entry.name) \(text)")
+                XCTAssertEqual(run.mask.attendedPairs, 37 * 21, text)
+            }
+        }
+    }
+
+    /// With Nq ≠ Nk a query block can straddle two chunks of the fixed
+    /// pattern; every query must still see its own position under causal.
+    func testFixedPatternKeepsEachQuerysOwnPosition() throws {
+        for (nq, nk, b, stride) in [(20, 23, 8, 2), (37, 50, 8, 3), (50, 37, 4, 2), (9, 64, 16, 1)] {
+            let mask = try AttentionMask(.fixed(.init(blockSize: b, stride: stride, causal: true)), queryLength: nq, keyLength: nk)
+            for i in 0 ..< nq where i + nk - nq >= 0 {
+                XCTAssert(mask.isAttended(query: i, key: i + nk - nq), "fixed:\(b):\(stride) \(nq)x\(nk) row \(i)")
+            }
+        }
+    }
+
     func testDensity() throws {
         XCTAssertEqual(try AttentionMask(.full, queryLength: 9, keyLength: 4).density, 1)
         XCTAssertEqual(try AttentionMask(.causal, queryLength: 4, keyLength: 4).density, 10.0 / 16)

@@ -88,6 +88,23 @@ final class StrategyCorrectnessTests: XCTestCase {
         }
     }
 
+    func testTilesMuchLargerThanTheProblemAreCutToIt() throws {
+        let shape = try AttentionShape(heads: 2, queryLength: 50, keyLength: 30, headDim: 16)
+        let strategy = TiledAttention(tile: try TileSize(rows: 65536, columns: 65536))
+        let mask = try AttentionMask(.causal, shape: shape)
+        XCTAssertLessThan(strategy.predictedExtraBytes(shape: shape, mask: mask, threads: 2), 1 << 20)
+        XCTAssert(try ReferenceCheck.run(strategy, shape: shape, pattern: .causal, seed: 2).error.withinTolerance)
+    }
+
+    func testShapesTooLargeToAddressAreRejected() {
+        XCTAssertThrowsError(try AttentionShape(heads: 1 << 20, queryLength: 1 << 30, headDim: 1 << 20)) {
+            XCTAssert("\($0)".contains("too large to address"), "\($0)")
+        }
+        XCTAssertThrowsError(try AttentionShape(heads: 1, queryLength: 1 << 32, headDim: 8)) {
+            XCTAssert("\($0)".contains("seq-len must be at most 2147483647"), "\($0)")
+        }
+    }
+
     func testRowsWithNoAttendedKeyAreZero() throws {
         // Causal with Nq > Nk: rows i < Nq − Nk sit before the first key.
         let shape = try AttentionShape(heads: 2, queryLength: 50, keyLength: 20, headDim: 16)

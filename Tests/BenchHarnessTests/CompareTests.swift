@@ -128,12 +128,21 @@ final class CompareTests: XCTestCase {
         XCTAssertThrowsError(try write("future.csv", [future])) { XCTAssert("\($0)".contains("schema_version 99"), "\($0)") }
     }
 
+    func testMalformedTimesAreAnInputProblem() throws {
+        for bad in ["abc", ";", "1;nan", "inf", "-3"] {
+            var row = Self.row("tiled", times: steady)
+            row["times_ms"] = bad
+            XCTAssertThrowsError(try write("bad-\(UUID()).csv", [row]), bad) { XCTAssert("\($0)".contains("times_ms"), "\($0)") }
+        }
+        XCTAssertNil(Bytes.parse("1e30"))
+    }
+
     func testMarkdownFitsAPullRequestComment() throws {
         let report = try compare([Self.row("tiled", times: steady), Self.row("dense", times: steady)],
                                  [Self.row("tiled", times: steady.map { $0 * 2 }), Self.row("dense", times: steady)])
         let md = report.markdown()
         XCTAssert(md.hasPrefix("### attnbench compare: ❌ **1 regression(s)**"), md)
-        XCTAssert(md.contains("| case | baseline ms | current ms | ratio | p | peak extra | verdict | note |"), md)
+        XCTAssert(md.contains("| case | baseline ms | current ms | ratio (normalized) | p | peak extra | verdict | note |"), md)
         XCTAssert(md.contains("| **regression** |"), md)
         XCTAssertEqual(md.split(separator: "\n").filter { $0.hasPrefix("| tiled") || $0.hasPrefix("| dense") }.count, 2)
         XCTAssert(report.text().contains("1 regression(s), 0 improvement(s), 1 unchanged"))

@@ -21,8 +21,8 @@ final class KeyGather {
     init(capacity: Int, headDim: Int) {
         self.capacity = capacity
         self.headDim = headDim
-        keyRows = AlignedBuffer(count: capacity * headDim)
-        valueRows = AlignedBuffer(count: capacity * headDim)
+        keyRows = AlignedBuffer(count: capacity * headDim, zeroed: false)     // rows are copied in before use
+        valueRows = AlignedBuffer(count: capacity * headDim, zeroed: false)
     }
 
     static func workspaceBytes(capacity: Int, headDim: Int) -> Int { 2 * capacity * headDim * MemoryLayout<Float>.stride }

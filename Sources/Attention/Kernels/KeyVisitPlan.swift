@@ -91,6 +91,12 @@ func runTiledAttention(_ inputs: AttentionInputs, mask: AttentionMask, output: A
     }
 }
 
+/// `tile` cut down to the problem: a tile larger than the lengths computes
+/// the same thing with a workspace no larger than the problem needs.
+func fitted(_ tile: TileSize, to shape: AttentionShape) -> TileSize {
+    try! TileSize(rows: min(tile.rows, shape.queryLength), columns: min(tile.columns, shape.keyLength))
+}
+
 /// Workers a blockwise run uses.
 func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units)) }
 

@@ -40,7 +40,7 @@ final class OnlineSoftmaxTile {
         self.maxColumns = maxColumns
         self.headDim = headDim
         scoreStride = Self.roundUp16(maxColumns)
-        scores = AlignedBuffer(count: maxRows * scoreStride)
+        scores = AlignedBuffer(count: maxRows * scoreStride, zeroed: false)   // written by each product before use
         acc = AlignedBuffer(count: maxRows * headDim)
         rowMax = AlignedBuffer(count: maxRows)
         rowSum = AlignedBuffer(count: maxRows)

@@ -47,7 +47,10 @@ public struct AttentionMask: Sendable {
             guard w.left >= 0, w.right >= 0, w.globalTokens >= 0 else {
                 throw AttentionError.invalidPattern("window extents and global tokens must be ≥ 0 in '\(pattern)'")
             }
-            rule = .window(left: w.left, right: w.right, global: w.globalTokens)
+            // Extents beyond Nq + Nk change nothing; clamping keeps the position
+            // arithmetic far from overflow for any extent a user can type.
+            let reach = queryLength + keyLength
+            rule = .window(left: min(w.left, reach), right: min(w.right, reach), global: min(w.globalTokens, reach))
         case .bigBird(let b):
             rule = .blocks(try BlockLayout.bigBird(
                 queryLength: queryLength, keyLength: keyLength, blockSize: b.blockSize,
@@ -75,6 +78,12 @@ public struct AttentionMask: Sendable {
     /// Convenience: resolves `pattern` for `shape`'s lengths.
     public init(_ pattern: MaskPattern, shape: AttentionShape) throws {
         try self.init(pattern, queryLength: shape.queryLength, keyLength: shape.keyLength)
+    }
+
+    /// The window of a window pattern, with extents clamped to Nq + Nk.
+    public var window: MaskPattern.Window? {
+        if case let .window(left, right, global) = rule { return MaskPattern.Window(left: left, right: right, globalTokens: global) }
+        return nil
     }
 
     /// The block layout, for block patterns.

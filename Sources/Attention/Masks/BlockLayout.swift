@@ -41,7 +41,7 @@ public struct BlockLayout: Hashable, Sendable {
     }
 
     /// Number of blocks of `blockSize` covering `length` (the last may be partial).
-    public static func blockCount(_ length: Int, blockSize: Int) -> Int { (length + blockSize - 1) / blockSize }
+    public static func blockCount(_ length: Int, blockSize: Int) -> Int { length <= 0 ? 0 : (length - 1) / blockSize + 1 }
 
     /// The kept key blocks of query block `row`, ascending.
     public func keptBlocks(ofRow row: Int) -> ArraySlice<Int> { columns[rowOffsets[row] ..< rowOffsets[row + 1]] }
@@ -134,7 +134,8 @@ extension BlockLayout {
     /// The Sparse Transformer's "fixed" pattern (Child et al. 2019) in blocks:
     /// key blocks are grouped in chunks of `stride` blocks; each query block
     /// attends every block of its own chunk and the last block of every
-    /// earlier chunk (the chunk "summaries"). With `causal`, blocks above the
+    /// earlier chunk (the chunk "summaries"). When Nq ≠ Nk a query block's
+    /// positions can straddle two chunks; it then attends both. With `causal`, blocks above the
     /// diagonal are dropped and the element mask applies inside.
     public static func fixed(queryLength: Int, keyLength: Int, blockSize b: Int, stride: Int,
                              causal: Bool = false) throws -> BlockLayout {
@@ -144,9 +145,14 @@ extension BlockLayout {
         var rows: [[Int]] = []
         for r in 0 ..< qBlocks {
             let diag = diagonalRange(row: r, queryLength: queryLength, keyLength: keyLength, blockSize: b)
-            let chunk = diag.lowerBound / stride
-            var kept = Array(chunk * stride ..< min((chunk + 1) * stride, kBlocks))
-            for earlier in 0 ..< chunk { kept.append(earlier * stride + stride - 1) }
+            // A query block whose positions straddle chunks belongs to each of them.
+            let firstChunk = diag.lowerBound / stride, lastChunk = diag.upperBound / stride
+            var kept: [Int] = []
+            for chunk in firstChunk ... lastChunk {
+                let start = chunk * stride
+                kept += Array(start ..< start + min(stride, kBlocks - start))
+            }
+            for earlier in 0 ..< firstChunk { kept.append(earlier * stride + stride - 1) }
             if causal { kept.removeAll { $0 > diag.upperBound } }
             rows.append(kept)
         }

@@ -15,9 +15,11 @@ public final class AlignedBuffer: @unchecked Sendable {
 
     static let mapThreshold = 64 << 10
 
-    /// Allocates `count` floats, all zero. Zeroing also touches every page, so
-    /// the memory is resident (and counted in RSS) from here on.
-    public init(count: Int) {
+    /// Allocates `count` floats. With `zeroed` (the default) they are all zero
+    /// and every page is touched, so the memory is resident (and counted in
+    /// RSS) from here on; scratch space that is written before it is read
+    /// passes `false` and skips that pass.
+    public init(count: Int, zeroed: Bool = true) {
         precondition(count >= 0)
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
@@ -34,7 +36,7 @@ public final class AlignedBuffer: @unchecked Sendable {
         if raw == nil { raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64) }
         mappedBytes = mapped
         baseAddress = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
-        baseAddress.initialize(repeating: 0, count: max(count, 1))
+        if zeroed { baseAddress.initialize(repeating: 0, count: max(count, 1)) }
     }
 
     public convenience init(_ values: [Float]) {

@@ -48,6 +48,18 @@ public struct AttentionShape: Hashable, Sendable, Codable {
             throw AttentionError.invalidShape(
                 "heads (\(heads)) must be a multiple of kv-heads (\(kvHeads))")
         }
+        // BLAS takes 32-bit sizes, and every tensor's bytes must fit in an Int.
+        for (name, value) in [("seq-len", queryLength), ("kv-len", keyLength), ("head-dim", headDim)] where value > Int(Int32.max) {
+            throw AttentionError.invalidShape("\(name) must be at most \(Int32.max), got \(value)")
+        }
+        for (name, factors) in [("Q", [batch, heads, queryLength, headDim]), ("K", [batch, kvHeads, keyLength, headDim])] {
+            var product = 16         // 4 bytes a float, 4 tensors
+            for f in factors {
+                let (p, overflow) = product.multipliedReportingOverflow(by: f)
+                if overflow { throw AttentionError.invalidShape("the \(name) tensor of \(factors) elements is too large to address") }
+                product = p
+            }
+        }
         if let s = customScale, !s.isFinite {
             throw AttentionError.invalidShape("scale must be finite, got \(s)")
         }

@@ -31,13 +31,13 @@ public struct BlockSparseAttention: AttentionStrategy {
         let layout: BlockLayout
         let queryBlocks: [Range<Int>]
         let maxColumns: Int
-        var maxRows: Int { layout.blockSize }
+        var maxRows: Int { min(layout.blockSize, mask.queryLength) }
         var gathersKeys: Bool { true }
 
         init(mask: AttentionMask, layout: BlockLayout, maxColumns: Int) {
             self.mask = mask
             self.layout = layout
-            self.maxColumns = max(maxColumns, layout.blockSize)
+            self.maxColumns = maxColumns
             queryBlocks = blocks(of: 0 ..< mask.queryLength, size: layout.blockSize)
         }
 
@@ -61,21 +61,24 @@ public struct BlockSparseAttention: AttentionStrategy {
         }
     }
 
-    func maxColumns(_ layout: BlockLayout) -> Int {
-        max(tile?.columns ?? Self.defaultMaxColumns, layout.blockSize)
+    /// The widest key range folded at once: the tile's columns (at least one
+    /// block), never more than the keys there are.
+    func maxColumns(_ layout: BlockLayout, keyLength: Int) -> Int {
+        min(max(tile?.columns ?? Self.defaultMaxColumns, layout.blockSize), keyLength)
     }
 
     public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
         guard let layout = mask.blockLayout else { return 0 }
         let units = shape.batch * shape.heads * layout.queryBlocks
         return tiledExtraBytes(shape: shape, units: units, threads: threads,
-                               maxRows: layout.blockSize, maxColumns: maxColumns(layout), gathersKeys: true)
+                               maxRows: min(layout.blockSize, shape.queryLength),
+                               maxColumns: maxColumns(layout, keyLength: shape.keyLength), gathersKeys: true)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
-        guard let layout = mask.blockLayout else { return }
+        guard let layout = mask.blockLayout else { preconditionFailure("validate() admits only block layouts") }
         runTiledAttention(inputs, mask: mask, output: output, threads: threads,
-                          plan: Plan(mask: mask, layout: layout, maxColumns: maxColumns(layout)))
+                          plan: Plan(mask: mask, layout: layout, maxColumns: maxColumns(layout, keyLength: inputs.shape.keyLength)))
     }
 }

@@ -26,7 +26,9 @@ public struct DenseAttention: AttentionStrategy {
     public var supportedKinds: Set<MaskPattern.Kind> { Set(MaskPattern.Kind.allCases) }
 
     public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
-        (shape.queryLength * shape.keyLength + shape.queryLength) * MemoryLayout<Float>.stride  // scores + row sums
+        // scores + row sums, in Double: Nq·Nk·4 can exceed Int for shapes that are only ever predicted
+        let bytes = (Double(shape.queryLength) * Double(shape.keyLength) + Double(shape.queryLength)) * 4
+        return bytes < Double(Int.max) ? Int(bytes) : Int.max
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
@@ -34,7 +36,7 @@ public struct DenseAttention: AttentionStrategy {
         let shape = inputs.shape
         let (nq, nk, d) = (shape.queryLength, shape.keyLength, shape.headDim)
         BLAS.setThreads(threads)
-        let scratch = AlignedBuffer(count: nq * nk + nq)
+        let scratch = AlignedBuffer(count: nq * nk + nq, zeroed: false)   // every score is written before it is read
         let s = scratch.baseAddress
         let inverseSums = s + nq * nk
         let alpha = shape.scale * log2e

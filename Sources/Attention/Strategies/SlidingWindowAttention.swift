@@ -26,7 +26,7 @@ public struct SlidingWindowAttention: AttentionStrategy {
     /// 128x640 61%, 64x256 59%, 32x288 58%.
     public func tile(for window: MaskPattern.Window) -> TileSize {
         if let tile { return tile }
-        let band = Self.defaultRows + window.left + window.right
+        let band = Self.defaultRows + min(window.left, 1 << 20) + min(window.right, 1 << 20)
         return try! TileSize(rows: Self.defaultRows, columns: min(1024, max(64, (band + 15) / 16 * 16)))
     }
 
@@ -85,8 +85,8 @@ public struct SlidingWindowAttention: AttentionStrategy {
     }
 
     public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
-        guard case .window(let window) = mask.pattern else { return 0 }
-        let tile = tile(for: window)
+        guard let window = mask.window else { return 0 }
+        let tile = fitted(tile(for: window), to: shape)
         let units = shape.batch * shape.heads * (BlockLayout.blockCount(shape.queryLength, blockSize: tile.rows) + 2)
         return tiledExtraBytes(shape: shape, units: units, threads: threads,
                                maxRows: tile.rows, maxColumns: tile.columns)
@@ -94,8 +94,8 @@ public struct SlidingWindowAttention: AttentionStrategy {
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
-        guard case .window(let window) = mask.pattern else { return }
+        guard let window = mask.window else { preconditionFailure("validate() admits only window patterns") }
         runTiledAttention(inputs, mask: mask, output: output, threads: threads,
-                          plan: Plan(mask: mask, window: window, tile: tile(for: window)))
+                          plan: Plan(mask: mask, window: window, tile: fitted(tile(for: window), to: inputs.shape)))
     }
 }

@@ -38,6 +38,7 @@ public struct TiledAttention: AttentionStrategy {
     }
 
     public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
+        let tile = fitted(self.tile, to: shape)
         let units = shape.batch * shape.heads * BlockLayout.blockCount(shape.queryLength, blockSize: tile.rows)
         return tiledExtraBytes(shape: shape, units: units, threads: threads,
                                maxRows: tile.rows, maxColumns: tile.columns)
@@ -45,6 +46,7 @@ public struct TiledAttention: AttentionStrategy {
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
-        runTiledAttention(inputs, mask: mask, output: output, threads: threads, plan: Plan(mask: mask, tile: tile))
+        runTiledAttention(inputs, mask: mask, output: output, threads: threads,
+                          plan: Plan(mask: mask, tile: fitted(tile, to: inputs.shape)))
     }
 }

@@ -31,11 +31,12 @@ extension ComparisonReport {
     /// both sides (a pattern the strategy never supported, say).
     var shownCases: [CaseComparison] { cases.filter { !($0.verdict == .unchanged && $0.note.hasSuffix(" in both")) } }
 
-    static let headers = ["case", "baseline ms", "current ms", "ratio", "p", "peak extra", "verdict", "note"]
+    /// Medians are shown in ms; the ratio and the test use the chosen metric.
+    var headers: [String] { ["case", "baseline ms", "current ms", "ratio (\(options.metric.rawValue))", "p", "peak extra", "verdict", "note"] }
 
     public func text() -> String {
-        let rows = [Self.headers] + shownCases.map(cells)
-        let widths = (0 ..< Self.headers.count).map { i in rows.map { $0[i].count }.max()! }
+        let rows = [headers] + shownCases.map(cells)
+        let widths = (0 ..< headers.count).map { i in rows.map { $0[i].count }.max()! }
         var lines = ["baseline \(baselinePath)", "current  \(currentPath)", ruleLine, ""]
         for (n, row) in rows.enumerated() {
             lines.append(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
@@ -49,8 +50,8 @@ extension ComparisonReport {
         let status = regressions > 0 ? "❌ **\(regressions) regression(s)**" : "✅ no regression"
         var lines = ["### attnbench compare: \(status)", "",
                      "`\(baselinePath)` → `\(currentPath)`; \(ruleLine).", "", summaryLine + ".", "",
-                     "| " + Self.headers.joined(separator: " | ") + " |",
-                     "|" + String(repeating: " --- |", count: Self.headers.count)]
+                     "| " + headers.joined(separator: " | ") + " |",
+                     "|" + String(repeating: " --- |", count: headers.count)]
         for c in shownCases {
             var row = cells(c).map { $0.replacingOccurrences(of: "|", with: "\\|") }
             if c.verdict == .regression { row[6] = "**regression**" }

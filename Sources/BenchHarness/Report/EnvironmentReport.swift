@@ -63,12 +63,14 @@ public struct EnvironmentReport: Codable, Sendable {
         return ProcessInfo.processInfo.operatingSystemVersionString
     }
 
-    /// The compiler that built this binary.
+    /// The toolchain on PATH (the one `scripts/run.sh` builds with), and the
+    /// language mode this binary was compiled by.
     static func swiftVersion() -> String {
+        let toolchain = shell("swift", ["--version"])?.split(separator: "\n").first.map(String.init) ?? "swift not on PATH"
         #if compiler(>=6.3)
-        return "6.3 or later (" + (shell("swift", ["--version"])?.split(separator: "\n").first.map(String.init) ?? "toolchain not on PATH") + ")"
+        return toolchain + "; built by a 6.3+ compiler"
         #else
-        return "before 6.3"
+        return toolchain + "; built by a compiler before 6.3"
         #endif
     }
 

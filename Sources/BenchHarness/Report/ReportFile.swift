@@ -29,6 +29,9 @@ public struct ReportFile: Sendable {
         let records: [[String]]
         do { records = try CSVTable.parse(text) } catch { throw ReadError.malformed(path: path, reason: "\(error)") }
         guard let header = records.first, !header.isEmpty else { throw ReadError.malformed(path: path, reason: "empty file") }
+        if Set(header).count != header.count {
+            throw ReadError.malformed(path: path, reason: "the header repeats a column name")
+        }
         guard header.first == "schema_version" else {
             throw ReadError.malformed(path: path, reason: "first column is '\(header.first ?? "")', expected 'schema_version'")
         }
@@ -41,7 +44,14 @@ public struct ReportFile: Sendable {
             guard version == "\(ReportSchema.version)" else {
                 throw ReadError.schemaMismatch(path: path, reason: "schema_version \(version) in row \(n + 2); this attnbench reads version \(ReportSchema.version)")
             }
-            rows.append(Dictionary(uniqueKeysWithValues: zip(header, record)))
+            let row = Dictionary(uniqueKeysWithValues: zip(header, record))
+            if let times = row["times_ms"], !times.isEmpty {
+                let values = times.split(separator: ";", omittingEmptySubsequences: false).map { Double($0) }
+                guard values.allSatisfy({ $0 != nil && $0!.isFinite && $0! >= 0 }) else {
+                    throw ReadError.malformed(path: path, reason: "row \(n + 2): times_ms must be non-negative numbers joined by ';'")
+                }
+            }
+            rows.append(row)
         }
         let missing = ReportSchema.header.filter { !header.contains($0) }
         if !missing.isEmpty {
@@ -58,9 +68,7 @@ public struct ReportFile: Sendable {
         guard let strategy = row["strategy"], let pattern = row["pattern"], let b = int("batch"), let h = int("heads"),
               let g = int("kv_heads"), let n = int("seq_len"), let nk = int("kv_len"), let d = int("head_dim"),
               let t = int("threads") else { return nil }
-        var key = CaseKey(strategy: strategy, pattern: pattern, shape: .init(unchecked: b, h, g, n, nk, d), threads: t, tile: row["tile"] ?? "")
-        key.tile = row["tile"] ?? ""
-        return key
+        return CaseKey(strategy: strategy, pattern: pattern, shape: .init(unchecked: b, h, g, n, nk, d), threads: t, tile: row["tile"] ?? "")
     }
 }
 

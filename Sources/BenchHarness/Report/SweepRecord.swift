@@ -140,7 +140,11 @@ public enum ReportSchema {
         Column(name: "rss_before_inputs_bytes", meaning: "resident set of the case's process before the tensors exist") { int($0.result?.rssBeforeInputsBytes) },
         Column(name: "rss_with_inputs_bytes", meaning: "resident set with Q, K, V, O in place") { int($0.result?.rssWithInputsBytes) },
         Column(name: "peak_rss_bytes", meaning: "peak resident set during the timed runs (VmHWM after a clear_refs reset)") { int($0.result?.peakRssBytes) },
-        Column(name: "peak_extra_bytes", meaning: "peak_rss − rss_with_inputs: the strategy's working memory") { int($0.result?.peakExtraBytes) },
+        Column(name: "peak_extra_bytes", meaning: "peak_rss − rss_with_inputs (signed): the strategy's working memory, including what its first run touches for good (OpenBLAS buffers, worker stacks)") { int($0.result?.peakExtraBytes) },
+        Column(name: "peak_was_reset", meaning: "1 when /proc/self/clear_refs reset the peak before the timed runs; 0 means peak_rss includes everything since the process started") {
+            $0.result.map { $0.peakWasReset ? "1" : "0" } ?? ""
+        },
+        Column(name: "process_peak_rss_bytes", meaning: "the case's process's peak resident set over its whole life (ru_maxrss), inputs and verification included") { int($0.result?.processPeakRssBytes) },
         Column(name: "predicted_extra_bytes", meaning: "the strategy's own prediction of its working memory") { int($0.predictedExtraBytes) },
         Column(name: "max_abs_error", meaning: "max |output − float64 reference| over the verified rows") { number($0.result?.verification?.maxAbsoluteError) },
         Column(name: "rel_frobenius_error", meaning: "‖output − reference‖_F / ‖reference‖_F over the verified rows") { number($0.result?.verification?.relativeFrobeniusError) },

@@ -37,10 +37,15 @@ public struct CaseResult: Codable, Sendable {
     public var inputBytes: Int
     public var rssBeforeInputsBytes: Int
     public var rssWithInputsBytes: Int
+    /// Peak resident set during the timed runs (`VmHWM` after a reset).
     public var peakRssBytes: Int
-    /// Peak during the timed runs minus the resident set with inputs (and
-    /// output) in place.
+    /// `peakRssBytes` minus the resident set with the inputs and the output in
+    /// place, taken before the strategy first ran: the strategy's working
+    /// memory, including what its first run touches for good (OpenBLAS
+    /// buffers, worker thread stacks). Signed, never clamped.
     public var peakExtraBytes: Int
+    /// The process's peak resident set over its whole life (`ru_maxrss`).
+    public var processPeakRssBytes: Int
     public var predictedExtraBytes: Int
     /// Whether `/proc/self/clear_refs` reset the peak before the timed runs.
     public var peakWasReset: Bool
@@ -51,7 +56,12 @@ public struct CaseResult: Codable, Sendable {
     public var sgemmGflops: Double?
 
     /// Useful GFLOP/s over the sgemm rate: the figure that survives machine noise.
-    public var fractionOfSgemm: Double? { sgemmGflops.map { usefulGflops / $0 } }
+    public var fractionOfSgemm: Double?
+}
+
+/// Why a case cannot run at all.
+public struct CaseError: Error, CustomStringConvertible {
+    public let description: String
 }
 
 public enum CaseRunner {
@@ -65,13 +75,23 @@ public enum CaseRunner {
         return (strategy, mask)
     }
 
-    /// Runs a case: builds inputs (or uses `inputs`), verifies when asked,
-    /// then times it under the repetition policy while watching the peak RSS.
-    /// With `saveOutput`, the output of the last run is written there as `.npy`.
-    public static func run(_ config: CaseConfig, inputs given: AttentionInputs? = nil, saveOutput: String? = nil) throws -> CaseResult {
+    /// Runs a case: builds inputs (or uses `inputs`, loaded when the resident
+    /// set was `rssBeforeInputs`), verifies when asked, then times it under
+    /// the repetition policy while watching the peak RSS. With `saveOutput`,
+    /// the output of the last run is written there as `.npy`.
+    ///
+    /// - Throws: ``CaseError`` when the inputs plus the predicted working
+    ///   memory exceed the machine's physical memory (the case would be killed).
+    public static func run(_ config: CaseConfig, inputs given: AttentionInputs? = nil, rssBeforeInputs: Int? = nil,
+                           saveOutput: String? = nil) throws -> CaseResult {
         let (strategy, mask) = try prepare(config)
+        let predicted = strategy.predictedExtraBytes(shape: config.shape, mask: mask, threads: config.threads)
+        let needed = Double(config.shape.tensorBytes) + Double(predicted)
+        guard needed < Double(ProcessMemory.physicalBytes) else {
+            throw CaseError(description: "\(config.strategy) on \(config.shape) needs about \(Bytes.format(Int(min(needed, 9e18)))), more than the machine's \(Bytes.format(ProcessMemory.physicalBytes))")
+        }
         let sgemm = config.calibrate ? GEMMCalibration.sgemmRate(threads: config.threads) : nil
-        let rssBefore = ProcessMemory.residentBytes()
+        let rssBefore = rssBeforeInputs ?? ProcessMemory.residentBytes()
         let inputs = given ?? AttentionInputs.random(shape: config.shape, seed: config.seed)
         let output = inputs.makeOutput()
         let rssWith = ProcessMemory.residentBytes()
@@ -87,8 +107,6 @@ public enum CaseRunner {
         }
         let peak = ProcessMemory.peakResidentBytes()
         if let path = saveOutput { try TensorFiles.save(output, shape: config.shape, to: path) }
-        // Without a reset the high-water mark includes the reference's buffers; the
-        // resident set with inputs is then the best floor we have.
         let stats = try SampleStatistics(times)
         let s = config.shape
         let pairs = mask.attendedPairs
@@ -100,8 +118,8 @@ public enum CaseRunner {
             usefulGflops: flops / medianSeconds / 1e9,
             tokensPerSecond: Double(s.batch * s.queryLength) / medianSeconds,
             inputBytes: s.tensorBytes, rssBeforeInputsBytes: rssBefore, rssWithInputsBytes: rssWith,
-            peakRssBytes: peak, peakExtraBytes: max(0, peak - rssWith),
-            predictedExtraBytes: strategy.predictedExtraBytes(shape: s, mask: mask, threads: config.threads),
-            peakWasReset: reset, verification: verification, blas: .current(), sgemmGflops: sgemm)
+            peakRssBytes: peak, peakExtraBytes: peak - rssWith, processPeakRssBytes: ProcessMemory.processPeakBytes(),
+            predictedExtraBytes: predicted, peakWasReset: reset, verification: verification, blas: .current(),
+            sgemmGflops: sgemm, fractionOfSgemm: sgemm.map { flops / medianSeconds / 1e9 / $0 })
     }
 }

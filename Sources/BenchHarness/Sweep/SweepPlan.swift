@@ -58,7 +58,7 @@ public struct SweepPlan: Sendable {
         if text.contains(":") {
             let parts = text.split(separator: ":").map { Int($0) }
             guard parts.count == 2, let lo = parts[0], let hi = parts[1], lo >= 1, hi >= lo else { return nil }
-            return Array(sequence(first: lo) { $0 * 2 <= hi ? $0 * 2 : nil })
+            return Array(sequence(first: lo) { $0 <= hi / 2 ? $0 * 2 : nil })
         }
         let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
@@ -80,19 +80,17 @@ extension SweepPlan {
     /// fit in the memory limit.
     public func admit(_ config: CaseConfig) -> (CaseAdmission, AttentionMask?, Int?) {
         let strategy: any AttentionStrategy
-        let pattern: MaskPattern
-        do {
-            strategy = try StrategyRegistry.strategy(
-                named: config.strategy, options: StrategyOptions(tile: try config.tile.map { try TileSize(parsing: $0) }))
-            pattern = try MaskPattern(parsing: config.pattern)
-        } catch { return (.invalid("\(error)"), nil, nil) }
-        guard strategy.supports(pattern) else {
-            return (.unsupported("\(strategy.name) supports \(strategy.supportedKindsDescription)"), nil, nil)
-        }
         let mask: AttentionMask
-        do { mask = try AttentionMask(pattern, shape: config.shape) } catch { return (.invalid("\(error)"), nil, nil) }
+        do {
+            (strategy, mask) = try CaseRunner.prepare(config)
+        } catch let AttentionError.unsupportedPattern(name, _, supported) {
+            return (.unsupported("\(name) supports \(supported)"), nil, nil)
+        } catch {
+            return (.invalid("\(error)"), nil, nil)
+        }
         let extra = strategy.predictedExtraBytes(shape: config.shape, mask: mask, threads: config.threads)
-        let peak = config.shape.tensorBytes + extra + Self.processOverheadBytes
+        let (sum, overflow) = config.shape.tensorBytes.addingReportingOverflow(extra)
+        let peak = overflow ? Int.max : min(Int.max - Self.processOverheadBytes, sum) + Self.processOverheadBytes
         if peak > memoryLimitBytes {
             return (.skipped("predicted peak \(Bytes.format(peak)) exceeds --memory-limit \(Bytes.format(memoryLimitBytes))"), mask, extra)
         }

@@ -63,11 +63,12 @@ public final class SweepRunner {
         progress.note(String(format: "sgemm %.1f GFLOP/s; %d cases, writing %@", sgemm, cases.count, outputPath))
 
         progress.caseWork = cases.map { c in
+            if finished.contains(CaseKey(strategy: c.strategy, pattern: c.pattern, shape: c.shape, threads: c.threads,
+                                         tile: c.tile ?? "")) { return 0 }      // resumed: no time spent on it now
             let (admission, resolved, _) = plan.admit(c)
             guard case .run = admission, let mask = resolved else { return 0 }
-            let pairs = c.strategy == "dense" ? Double(c.shape.queryLength * c.shape.keyLength) : Double(mask.attendedPairs)
-            let runs = Double(c.repetitions.warmup + 1 + c.repetitions.minReps)
-            return 4 * Double(c.shape.batch * c.shape.heads * c.shape.headDim) * pairs * runs + 1e8   // + process start-up
+            return TimeModel.computedFlops(c, mask: mask) * Double(c.repetitions.warmup + 1 + c.repetitions.minReps)
+                + 1e8    // process start-up and input generation
         }
         var records: [SweepRecord] = []
         var timings = TimeModel()
@@ -110,6 +111,13 @@ public final class SweepRunner {
         if let estimate = timings.predictMs(config, mask: mask!), estimate.ms * runs / 1e3 > plan.timeoutSeconds {
             return record(.skipped, String(format: "predicted %.0f s for %d runs (extrapolated from N=%d) exceeds --timeout %.0f s",
                                            estimate.ms * runs / 1e3, Int(runs), estimate.from, plan.timeoutSeconds),
+                          mask: mask, predicted: predicted)
+        }
+        // No shorter length measured yet: a lower bound, every computed FLOP at the sgemm rate.
+        let floorSeconds = TimeModel.computedFlops(config, mask: mask!) / (sgemm * 1e9) * runs
+        if floorSeconds > plan.timeoutSeconds {
+            return record(.skipped, String(format: "needs at least %.0f s for %d runs even at the sgemm rate; exceeds --timeout %.0f s",
+                                           floorSeconds, Int(runs), plan.timeoutSeconds),
                           mask: mask, predicted: predicted)
         }
 
@@ -183,8 +191,14 @@ struct TimeModel {
         "\(c.strategy)|\(c.pattern)|\(c.shape.batch)|\(c.shape.heads)|\(c.shape.kvHeads)|\(c.shape.headDim)|\(c.threads)|\(c.tile ?? "")"
     }
 
-    private func work(_ c: CaseConfig, _ mask: AttentionMask) -> Double {
-        c.strategy == "dense" ? Double(c.shape.queryLength) * Double(c.shape.keyLength) : Double(max(1, mask.attendedPairs))
+    private func work(_ c: CaseConfig, _ mask: AttentionMask) -> Double { max(1, Self.computedFlops(c, mask: mask)) }
+
+    /// FLOPs a case computes per forward pass: 4·B·H·d per pair, over all
+    /// Nq·Nk pairs for dense (it computes masked pairs too) and over the
+    /// attended pairs for the others.
+    static func computedFlops(_ c: CaseConfig, mask: AttentionMask) -> Double {
+        let pairs = c.strategy == "dense" ? Double(c.shape.queryLength) * Double(c.shape.keyLength) : Double(mask.attendedPairs)
+        return 4 * Double(c.shape.batch * c.shape.heads * c.shape.headDim) * pairs
     }
 
     func predictMs(_ c: CaseConfig, mask: AttentionMask) -> (ms: Double, from: Int)? {
