@@ -8,7 +8,10 @@ let package = Package(
     name: "AttentionBenchmarks",
     platforms: [.macOS(.v13)],
     dependencies: [
-        .package(path: ".."),
+        // The root package. `name:` fixes the identity the target below refers
+        // to; without it the identity is the checkout's directory name, so
+        // `package: "main"` would work only in a clone named `main`.
+        .package(name: "AttentionBench", path: ".."),
         // Only the MallocInterposer trait: the default traits also pull
         // swift-runtime-interposer, which is not available offline here.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
@@ -19,7 +22,7 @@ let package = Package(
         .executableTarget(
             name: "AttentionBenchmarks",
             dependencies: [
-                .product(name: "Attention", package: "main"),
+                .product(name: "Attention", package: "AttentionBench"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "AttentionBenchmarks",
