@@ -9,8 +9,8 @@
 /// them at once is exact, since the online softmax does not depend on the
 /// order or grouping of the keys.
 ///
-/// One instance per worker; not thread-safe.
-final class KeyGather {
+/// One worker uses an instance at a time; not thread-safe.
+final class KeyGather: @unchecked Sendable {
     let capacity: Int
     let headDim: Int
     private let keyRows: AlignedBuffer

@@ -49,17 +49,23 @@ func blocks(of range: Range<Int>, size: Int) -> [Range<Int>] {
 /// OpenBLAS runs single-threaded inside the workers: the parallelism is over
 /// units, so one long head still uses every core.
 func runTiledAttention(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer,
-                       threads: Int, plan: some KeyVisitPlan) {
+                       threads: Int, plan: some KeyVisitPlan, workspaces: WorkspacePool) {
     let shape = inputs.shape
     let d = shape.headDim
     let queryBlocks = plan.queryBlocks
     let units = shape.batch * shape.heads * queryBlocks.count
     let workerCount = tiledWorkers(units: units, threads: threads)
     BLAS.setThreads(1)
+    let tileKey = "tile \(plan.maxRows)x\(plan.maxColumns)x\(d)", gatherKey = "gather \(plan.maxColumns)x\(d)"
     let tiles = (0 ..< workerCount).map { _ in
-        OnlineSoftmaxTile(maxRows: plan.maxRows, maxColumns: plan.maxColumns, headDim: d)
+        workspaces.take(tileKey) { OnlineSoftmaxTile(maxRows: plan.maxRows, maxColumns: plan.maxColumns, headDim: d) }
     }
-    let gathers = plan.gathersKeys ? (0 ..< workerCount).map { _ in KeyGather(capacity: plan.maxColumns, headDim: d) } : []
+    let gathers = plan.gathersKeys
+        ? (0 ..< workerCount).map { _ in workspaces.take(gatherKey) { KeyGather(capacity: plan.maxColumns, headDim: d) } } : []
+    defer {
+        workspaces.give(tileKey, tiles)
+        workspaces.give(gatherKey, gathers)
+    }
     let io = UncheckedSendable((q: inputs.query.baseAddress, k: inputs.key.baseAddress,
                                 v: inputs.value.baseAddress, o: output.baseAddress, tiles: tiles, gathers: gathers))
     ParallelWork.run(units: units, workers: workerCount) { worker, unit in

@@ -18,8 +18,9 @@
 /// one `rows × columns` score tile, one `rows × d` accumulator and two
 /// row vectors.
 ///
-/// One instance per worker; not thread-safe.
-final class OnlineSoftmaxTile {
+/// One worker uses an instance at a time (``WorkspacePool`` hands it out
+/// exclusively); not thread-safe.
+final class OnlineSoftmaxTile: @unchecked Sendable {
     let maxRows: Int
     let maxColumns: Int
     let headDim: Int

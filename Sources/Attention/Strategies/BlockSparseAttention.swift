@@ -19,6 +19,8 @@ public struct BlockSparseAttention: AttentionStrategy {
     public static let defaultMaxColumns = 512
 
     public let tile: TileSize?
+    /// Tile workspaces kept between calls (see ``WorkspacePool``).
+    let workspaces = WorkspacePool()
 
     public init(tile: TileSize? = nil) { self.tile = tile }
 
@@ -79,6 +81,7 @@ public struct BlockSparseAttention: AttentionStrategy {
         try validate(inputs, mask: mask, output: output, threads: threads)
         guard let layout = mask.blockLayout else { preconditionFailure("validate() admits only block layouts") }
         runTiledAttention(inputs, mask: mask, output: output, threads: threads,
-                          plan: Plan(mask: mask, layout: layout, maxColumns: maxColumns(layout, keyLength: inputs.shape.keyLength)))
+                          plan: Plan(mask: mask, layout: layout, maxColumns: maxColumns(layout, keyLength: inputs.shape.keyLength)),
+                          workspaces: workspaces)
     }
 }

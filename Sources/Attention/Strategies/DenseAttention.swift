@@ -19,6 +19,9 @@
 ///
 /// - Complexity: O(B·H·Nq·Nk·d) time; one Nq×Nk float32 score matrix.
 public struct DenseAttention: AttentionStrategy {
+    /// The score matrix kept between calls (see ``WorkspacePool``).
+    let workspaces = WorkspacePool()
+
     public init() {}
 
     public var name: String { "dense" }
@@ -36,7 +39,9 @@ public struct DenseAttention: AttentionStrategy {
         let shape = inputs.shape
         let (nq, nk, d) = (shape.queryLength, shape.keyLength, shape.headDim)
         BLAS.setThreads(threads)
-        let scratch = AlignedBuffer(count: nq * nk + nq, zeroed: false)   // every score is written before it is read
+        let scratchKey = "scores \(nq)x\(nk)"
+        let scratch = workspaces.take(scratchKey) { AlignedBuffer(count: nq * nk + nq, zeroed: false) }  // written before read
+        defer { workspaces.give(scratchKey, [scratch]) }
         let s = scratch.baseAddress
         let inverseSums = s + nq * nk
         let alpha = shape.scale * log2e

@@ -15,6 +15,8 @@ public struct SlidingWindowAttention: AttentionStrategy {
 
     /// The tile set with `--tile`, or nil to fit the tile to the window.
     public let tile: TileSize?
+    /// Tile workspaces kept between calls (see ``WorkspacePool``).
+    let workspaces = WorkspacePool()
 
     public init(tile: TileSize? = nil) { self.tile = tile }
 
@@ -96,6 +98,7 @@ public struct SlidingWindowAttention: AttentionStrategy {
         try validate(inputs, mask: mask, output: output, threads: threads)
         guard let window = mask.window else { preconditionFailure("validate() admits only window patterns") }
         runTiledAttention(inputs, mask: mask, output: output, threads: threads,
-                          plan: Plan(mask: mask, window: window, tile: fitted(tile(for: window), to: inputs.shape)))
+                          plan: Plan(mask: mask, window: window, tile: fitted(tile(for: window), to: inputs.shape)),
+                          workspaces: workspaces)
     }
 }

@@ -12,6 +12,8 @@ public struct TiledAttention: AttentionStrategy {
     public static let defaultTile = try! TileSize(rows: 128, columns: 512)
 
     public let tile: TileSize
+    /// Tile workspaces kept between calls (see ``WorkspacePool``).
+    let workspaces = WorkspacePool()
 
     public init(tile: TileSize? = nil) { self.tile = tile ?? Self.defaultTile }
 
@@ -47,6 +49,7 @@ public struct TiledAttention: AttentionStrategy {
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
         runTiledAttention(inputs, mask: mask, output: output, threads: threads,
-                          plan: Plan(mask: mask, tile: fitted(tile, to: inputs.shape)))
+                          plan: Plan(mask: mask, tile: fitted(tile, to: inputs.shape)),
+                          workspaces: workspaces)
     }
 }
