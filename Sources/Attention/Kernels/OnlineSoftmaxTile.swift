@@ -28,6 +28,9 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
     let scoreStride: Int
 
     private let scores: AlignedBuffer
+    /// A key range transposed and pre-scaled, for ``MicroGEMM`` (empty when
+    /// the head dim is not a multiple of 16 and OpenBLAS does the products).
+    private let packedKeys: AlignedBuffer
     private let acc: AlignedBuffer
     private let rowMax: AlignedBuffer
     private let rowSum: AlignedBuffer
@@ -42,6 +45,7 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
         self.headDim = headDim
         scoreStride = Self.roundUp16(maxColumns)
         scores = AlignedBuffer(count: maxRows * scoreStride, zeroed: false)   // written by each product before use
+        packedKeys = AlignedBuffer(count: Self.usesMicroGEMM(headDim) ? headDim * scoreStride : 0, zeroed: false)
         acc = AlignedBuffer(count: maxRows * headDim)
         rowMax = AlignedBuffer(count: maxRows)
         rowSum = AlignedBuffer(count: maxRows)
@@ -49,8 +53,12 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
 
     /// Bytes of one worker's workspace, for memory predictions.
     static func workspaceBytes(maxRows: Int, maxColumns: Int, headDim: Int) -> Int {
-        (maxRows * roundUp16(maxColumns) + maxRows * headDim + 2 * maxRows) * MemoryLayout<Float>.stride
+        let packed = usesMicroGEMM(headDim) ? headDim * roundUp16(maxColumns) : 0
+        return (maxRows * roundUp16(maxColumns) + packed + maxRows * headDim + 2 * maxRows) * MemoryLayout<Float>.stride
     }
+
+    /// The SIMD products need rows of whole vectors.
+    static func usesMicroGEMM(_ headDim: Int) -> Bool { headDim % 16 == 0 }
 
     private static func roundUp16(_ n: Int) -> Int { (n + 15) / 16 * 16 }
 
@@ -74,8 +82,16 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
         precondition(columns >= 1 && columns <= maxColumns)
         let d = headDim
         let s = scores.baseAddress
-        BLAS.gemmABt(m: rows, n: columns, k: d, alpha: alpha,
-                     a: query!, lda: d, b: key, ldb: d, c: s, ldc: scoreStride)
+        let micro = Self.usesMicroGEMM(d)
+        if micro {
+            let padded = Self.roundUp16(columns)
+            MicroGEMM.packTransposed(key, columns: columns, k: d, scale: alpha, into: packedKeys.baseAddress, ldPacked: padded)
+            MicroGEMM.multiply(a: query!, lda: d, b: packedKeys.baseAddress, ldb: padded, c: s, ldc: scoreStride,
+                               rows: rows, n: padded, k: d, accumulate: false)
+        } else {
+            BLAS.gemmABt(m: rows, n: columns, k: d, alpha: alpha,
+                         a: query!, lda: d, b: key, ldb: d, c: s, ldc: scoreStride)
+        }
         if let mask { mask.applyMask(queries: queries, keys: keys, scores: s, rowStride: scoreStride) }
 
         for r in 0 ..< rows {
@@ -93,8 +109,13 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
             rowMax[r] = mNew
             if rescale != 1 { RowOps.scale(acc.baseAddress + r * d, count: d, by: rescale) }
         }
-        BLAS.gemmAB(m: rows, n: d, k: columns, beta: 1,
-                    a: s, lda: scoreStride, b: value, ldb: d, c: acc.baseAddress, ldc: d)
+        if micro {
+            MicroGEMM.multiply(a: s, lda: scoreStride, b: value, ldb: d, c: acc.baseAddress, ldc: d,
+                               rows: rows, n: d, k: columns, accumulate: true)
+        } else {
+            BLAS.gemmAB(m: rows, n: d, k: columns, beta: 1,
+                        a: s, lda: scoreStride, b: value, ldb: d, c: acc.baseAddress, ldc: d)
+        }
     }
 
     /// Writes the normalized block, `acc / l` row by row, to `output`
