@@ -108,15 +108,17 @@ func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units))
 
 /// The extra memory of a blockwise run, per worker: the tile workspace
 /// (``OnlineSoftmaxTile/workspaceBytes(maxRows:maxColumns:headDim:)``, and
-/// the ``KeyGather`` buffers when the plan gathers) plus
-/// 192 KiB that a worker touches besides, OpenBLAS's packed operands and the
-/// thread's stack (fitted: the measured peak minus the workspaces was
-/// 190-200 KiB per worker for 64x256, 64x512 and 128x512 tiles at N = 4096
-/// and 16384, B=1, H=8, d=64, 2 threads; it does not grow with the tile).
+/// the ``KeyGather`` buffers when the plan gathers), 128 KiB that a worker
+/// thread touches besides (its stack and allocator state), and, when
+/// OpenBLAS does the products (head dims not a multiple of 16), 192 KiB of
+/// its packing buffers. Fitted on the measured peak minus the workspaces,
+/// B=1, H=8, d=64, 2 threads, N = 4096 and 16384, tiles 64x256 to 512x512:
+/// 110-130 KiB per worker with the SIMD products, 300-330 with OpenBLAS's;
+/// it does not grow with the tile or the length.
 func tiledExtraBytes(shape: AttentionShape, units: Int, threads: Int, maxRows: Int, maxColumns: Int,
                      gathersKeys: Bool = false) -> Int {
     let workspace = OnlineSoftmaxTile.workspaceBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: shape.headDim)
         + (gathersKeys ? KeyGather.workspaceBytes(capacity: maxColumns, headDim: shape.headDim) : 0)
-    let threadOverhead = 192 << 10
+    let threadOverhead = (128 << 10) + (OnlineSoftmaxTile.usesMicroGEMM(shape.headDim) ? 0 : 192 << 10)
     return tiledWorkers(units: units, threads: threads) * (workspace + threadOverhead)
 }

@@ -9,7 +9,7 @@
 ///   and one Br×d accumulator per worker.
 public struct TiledAttention: AttentionStrategy {
     /// The default tile, chosen by measurement (see the tiled issue's note).
-    public static let defaultTile = try! TileSize(rows: 128, columns: 512)
+    public static let defaultTile = try! TileSize(rows: 256, columns: 512)
 
     public let tile: TileSize
     /// Tile workspaces kept between calls (see ``WorkspacePool``).
