@@ -23,9 +23,10 @@ public struct SlidingWindowAttention: AttentionStrategy {
     /// The tile used for `window`: the one given, or 64 query rows by the
     /// whole band they reach (64 + left + right keys, rounded up to 16, at
     /// most 1024), so a query block's band is one product. Measured at
-    /// N = 16384, window ±256, B=1, H=8, d=64, 2 threads (fraction of sgemm
-    /// in the same run): 64x576 65%, 96x608 63%, 32x544 63%, 64x320 61%,
-    /// 128x640 61%, 64x256 59%, 32x288 58%.
+    /// N = 16384, window ±256, B=1, H=8, d=64, 2 threads, useful GFLOP/s with
+    /// `cblas_sgemm` at about 250 in the same runs: 128x640 215, 64x576 210,
+    /// 256x768 185, 32x544 172 (with OpenBLAS doing the products, before the
+    /// SIMD kernels: 64x576 65% of sgemm, 64x256 59%).
     public func tile(for window: MaskPattern.Window) -> TileSize {
         if let tile { return tile }
         let band = Self.defaultRows + min(window.left, 1 << 20) + min(window.right, 1 << 20)
