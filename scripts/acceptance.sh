@@ -21,6 +21,16 @@ sweep sliding --strategies dense,tiled,sliding --patterns window:256 --seq-lens 
 sweep sliding-scaling --strategies sliding --patterns window:256 --seq-lens 4096:65536 --min-reps 3
 # Block-sparse: bigbird:64 vs sgemm and vs density x tiled full, at 4096 and 16384.
 sweep block-sparse --strategies tiled,block-sparse --patterns full,bigbird:64 --seq-lens 4096,16384 --min-reps 3
+# Tiled memory prediction vs measurement at N >= 4096, each case in its own process.
+rm -f "$dir/tiled-memory.csv"
+echo "== tiled-memory (child processes): attnbench sweep --strategies tiled ... --seq-lens 4096,16384"
+$bin sweep --out "$dir/tiled-memory.csv" --strategies tiled --patterns full,causal,window:256,bigbird:64 --seq-lens 4096,16384 --min-reps 3 >/dev/null
+python3 - "$dir/tiled-memory.csv" <<'PY'
+import csv, sys
+for r in csv.DictReader(open(sys.argv[1])):
+    m, p = int(r["peak_extra_bytes"]), int(r["predicted_extra_bytes"])
+    print("tiled %-10s N=%-6s measured %5d KiB predicted %5d KiB (%+.0f%%)" % (r["pattern"], r["seq_len"], m // 1024, p // 1024, 100 * (p - m) / m))
+PY
 # Tiled at N = 65536, full: the whole process's peak resident set (its own process).
 echo "== tiled N=65536 full: attnbench run --strategy tiled --seq-len 65536 --reps 1 --warmup 0 --format json"
 $bin run --strategy tiled --seq-len 65536 --reps 1 --warmup 0 --format json > "$dir/tiled-65536.json"
@@ -28,7 +38,7 @@ python3 - "$dir/tiled-65536.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 qkvo = r["inputBytes"]
-print("peak RSS %.1f MiB = Q,K,V,O %.1f MiB + %.1f MiB; time %.0f ms, %.1f GFLOP/s; predicted extra %.0f KiB, measured extra %.0f KiB"
-      % (r["peakRssBytes"] / 2**20, qkvo / 2**20, (r["peakRssBytes"] - qkvo) / 2**20, r["statistics"]["median"],
+print("process peak RSS (ru_maxrss) %.1f MiB = Q,K,V,O %.1f MiB + %.1f MiB; time %.0f ms, %.1f GFLOP/s; predicted extra %.0f KiB, measured extra %.0f KiB"
+      % (r["processPeakRssBytes"] / 2**20, qkvo / 2**20, (r["processPeakRssBytes"] - qkvo) / 2**20, r["statistics"]["median"],
          r["usefulGflops"], r["predictedExtraBytes"] / 1024, r["peakExtraBytes"] / 1024))
 PY
