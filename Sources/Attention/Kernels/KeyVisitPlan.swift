@@ -60,7 +60,7 @@ func runTiledAttention(_ inputs: AttentionInputs, mask: AttentionMask, output: A
     let tiles = (0 ..< workerCount).map { _ in
         workspaces.take(tileKey) { OnlineSoftmaxTile(maxRows: plan.maxRows, maxColumns: plan.maxColumns, headDim: d) }
     }
-    let gathers = plan.gathersKeys
+    let gathers = plan.gathersKeys && !OnlineSoftmaxTile.usesMicroGEMM(d)
         ? (0 ..< workerCount).map { _ in workspaces.take(gatherKey) { KeyGather(capacity: plan.maxColumns, headDim: d) } } : []
     defer {
         workspaces.give(tileKey, tiles)
@@ -77,18 +77,28 @@ func runTiledAttention(_ inputs: AttentionInputs, mask: AttentionMask, output: A
         let v = io.value.v + shape.keyOffset(batch: b, head: h)
         let tile = io.value.tiles[worker]
         tile.begin(query: io.value.q + qOffset, rows: queries.count, scale: shape.scale)
+        // Fully attended ranges shorter than a tile are folded in together when
+        // the plan asks for it: queued on the tile (SIMD path, no copy of the
+        // values) or copied into a KeyGather (OpenBLAS path).
         let gather = io.value.gathers.isEmpty ? nil : io.value.gathers[worker]
         func flush() {
+            tile.foldQueued()
             guard let g = gather, g.count > 0 else { return }
             tile.accumulate(key: g.keys, value: g.values, columns: g.count)
             g.removeAll()
         }
         plan.visitKeys(of: queries) { keys, partial in
-            if let g = gather, !partial, keys.count < plan.maxColumns {
-                if !g.fits(keys.count) { flush() }
-                g.append(key: k + keys.lowerBound * d, value: v + keys.lowerBound * d, rows: keys.count)
+            let key = k + keys.lowerBound * d, value = v + keys.lowerBound * d
+            if plan.gathersKeys, !partial, keys.count < plan.maxColumns {
+                if tile.canQueue {
+                    if tile.queuedColumns + keys.count > plan.maxColumns { tile.foldQueued() }
+                    tile.queue(key: key, value: value, columns: keys.count)
+                } else if let g = gather {
+                    if !g.fits(keys.count) { flush() }
+                    g.append(key: key, value: value, rows: keys.count)
+                }
             } else {
-                tile.accumulate(key: k + keys.lowerBound * d, value: v + keys.lowerBound * d, columns: keys.count,
+                tile.accumulate(key: key, value: value, columns: keys.count,
                                 mask: partial ? mask : nil, queries: queries, keys: keys)
             }
         }
@@ -118,7 +128,8 @@ func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units))
 func tiledExtraBytes(shape: AttentionShape, units: Int, threads: Int, maxRows: Int, maxColumns: Int,
                      gathersKeys: Bool = false) -> Int {
     let workspace = OnlineSoftmaxTile.workspaceBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: shape.headDim)
-        + (gathersKeys ? KeyGather.workspaceBytes(capacity: maxColumns, headDim: shape.headDim) : 0)
+        + (gathersKeys && !OnlineSoftmaxTile.usesMicroGEMM(shape.headDim)
+            ? KeyGather.workspaceBytes(capacity: maxColumns, headDim: shape.headDim) : 0)
     let threadOverhead = (128 << 10) + (OnlineSoftmaxTile.usesMicroGEMM(shape.headDim) ? 0 : 192 << 10)
     return tiledWorkers(units: units, threads: threads) * (workspace + threadOverhead)
 }
