@@ -86,10 +86,18 @@ enum MicroGEMM {
     @inline(__always)
     private static func store(_ c: UnsafeMutablePointer<Float>, _ accumulate: Bool,
                               _ x0: SIMD16<Float>, _ x1: SIMD16<Float>, _ x2: SIMD16<Float>, _ x3: SIMD16<Float>) {
+        // Unrolled by hand: an array literal here allocated on every call.
         let out = UnsafeMutableRawPointer(c)
-        for (i, x) in [x0, x1, x2, x3].enumerated() {
-            let old = accumulate ? out.loadUnaligned(fromByteOffset: 64 * i, as: SIMD16<Float>.self) : SIMD16<Float>()
-            out.storeBytes(of: old + x, toByteOffset: 64 * i, as: SIMD16<Float>.self)
+        if accumulate {
+            out.storeBytes(of: out.loadUnaligned(as: SIMD16<Float>.self) + x0, as: SIMD16<Float>.self)
+            out.storeBytes(of: out.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self) + x1, toByteOffset: 64, as: SIMD16<Float>.self)
+            out.storeBytes(of: out.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self) + x2, toByteOffset: 128, as: SIMD16<Float>.self)
+            out.storeBytes(of: out.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self) + x3, toByteOffset: 192, as: SIMD16<Float>.self)
+        } else {
+            out.storeBytes(of: x0, as: SIMD16<Float>.self)
+            out.storeBytes(of: x1, toByteOffset: 64, as: SIMD16<Float>.self)
+            out.storeBytes(of: x2, toByteOffset: 128, as: SIMD16<Float>.self)
+            out.storeBytes(of: x3, toByteOffset: 192, as: SIMD16<Float>.self)
         }
     }
 
