@@ -82,7 +82,7 @@ func runTiledAttention(_ inputs: AttentionInputs, mask: AttentionMask, output: A
         // values) or copied into a KeyGather (OpenBLAS path).
         let gather = io.value.gathers.isEmpty ? nil : io.value.gathers[worker]
         func flush() {
-            tile.foldQueued()
+            tile.foldQueuedTransposed()
             guard let g = gather, g.count > 0 else { return }
             tile.accumulate(key: g.keys, value: g.values, columns: g.count)
             g.removeAll()
@@ -91,8 +91,8 @@ func runTiledAttention(_ inputs: AttentionInputs, mask: AttentionMask, output: A
             let key = k + keys.lowerBound * d, value = v + keys.lowerBound * d
             if plan.gathersKeys, !partial, keys.count < plan.maxColumns {
                 if tile.canQueue {
-                    if tile.queuedColumns + keys.count > plan.maxColumns { tile.foldQueued() }
-                    tile.queue(key: key, value: value, columns: keys.count)
+                    if tile.transposedColumns + keys.count > plan.maxColumns { tile.foldQueuedTransposed() }
+                    tile.queueTransposed(key: key, value: value, columns: keys.count)
                 } else if let g = gather {
                     if !g.fits(keys.count) { flush() }
                     g.append(key: key, value: value, rows: keys.count)
@@ -113,6 +113,17 @@ func fitted(_ tile: TileSize, to shape: AttentionShape) -> TileSize {
     try! TileSize(rows: min(tile.rows, shape.queryLength), columns: min(tile.columns, shape.keyLength))
 }
 
+/// What gathering scattered ranges adds per worker: the transposed fold's
+/// buffers (SIMD path) or the ``KeyGather`` copies (OpenBLAS path).
+func gatherBytes(gathersKeys: Bool, maxRows: Int, maxColumns: Int, headDim: Int) -> Int {
+    guard gathersKeys else { return 0 }
+    guard OnlineSoftmaxTile.usesMicroGEMM(headDim) else {
+        return KeyGather.workspaceBytes(capacity: maxColumns, headDim: headDim)
+    }
+    let lanes = (maxRows + 15) / 16 * 16
+    return (headDim + maxColumns) * lanes * MemoryLayout<Float>.stride
+}
+
 /// Workers a blockwise run uses.
 func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units)) }
 
@@ -128,8 +139,7 @@ func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units))
 func tiledExtraBytes(shape: AttentionShape, units: Int, threads: Int, maxRows: Int, maxColumns: Int,
                      gathersKeys: Bool = false) -> Int {
     let workspace = OnlineSoftmaxTile.workspaceBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: shape.headDim)
-        + (gathersKeys && !OnlineSoftmaxTile.usesMicroGEMM(shape.headDim)
-            ? KeyGather.workspaceBytes(capacity: maxColumns, headDim: shape.headDim) : 0)
+        + gatherBytes(gathersKeys: gathersKeys, maxRows: maxRows, maxColumns: maxColumns, headDim: shape.headDim)
     let threadOverhead = (128 << 10) + (OnlineSoftmaxTile.usesMicroGEMM(shape.headDim) ? 0 : 192 << 10)
     return tiledWorkers(units: units, threads: threads) * (workspace + threadOverhead)
 }

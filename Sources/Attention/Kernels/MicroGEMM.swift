@@ -19,17 +19,34 @@ enum MicroGEMM {
     /// each matrix are `lda`, `ldb`, `ldc` floats apart.
     static func multiply(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                          c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, n: Int, k: Int, accumulate: Bool) {
+        multiply(a: a, aRowStride: lda, aColumnStride: 1, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, n: n, k: k,
+                 accumulate: accumulate)
+    }
+
+    /// The same with A stored transposed: `a[p · ldaT + r]` is A's element
+    /// (r, p) (used to multiply transposed probabilities by values).
+    static func multiply(aTransposed a: UnsafePointer<Float>, ldaT: Int, b: UnsafePointer<Float>, ldb: Int,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, n: Int, k: Int, accumulate: Bool) {
+        multiply(a: a, aRowStride: 1, aColumnStride: ldaT, b: b, ldb: ldb, c: c, ldc: ldc, rows: rows, n: n, k: k,
+                 accumulate: accumulate)
+    }
+
+    /// A's element (r, p) is `a[r · aRowStride + p · aColumnStride]`.
+    @inline(__always)
+    private static func multiply(a: UnsafePointer<Float>, aRowStride rs: Int, aColumnStride cs: Int,
+                                 b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                 rows: Int, n: Int, k: Int, accumulate: Bool) {
         precondition(n % 16 == 0)
         var j = 0
         while j + 64 <= n {
             var r = 0
             while r + 4 <= rows {
-                block4x64(a: a + r * lda, lda: lda, b: b + j, ldb: ldb, c: c + r * ldc + j, ldc: ldc, k: k, accumulate: accumulate)
+                block4x64(a: a + r * rs, rs: rs, cs: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, ldc: ldc, k: k, accumulate: accumulate)
                 r += 4
             }
             while r < rows {
                 for v in 0 ..< 4 {
-                    block1x16(a: a + r * lda, b: b + j + 16 * v, ldb: ldb, c: c + r * ldc + j + 16 * v, k: k, accumulate: accumulate)
+                    block1x16(a: a + r * rs, cs: cs, b: b + j + 16 * v, ldb: ldb, c: c + r * ldc + j + 16 * v, k: k, accumulate: accumulate)
                 }
                 r += 1
             }
@@ -37,7 +54,7 @@ enum MicroGEMM {
         }
         while j < n {
             for r in 0 ..< rows {
-                block1x16(a: a + r * lda, b: b + j, ldb: ldb, c: c + r * ldc + j, k: k, accumulate: accumulate)
+                block1x16(a: a + r * rs, cs: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, k: k, accumulate: accumulate)
             }
             j += 16
         }
@@ -45,21 +62,22 @@ enum MicroGEMM {
 
     /// Four rows by 64 columns: the hot loop.
     @inline(__always)
-    private static func block4x64(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    private static func block4x64(a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>, ldb: Int,
                                   c: UnsafeMutablePointer<Float>, ldc: Int, k: Int, accumulate: Bool) {
         typealias V = SIMD16<Float>
         var c00 = V(), c01 = V(), c02 = V(), c03 = V()
         var c10 = V(), c11 = V(), c12 = V(), c13 = V()
         var c20 = V(), c21 = V(), c22 = V(), c23 = V()
         var c30 = V(), c31 = V(), c32 = V(), c33 = V()
-        let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda
+        let a0 = a, a1 = a + rs, a2 = a + 2 * rs, a3 = a + 3 * rs
         for p in 0 ..< k {
+            let q = p * cs
             let row = UnsafeRawPointer(b + p * ldb)
             let b0 = row.loadUnaligned(as: V.self)
             let b1 = row.loadUnaligned(fromByteOffset: 64, as: V.self)
             let b2 = row.loadUnaligned(fromByteOffset: 128, as: V.self)
             let b3 = row.loadUnaligned(fromByteOffset: 192, as: V.self)
-            let s0 = V(repeating: a0[p]), s1 = V(repeating: a1[p]), s2 = V(repeating: a2[p]), s3 = V(repeating: a3[p])
+            let s0 = V(repeating: a0[q]), s1 = V(repeating: a1[q]), s2 = V(repeating: a2[q]), s3 = V(repeating: a3[q])
             c00 = c00.addingProduct(s0, b0); c01 = c01.addingProduct(s0, b1); c02 = c02.addingProduct(s0, b2); c03 = c03.addingProduct(s0, b3)
             c10 = c10.addingProduct(s1, b0); c11 = c11.addingProduct(s1, b1); c12 = c12.addingProduct(s1, b2); c13 = c13.addingProduct(s1, b3)
             c20 = c20.addingProduct(s2, b0); c21 = c21.addingProduct(s2, b1); c22 = c22.addingProduct(s2, b2); c23 = c23.addingProduct(s2, b3)
@@ -73,11 +91,11 @@ enum MicroGEMM {
 
     /// One row by 16 columns: the edges.
     @inline(__always)
-    private static func block1x16(a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    private static func block1x16(a: UnsafePointer<Float>, cs: Int, b: UnsafePointer<Float>, ldb: Int,
                                   c: UnsafeMutablePointer<Float>, k: Int, accumulate: Bool) {
         var sum = SIMD16<Float>()
         for p in 0 ..< k {
-            sum = sum.addingProduct(SIMD16(repeating: a[p]), UnsafeRawPointer(b + p * ldb).loadUnaligned(as: SIMD16<Float>.self))
+            sum = sum.addingProduct(SIMD16(repeating: a[p * cs]), UnsafeRawPointer(b + p * ldb).loadUnaligned(as: SIMD16<Float>.self))
         }
         let out = UnsafeMutableRawPointer(c)
         out.storeBytes(of: accumulate ? out.loadUnaligned(as: SIMD16<Float>.self) + sum : sum, as: SIMD16<Float>.self)
