@@ -95,6 +95,13 @@ public enum ReportComparison {
             let missing = (baseline.rows + current.rows).contains { timed($0) && Double($0["sgemm_gflops"] ?? "") == nil }
             if missing { metric = .median; metricNote = "a timed row has no sgemm_gflops: compared raw medians" }
         }
+        let baseCores = Set(baseline.rows.compactMap { $0["blas_core"] }.filter { !$0.isEmpty })
+        let curCores = Set(current.rows.compactMap { $0["blas_core"] }.filter { !$0.isEmpty })
+        if !baseCores.isEmpty, !curCores.isEmpty, baseCores != curCores {
+            metricNote += (metricNote.isEmpty ? "" : "; ")
+                + "warning: OpenBLAS kernels differ (baseline \(baseCores.sorted().joined(separator: ",")), current \(curCores.sorted().joined(separator: ","))): "
+                + (metric == .normalized ? "normalized times of strategies that do not use OpenBLAS are skewed by the sgemm rate" : "OpenBLAS-bound times differ for that reason")
+        }
         var out: [CaseComparison] = []
         let keys = base.keys.filter { cur[$0] != nil } + base.keys.filter { cur[$0] == nil } + cur.keys.filter { base[$0] == nil }
         for key in keys.sorted(by: order) {
