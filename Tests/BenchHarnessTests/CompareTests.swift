@@ -111,6 +111,16 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(try compare(base, cur) { $0.metric = .median }.regressions, 1)
     }
 
+    func testDifferentOpenBLASKernelsAreCalledOut() throws {
+        var a = Self.row("tiled", times: steady), b = Self.row("tiled", times: steady)
+        a["blas_core"] = "Haswell"
+        b["blas_core"] = "Cooperlake"
+        let report = try compare([a], [b])
+        XCTAssert(report.metricNote.contains("OpenBLAS kernels differ (baseline Haswell, current Cooperlake)"), report.metricNote)
+        XCTAssert(report.text().contains("warning: OpenBLAS kernels differ"))
+        XCTAssertEqual(try compare([a], [a]).metricNote, "")
+    }
+
     func testFewSamplesMustNotOverlap() throws {
         let report = try compare([Self.row("tiled", times: [10, 11, 10.5])], [Self.row("tiled", times: [20, 21, 20.5])])
         XCTAssertNil(report.cases[0].pValue)
