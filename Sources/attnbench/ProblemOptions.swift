@@ -93,9 +93,12 @@ struct RepetitionOptions: ParsableArguments {
         if let r = minReps, let m = maxReps, m < r { throw ValidationError("--max-reps (\(m)) must be at least --min-reps (\(r))") }
     }
 
+    /// The given values over ``RepetitionPolicy``'s defaults.
     func policy(warmup: Int) -> RepetitionPolicy {
-        let minReps = self.minReps ?? 5
-        return RepetitionPolicy(warmup: warmup, minReps: minReps, maxReps: max(maxReps ?? 30, minReps), minTime: minTime ?? 1)
+        let defaults = RepetitionPolicy()
+        let minReps = self.minReps ?? defaults.minReps
+        return RepetitionPolicy(warmup: warmup, minReps: minReps, maxReps: max(maxReps ?? defaults.maxReps, minReps),
+                                minTime: minTime ?? defaults.minTime)
     }
 }
 

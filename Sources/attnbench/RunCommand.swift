@@ -43,9 +43,6 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if reps < 1 { throw ValidationError("--reps must be at least 1, got \(reps)") }
-        if let r = repetition.minReps, let m = repetition.maxReps, m < r {
-            throw ValidationError("--max-reps (\(m)) must be at least --min-reps (\(r))")
-        }
         if let files = inputs {
             if files.split(separator: ",").count != 3 {
                 throw ValidationError("--inputs takes three .npy files separated by commas: Q,K,V")

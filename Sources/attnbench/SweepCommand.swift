@@ -110,7 +110,7 @@ enum DryRun {
         var counts: [String: Int] = [:]
         for c in cases {
             let (admission, _, extra) = plan.admit(c)
-            let key = CaseKey(strategy: c.strategy, pattern: c.pattern, shape: c.shape, threads: c.threads, tile: c.tile ?? "")
+            let key = CaseKey(c)
             let verdict: String
             switch admission {
             case .run(let peak): verdict = "run      predicted peak \(Bytes.format(peak)) (extra \(Bytes.format(extra ?? 0)))"; counts["run", default: 0] += 1

@@ -80,12 +80,7 @@ final class CLITests: XCTestCase {
             (["run", "--seq-len", "8", "--pattern", "layout:/nonexistent/file"], "layout file '/nonexistent/file'"),
             (["run", "--seq-len", "8", "--format", "xml"], "--format"),
         ]
-        for (arguments, expected) in cases {
-            let r = try attnbench(arguments)
-            XCTAssertNotEqual(r.status, 0, "\(arguments)")
-            XCTAssertEqual(r.errors.count, 1, "\(arguments): \(r.stderr)")
-            XCTAssert(r.errors.first?.contains(expected) == true, "\(arguments): \(r.stderr)")
-        }
+        try assertEachFailsWithOneErrorLine(cases)
     }
 
     func attnbench(_ arguments: [String]) throws -> Outcome {
@@ -135,12 +130,7 @@ final class CLITests: XCTestCase {
             (["--inputs", "\(k),\(q),\(q)"], "heads do not divide"),
             (["--inputs", "\(q),\(k),\(v)", "--seq-len", "4"], "--inputs takes the shape from the files"),
         ]
-        for (arguments, expected) in cases {
-            let r = try attnbench(["run"] + arguments)
-            XCTAssertNotEqual(r.status, 0, "\(arguments)")
-            XCTAssertEqual(r.errors.count, 1, r.stderr)
-            XCTAssert(r.errors.first?.contains(expected) == true, "\(arguments): \(r.stderr)")
-        }
+        try assertEachFailsWithOneErrorLine(cases, prefix: ["run"])
     }
 
     /// A real sweep through child processes: rows, environment, summary.
@@ -180,12 +170,7 @@ final class CLITests: XCTestCase {
             (["--out", "results/x.txt"], "--out must name a .csv file"),
             (["--heads", "6", "--kv-heads", "4"], "--heads (6) must be a multiple of --kv-heads (4)"),
         ]
-        for (arguments, expected) in cases {
-            let r = try attnbench(["sweep", "--dry-run"] + arguments)
-            XCTAssertNotEqual(r.status, 0, "\(arguments)")
-            XCTAssertEqual(r.errors.count, 1, r.stderr)
-            XCTAssert(r.errors.first?.contains(expected) == true, "\(arguments): \(r.stderr)")
-        }
+        try assertEachFailsWithOneErrorLine(cases, prefix: ["sweep", "--dry-run"])
     }
 
     /// compare's exit codes: 0 no regression, 1 a regression, 2 an input problem.
@@ -223,5 +208,17 @@ final class CLITests: XCTestCase {
         try "hello,world\n".write(toFile: garbage, atomically: true, encoding: .utf8)
         XCTAssertEqual(try attnbench(["compare", base, garbage]).status, 2)
         XCTAssertEqual(try attnbench(["compare", base, base, "--threshold", "lots"]).status, 64)
+    }
+
+    /// Each `(arguments, message)` exits non-zero with exactly one
+    /// `attnbench: error:` line, which contains the message.
+    func assertEachFailsWithOneErrorLine(_ cases: [([String], String)], prefix: [String] = [],
+                                         file: StaticString = #filePath, line: UInt = #line) throws {
+        for (arguments, expected) in cases {
+            let r = try attnbench(prefix + arguments)
+            XCTAssertNotEqual(r.status, 0, "\(arguments)", file: file, line: line)
+            XCTAssertEqual(r.errors.count, 1, "\(arguments): \(r.stderr)", file: file, line: line)
+            XCTAssert(r.errors.first?.contains(expected) == true, "\(arguments): \(r.stderr)", file: file, line: line)
+        }
     }
 }

@@ -134,3 +134,15 @@ final class SweepTests: XCTestCase {
         XCTAssertThrowsError(try ReportFile(path: old)) { XCTAssert("\($0)".contains("schema_version 0"), "\($0)") }
     }
 }
+
+/// The README documents every CSV column: its table is the schema's own.
+final class ReadmeSchemaTests: XCTestCase {
+    func testReadmeHoldsTheSchemaTable() throws {
+        let readme = URL(fileURLWithPath: #filePath)          // Tests/BenchHarnessTests/SweepTests.swift
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        XCTAssert(text.contains(ReportSchema.markdownTable()),
+                  "README.md's column table differs from `attnbench sweep --print-schema`; paste the new one in")
+    }
+}

@@ -51,11 +51,6 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
     private var transposedCounts: [Int] = []
     private(set) var transposedColumns = 0
 
-    /// Key ranges queued for one product (SIMD path): their value rows, their
-    /// lengths, and how many key columns are packed so far.
-    private var queuedValues: [UnsafePointer<Float>]
-    private var queuedCounts: [Int]
-    private(set) var queuedColumns = 0
 
     init(maxRows: Int, maxColumns: Int, headDim: Int) {
         self.maxRows = maxRows
@@ -64,10 +59,6 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
         scoreStride = Self.roundUp16(maxColumns)
         scores = AlignedBuffer(count: maxRows * scoreStride, zeroed: false)   // written by each product before use
         packedKeys = AlignedBuffer(count: Self.usesMicroGEMM(headDim) ? headDim * scoreStride : 0, zeroed: false)
-        queuedValues = []
-        queuedValues.reserveCapacity(maxColumns)
-        queuedCounts = []
-        queuedCounts.reserveCapacity(maxColumns)
         acc = AlignedBuffer(count: maxRows * headDim)
         // Whole vectors of rows, for the transposed fold's lane-wise updates.
         rowMax = AlignedBuffer(count: Self.roundUp16(maxRows))
@@ -184,61 +175,29 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
         transposedColumns = 0
     }
 
-    /// Whether key ranges can be queued and folded in as one product (the
-    /// SIMD path; with OpenBLAS each range is folded on its own).
+    /// Whether key ranges can be queued with ``queueTransposed(key:value:columns:)``
+    /// and folded in as one product (the SIMD path; with OpenBLAS each range
+    /// is folded on its own).
     var canQueue: Bool { Self.usesMicroGEMM(headDim) }
 
-    /// Queues `columns` fully attended keys and values (rows of `headDim`
-    /// floats at `key` and `value`) to be folded in with the others queued by
-    /// the next ``foldQueued()``: scattered ranges then cost one product, not
-    /// one each. The keys are packed (transposed, scaled) right away; the
-    /// values are read in place. Requires ``canQueue`` and room: at most
-    /// `maxColumns` columns queued.
-    func queue(key: UnsafePointer<Float>, value: UnsafePointer<Float>, columns: Int) {
-        precondition(canQueue && columns >= 1 && queuedColumns + columns <= maxColumns)
-        MicroGEMM.packTransposed(key, columns: columns, k: headDim, scale: alpha,
-                                 into: packedKeys.baseAddress + queuedColumns, ldPacked: scoreStride)
-        queuedValues.append(value)
-        queuedCounts.append(columns)
-        queuedColumns += columns
-    }
-
-    /// Folds `columns` keys and values into the block. With `mask`, pairs it
-    /// excludes are dropped (`queries` and `keys` give the tile's absolute
-    /// indices); without it every pair counts.
+    /// Folds `columns` keys and values (rows of `headDim` floats at `key`
+    /// and `value`) into the block. With `mask`, pairs it excludes are
+    /// dropped (`queries` and `keys` give the tile's absolute indices);
+    /// without it every pair counts.
     func accumulate(key: UnsafePointer<Float>, value: UnsafePointer<Float>, columns: Int,
                     mask: AttentionMask? = nil, queries: Range<Int> = 0 ..< 0, keys: Range<Int> = 0 ..< 0) {
         precondition(columns >= 1 && columns <= maxColumns)
-        if canQueue {
-            foldQueued()
-            queue(key: key, value: value, columns: columns)
-            fold(mask: mask, queries: queries, keys: keys, blasKey: nil, blasValue: nil)
-        } else {
-            queuedColumns = columns
-            fold(mask: mask, queries: queries, keys: keys, blasKey: key, blasValue: value)
-        }
-    }
-
-    /// Folds in the queued key ranges, if any.
-    func foldQueued() {
-        if queuedColumns > 0 { fold(mask: nil, queries: 0 ..< 0, keys: 0 ..< 0, blasKey: nil, blasValue: nil) }
-    }
-
-    /// The online-softmax step over the `queuedColumns` current keys: from
-    /// the packed keys and queued values (SIMD path) or from `blasKey` and
-    /// `blasValue` (OpenBLAS path).
-    private func fold(mask: AttentionMask?, queries: Range<Int>, keys: Range<Int>,
-                      blasKey: UnsafePointer<Float>?, blasValue: UnsafePointer<Float>?) {
         let d = headDim
         let s = scores.baseAddress
-        let columns = queuedColumns
-        if let key = blasKey {
-            BLAS.gemmABt(m: rows, n: columns, k: d, alpha: alpha,
-                         a: query!, lda: d, b: key, ldb: d, c: s, ldc: scoreStride)
-        } else {
+        let micro = Self.usesMicroGEMM(d)
+        if micro {
+            MicroGEMM.packTransposed(key, columns: columns, k: d, scale: alpha, into: packedKeys.baseAddress, ldPacked: scoreStride)
             // Columns past `columns` hold stale values; the scores they give are never read.
             MicroGEMM.multiply(a: query!, lda: d, b: packedKeys.baseAddress, ldb: scoreStride, c: s, ldc: scoreStride,
                                rows: rows, n: Self.roundUp16(columns), k: d, accumulate: false)
+        } else {
+            BLAS.gemmABt(m: rows, n: columns, k: d, alpha: alpha,
+                         a: query!, lda: d, b: key, ldb: d, c: s, ldc: scoreStride)
         }
         if let mask { mask.applyMask(queries: queries, keys: keys, scores: s, rowStride: scoreStride) }
 
@@ -257,21 +216,13 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
             rowMax[r] = mNew
             if rescale != 1 { RowOps.scale(acc.baseAddress + r * d, count: d, by: rescale) }
         }
-        if let value = blasValue {
+        if micro {
+            MicroGEMM.multiply(a: s, lda: scoreStride, b: value, ldb: d, c: acc.baseAddress, ldc: d,
+                               rows: rows, n: d, k: columns, accumulate: true)
+        } else {
             BLAS.gemmAB(m: rows, n: d, k: columns, beta: 1,
                         a: s, lda: scoreStride, b: value, ldb: d, c: acc.baseAddress, ldc: d)
-        } else {
-            // P·V run by run: each run's values are contiguous where they are.
-            var offset = 0
-            for (value, count) in zip(queuedValues, queuedCounts) {
-                MicroGEMM.multiply(a: s + offset, lda: scoreStride, b: value, ldb: d, c: acc.baseAddress, ldc: d,
-                                   rows: rows, n: d, k: count, accumulate: true)
-                offset += count
-            }
-            queuedValues.removeAll(keepingCapacity: true)
-            queuedCounts.removeAll(keepingCapacity: true)
         }
-        queuedColumns = 0
     }
 
     /// Writes the normalized block, `acc / l` row by row, to `output`

@@ -20,6 +20,10 @@ public struct AttentionMask: Sendable {
     public let keyLength: Int
     public let offset: Int
     @usableFromInline let rule: Rule
+    /// Attended (query, key) pairs of one head: useful FLOPs are
+    /// `4 · B · H · d · attendedPairs`. Counted once when the mask is
+    /// resolved: O(queryLength), times kept blocks per row for layouts.
+    public private(set) var attendedPairs = 0
 
     @usableFromInline enum Rule: Sendable {
         case full
@@ -73,6 +77,7 @@ public struct AttentionMask: Sendable {
             try layout.validate(queryLength: queryLength, keyLength: keyLength)
             rule = .blocks(layout)
         }
+        attendedPairs = (0 ..< queryLength).reduce(0) { $0 + attendedKeyCount(ofRow: $1) }
     }
 
     /// Convenience: resolves `pattern` for `shape`'s lengths.
@@ -235,13 +240,6 @@ public struct AttentionMask: Sendable {
         }
     }
 
-    /// Attended (query, key) pairs of one head: useful FLOPs are
-    /// `4 · B · H · d · attendedPairs`.
-    ///
-    /// - Complexity: O(queryLength) (times kept blocks per row for layouts).
-    public var attendedPairs: Int {
-        (0 ..< queryLength).reduce(0) { $0 + attendedKeyCount(ofRow: $1) }
-    }
 
     /// Attended pairs over all pairs.
     public var density: Double { Double(attendedPairs) / (Double(queryLength) * Double(keyLength)) }

@@ -103,8 +103,7 @@ public enum ReportComparison {
                 + (metric == .normalized ? "normalized times of strategies that do not use OpenBLAS are skewed by the sgemm rate" : "OpenBLAS-bound times differ for that reason")
         }
         var out: [CaseComparison] = []
-        let keys = base.keys.filter { cur[$0] != nil } + base.keys.filter { cur[$0] == nil } + cur.keys.filter { base[$0] == nil }
-        for key in keys.sorted(by: order) {
+        for key in Set(base.keys).union(cur.keys) {
             out.append(compareCase(key, base[key], cur[key], options: options, metric: metric))
         }
         return ComparisonReport(baselinePath: baseline.path, currentPath: current.path, options: options,

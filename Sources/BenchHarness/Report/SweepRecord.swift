@@ -64,6 +64,12 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
         self.threads = threads; self.tile = tile
     }
 
+    /// The key of a planned case.
+    public init(_ config: CaseConfig) {
+        self.init(strategy: config.strategy, pattern: config.pattern, shape: config.shape, threads: config.threads,
+                  tile: config.tile ?? "")
+    }
+
     public var description: String {
         "\(strategy) \(pattern) B=\(batch) H=\(heads)/\(kvHeads) N=\(seqLen)" + (kvLen != seqLen ? "/\(kvLen)" : "")
             + " d=\(headDim) T=\(threads)" + (tile.isEmpty ? "" : " tile \(tile)")

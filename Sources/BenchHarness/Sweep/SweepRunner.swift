@@ -62,25 +62,24 @@ public final class SweepRunner {
         try environment.write(to: envPath)
         progress.note(String(format: "sgemm %.1f GFLOP/s; %d cases, writing %@", sgemm, cases.count, outputPath))
 
-        progress.caseWork = cases.map { c in
-            if finished.contains(CaseKey(strategy: c.strategy, pattern: c.pattern, shape: c.shape, threads: c.threads,
-                                         tile: c.tile ?? "")) { return 0 }      // resumed: no time spent on it now
-            let (admission, resolved, _) = plan.admit(c)
-            guard case .run = admission, let mask = resolved else { return 0 }
+        // Each case is admitted once (resolving its mask can mean building a layout);
+        // resumed cases need nothing.
+        let keys = cases.map(CaseKey.init)
+        let admissions = zip(cases, keys).map { finished.contains($1) ? nil : plan.admit($0) }
+        progress.caseWork = zip(cases, admissions).map { c, admitted in
+            guard let (admission, resolved, _) = admitted, case .run = admission, let mask = resolved else { return 0 }
             return TimeModel.computedFlops(c, mask: mask) * Double(c.repetitions.warmup + 1 + c.repetitions.minReps)
                 + 1e8    // process start-up and input generation
         }
         var records: [SweepRecord] = []
         var timings = TimeModel()
-        for (index, config) in cases.enumerated() {
-            let key = CaseKey(strategy: config.strategy, pattern: config.pattern, shape: config.shape,
-                              threads: config.threads, tile: config.tile ?? "")
-            if finished.contains(key) {
+        for (index, (config, key)) in zip(cases, keys).enumerated() {
+            guard let admitted = admissions[index] else {
                 progress.caseDone(index + 1, of: cases.count, key: key, status: "already in the report")
                 continue
             }
             progress.caseStarted(index + 1, of: cases.count, key: key)
-            let record = runCase(config, key: key, sgemm: sgemm, timings: &timings)
+            let record = runCase(config, key: key, admitted: admitted, sgemm: sgemm, timings: &timings)
             try writer.append(record)
             records.append(record)
             progress.caseDone(index + 1, of: cases.count, key: key, status: describe(record))
@@ -92,7 +91,8 @@ public final class SweepRunner {
         return records
     }
 
-    func runCase(_ config: CaseConfig, key: CaseKey, sgemm: Double, timings: inout TimeModel) -> SweepRecord {
+    func runCase(_ config: CaseConfig, key: CaseKey, admitted: (CaseAdmission, AttentionMask?, Int?), sgemm: Double,
+                 timings: inout TimeModel) -> SweepRecord {
         let inputBytes = config.shape.tensorBytes
         func record(_ status: CaseStatus, _ reason: String, result: CaseResult? = nil, mask: AttentionMask? = nil,
                     predicted: Int? = nil) -> SweepRecord {
@@ -100,7 +100,7 @@ public final class SweepRunner {
                         inputBytes: inputBytes, density: mask?.density, attendedPairs: mask?.attendedPairs,
                         sgemmGflops: sgemm, seed: config.seed)
         }
-        let (admission, mask, predicted) = plan.admit(config)
+        let (admission, mask, predicted) = admitted
         switch admission {
         case .unsupported(let why): return record(.unsupported, why)
         case .invalid(let why): return record(.failed, why)
