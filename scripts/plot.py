@@ -767,7 +767,19 @@ def environment_subtitle(environment: dict) -> str:
         parts.append(f"{environment['threads']} threads")
     if environment.get("git_commit"):
         parts.append(f"git {str(environment['git_commit'])[:10]}")
-    return " · ".join(parts)
+    elif environment.get("label"):
+        parts.append(str(environment["label"]))
+    text = " · ".join(parts)
+    warnings = []
+    if environment.get("calibration_warning"):
+        start, end = environment.get("sgemm_gflops_start"), environment.get("sgemm_gflops_end")
+        span = f" (start {start:.0f}, end {end:.0f} GFLOP/s)" if isinstance(start, (int, float)) and isinstance(end, (int, float)) else ""
+        warnings.append(f"sgemm calibration disagreed{span}: fractions of sgemm uncertain")
+    if environment.get("disturbed_cases"):
+        warnings.append(f"{environment['disturbed_cases']} case(s) measured while the machine was disturbed")
+    if warnings:
+        text += ("\n" if text else "") + "WARNING: " + "; ".join(warnings)
+    return text
 
 
 def make_figure(sweep: Sweep, spec: FigureSpec, title: str, subtitle: str, plt):
@@ -857,6 +869,11 @@ def main(argv: list[str]) -> int:
     name = csv_path.stem
     sweep = organise(cases, name)
     environment = read_environment(csv_path)
+    reference = environment.get("sgemm_gflops_reference")
+    if isinstance(reference, (int, float)) and reference > 0 and len(sweep.sgemm_lines) == 1:
+        # The sweep's final reference rate (the highest calibration), which the
+        # rows written early in the sweep could not know yet.
+        sweep.sgemm_lines = [(sweep.sgemm_lines[0][0], float(reference))]
     subtitle_parts = []
     if arguments.title:
         subtitle_parts.append(csv_path.name)

@@ -8,34 +8,7 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Measure strategies × patterns × lengths, each case verified, timed and memory-profiled in its own process; write a CSV report.")
 
-    @Option(help: "Comma-separated strategies (default: all registered).")
-    var strategies: String = StrategyRegistry.names.joined(separator: ",")
-
-    @Option(name: .customLong("seq-lens"), help: "Lengths: a list (512,1024,4096) or a doubling range (512:65536).")
-    var seqLens: String = "512:16384"
-
-    @Option(help: "Comma-separated patterns (see attnbench list).")
-    var patterns: String = "full,causal,window:256,bigbird:64"
-
-    @Option(name: .customLong("kv-len"), help: "A fixed key length for every case (default: equal to each --seq-lens value).")
-    var kvLen: Int?
-
-    @OptionGroup var layout: HeadLayoutOptions
-
-    @Option(name: .customLong("head-dims"), help: "Comma-separated head dimensions.")
-    var headDims: String = "64"
-
-    @Option(help: "Tile ROWSxCOLUMNS for the blockwise strategies (default: each strategy's).", transform: parseTile)
-    var tile: TileSize?
-
-    @OptionGroup var execution: ExecutionOptions
-    @OptionGroup var repetition: RepetitionOptions
-
-    @Option(name: .customLong("memory-limit"), help: "Skip cases whose predicted peak exceeds this (e.g. 8G, 512M; default: 75% of physical memory).")
-    var memoryLimit: String?
-
-    @Option(help: "Seconds a case may run before it is killed; cases predicted to take longer are skipped.")
-    var timeout: Double = 300
+    @OptionGroup var grid: GridOptions
 
     @Option(help: "The CSV report to write (its environment goes beside it as .json).")
     var out: String = "results/sweep.csv"
@@ -53,42 +26,12 @@ struct SweepCommand: ParsableCommand {
     var printSchema = false
 
     func validate() throws {
-        _ = try plan()
-        if !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds, got \(timeout)") }
         if !out.hasSuffix(".csv") { throw ValidationError("--out must name a .csv file, got '\(out)'") }
-    }
-
-    func plan() throws -> SweepPlan {
-        let names = strategies.split(separator: ",").map(String.init)
-        for n in names { _ = try parseStrategyName(n) }
-        guard !names.isEmpty else { throw ValidationError("--strategies is empty (known: \(StrategyRegistry.names.joined(separator: ", ")))") }
-        let patternList = patterns.split(separator: ",").map(String.init)
-        guard !patternList.isEmpty else { throw ValidationError("--patterns is empty") }
-        for p in patternList { _ = try parsePattern(p) }
-        guard let lengths = SweepPlan.parseLengths(seqLens) else {
-            throw ValidationError("--seq-lens '\(seqLens)' must be a comma list of lengths ≥ 1 (512,1024) or a doubling range LOW:HIGH (512:65536)")
-        }
-        let dims = headDims.split(separator: ",").map { Int($0) }
-        guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-            throw ValidationError("--head-dims '\(headDims)' must be a comma list of integers ≥ 1")
-        }
-        if let n = kvLen, n < 1 { throw ValidationError("--kv-len must be at least 1, got \(n)") }
-        var limit = ProcessMemory.physicalBytes / 4 * 3
-        if let text = memoryLimit {
-            guard let v = Bytes.parse(text), v > 0 else {
-                throw ValidationError("--memory-limit '\(text)' must be a size such as 8G, 512M or 1048576")
-            }
-            limit = v
-        }
-        return SweepPlan(strategies: names, patterns: patternList, seqLens: lengths, kvLen: kvLen, headDims: dims.map { $0! },
-                         batch: layout.batch, heads: layout.heads, kvHeads: layout.kvHeads, threads: execution.threads, tile: tile?.description,
-                         seed: execution.seed, repetitions: repetition.policy(warmup: execution.warmup),
-                         memoryLimitBytes: limit, timeoutSeconds: timeout)
     }
 
     func run() throws {
         if printSchema { print(ReportSchema.markdownTable()); return }
-        let plan = try plan()
+        let plan = try grid.plan()
         if dryRun { print(try DryRun.render(plan)); return }
         let runner = SweepRunner(plan: plan, outputPath: out, resume: resume, inProcess: inProcess)
         let records: [SweepRecord]
@@ -98,6 +41,7 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("--out \(e.description)")
         }
         print(SummaryTable.render(records))
+        if let warning = runner.calibrationWarning { print("\nwarning: \(warning)") }
         print("\nreport: \(out)\nenvironment: \(SweepRunner.environmentPath(forReport: out))")
     }
 }

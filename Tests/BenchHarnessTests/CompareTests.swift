@@ -138,6 +138,26 @@ final class CompareTests: XCTestCase {
         XCTAssertThrowsError(try write("future.csv", [future])) { XCTAssert("\($0)".contains("schema_version 99"), "\($0)") }
     }
 
+    /// A report written before the calibration and interference columns
+    /// (schema version 1) is still read, and compared with a current one.
+    func testVersionOneReportsAreStillRead() throws {
+        let v1Header = ReportSchema.header(version: 1)
+        XCTAssertLessThan(v1Header.count, ReportSchema.header.count)
+        var old = Self.row("tiled", times: steady)
+        old["schema_version"] = "1"
+        let path = directory.path("v1.csv")
+        try (CSVTable.line(v1Header) + CSVTable.line(v1Header.map { old[$0]! })).write(toFile: path, atomically: true, encoding: .utf8)
+        let report = try ReportFile(path: path)
+        XCTAssertNil(report.rows[0]["disturbed"])
+        let comparison = try ReportComparison.compare(baseline: report, current: write("v2.csv", [Self.row("tiled", times: steady)]),
+                                                      options: ComparisonOptions())
+        XCTAssertEqual(comparison.count(.unchanged), 1)
+        // A version-1 file must still have every version-1 column.
+        let short = v1Header.filter { $0 != "times_ms" }
+        try (CSVTable.line(short) + CSVTable.line(short.map { old[$0]! })).write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ReportFile(path: path)) { XCTAssert("\($0)".contains("missing columns times_ms of schema version 1"), "\($0)") }
+    }
+
     func testMalformedTimesAreAnInputProblem() throws {
         for bad in ["abc", ";", "1;nan", "inf", "-3"] {
             var row = Self.row("tiled", times: steady)

@@ -104,7 +104,7 @@ final class SweepTests: XCTestCase {
         // The real binary is not reachable from this target; the child path is
         // exercised end to end by the CLI tests. Here: the arguments it gets.
         let config = try plan().cases()[0]
-        let args = SweepRunner.childArguments(config)
+        let args = CaseExecutor.childArguments(config)
         XCTAssertEqual(Array(args.prefix(3)), ["run", "--strategy", "dense"])
         XCTAssert(args.contains("--verify") && args.contains("json"))
     }

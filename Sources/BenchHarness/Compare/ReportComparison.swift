@@ -48,6 +48,9 @@ public struct CaseComparison: Sendable {
     public var pValue: Double?
     public var baselineMemory: Int?
     public var currentMemory: Int?
+    /// Whether either side was measured while the machine was disturbed
+    /// (the reports' `disturbed` column): the verdict may not be the code's.
+    public var disturbed = false
     public var note: String
 }
 
@@ -154,6 +157,7 @@ public enum ReportComparison {
             else { r.note = bStatus == cStatus ? "\(cStatus) in both" : "\(bStatus) → \(cStatus)" }
             return r
         }
+        r.disturbed = b["disturbed"] == "1" || c["disturbed"] == "1"
         // Time.
         let bs = samples(b, metric), cs = samples(c, metric)
         let bm = try! SampleStatistics(bs).median, cm = try! SampleStatistics(cs).median
@@ -179,6 +183,13 @@ public enum ReportComparison {
         let verdicts = [r.timeVerdict, r.memoryVerdict].compactMap { $0 }
         r.verdict = verdicts.contains(.regression) ? .regression : (verdicts.contains(.improvement) ? .improvement : .unchanged)
         if cStatus == "wrong" { r.verdict = .regression; r.note = "wrong results: \(c["reason"] ?? "")" }
+        if r.disturbed && r.verdict != .unchanged {
+            let sides = [("baseline", b), ("current", c)].filter { $0.1["disturbed"] == "1" }.map { side, row in
+                "\(side): other processes \(row["other_cpu_pct"] ?? "?")%, steal \(row["steal_pct"] ?? "?")%"
+            }
+            r.note += (r.note.isEmpty ? "" : "; ") + "unreliable, measured while the machine was disturbed ("
+                + sides.joined(separator: "; ") + "): measure again"
+        }
         return r
     }
 }

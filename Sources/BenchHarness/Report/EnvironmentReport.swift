@@ -22,8 +22,22 @@ public struct EnvironmentReport: Codable, Sendable {
     public var finishedAt: Date?
     public var sgemmGflopsStart: Double?
     public var sgemmGflopsEnd: Double?
+    /// The quick sgemm checks taken before each case, in order.
+    public var sgemmGflopsChecks: [Double]?
+    /// The rate rows are normalized by (``CalibrationLog/reference``).
+    public var sgemmGflopsReference: Double?
+    /// Set when the sgemm measurements disagree by more than 10%.
+    public var calibrationWarning: String?
+    /// Cases that ran while other processes or the hypervisor took a
+    /// noticeable share of the machine (``Interference/isDisturbed``).
+    public var disturbedCases: Int?
     public var memoryLimitBytes: Int
     public var timeoutSeconds: Double
+    /// The program that ran the cases, when it is not the one that wrote
+    /// this file (one side of an A/B run).
+    public var binary: String?
+    /// A name for that program given by the caller, for example a revision.
+    public var label: String?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", cpuModel = "cpu_model", cores, memoryBytes = "memory_bytes", os, kernel
@@ -32,6 +46,17 @@ public struct EnvironmentReport: Codable, Sendable {
         case gitCommit = "git_commit", gitDirty = "git_dirty", commandLine = "command_line"
         case startedAt = "started_at", finishedAt = "finished_at", sgemmGflopsStart = "sgemm_gflops_start"
         case sgemmGflopsEnd = "sgemm_gflops_end", memoryLimitBytes = "memory_limit_bytes", timeoutSeconds = "timeout_seconds"
+        case sgemmGflopsChecks = "sgemm_gflops_checks", sgemmGflopsReference = "sgemm_gflops_reference"
+        case calibrationWarning = "calibration_warning", disturbedCases = "disturbed_cases", binary, label
+    }
+
+    /// Copies the sweep's calibrations in.
+    public mutating func record(_ calibration: CalibrationLog) {
+        sgemmGflopsStart = calibration.start
+        sgemmGflopsEnd = calibration.end
+        sgemmGflopsChecks = calibration.checks
+        sgemmGflopsReference = calibration.reference
+        calibrationWarning = calibration.warning
     }
 
     /// Describes this process's machine now.

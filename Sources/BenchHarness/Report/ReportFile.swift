@@ -36,14 +36,15 @@ public struct ReportFile: Sendable {
             throw ReadError.malformed(path: path, reason: "first column is '\(header.first ?? "")', expected 'schema_version'")
         }
         var rows: [[String: String]] = []
+        var versions = Set<Int>()
         for (n, record) in records.dropFirst().enumerated() where !(record.count == 1 && record[0].isEmpty) {
             guard record.count == header.count else {
                 throw ReadError.malformed(path: path, reason: "row \(n + 2) has \(record.count) fields, the header has \(header.count)")
             }
-            let version = record[0]
-            guard version == "\(ReportSchema.version)" else {
-                throw ReadError.schemaMismatch(path: path, reason: "schema_version \(version) in row \(n + 2); this attnbench reads version \(ReportSchema.version)")
+            guard let version = Int(record[0]), ReportSchema.readableVersions.contains(version) else {
+                throw ReadError.schemaMismatch(path: path, reason: "schema_version \(record[0]) in row \(n + 2); this attnbench reads versions \(ReportSchema.readableVersions.lowerBound)-\(ReportSchema.version)")
             }
+            versions.insert(version)
             let row = Dictionary(uniqueKeysWithValues: zip(header, record))
             if let times = row["times_ms"], !times.isEmpty {
                 let values = times.split(separator: ";", omittingEmptySubsequences: false).map { Double($0) }
@@ -53,13 +54,21 @@ public struct ReportFile: Sendable {
             }
             rows.append(row)
         }
-        let missing = ReportSchema.header.filter { !header.contains($0) }
+        let version = versions.max() ?? ReportSchema.version
+        let missing = ReportSchema.header(version: version).filter { !header.contains($0) }
         if !missing.isEmpty {
-            throw ReadError.schemaMismatch(path: path, reason: "missing columns \(missing.joined(separator: ", ")) of schema version \(ReportSchema.version)")
+            throw ReadError.schemaMismatch(path: path, reason: "missing columns \(missing.joined(separator: ", ")) of schema version \(version)")
         }
         self.path = path
         self.header = header
         self.rows = rows
+    }
+
+    /// A report made from records in memory, as if written to `path` and read back.
+    public init(records: [SweepRecord], path: String) {
+        self.path = path
+        header = ReportSchema.header
+        rows = records.map { Dictionary(uniqueKeysWithValues: zip(ReportSchema.header, ReportSchema.cells($0))) }
     }
 
     /// The case key of a row.
@@ -106,5 +115,24 @@ public final class ReportWriter {
     public func append(_ record: SweepRecord) throws {
         try handle.write(contentsOf: Data(CSVTable.line(ReportSchema.cells(record)).utf8))
         try handle.synchronize()
+    }
+
+    /// Replaces the report at `path` with `records`: written to a temporary
+    /// file beside it, flushed, then renamed over it, so that the path holds
+    /// either the old report or the new one, never a part.
+    public static func rewrite(path: String, records: [SweepRecord]) throws {
+        let text = ([ReportSchema.header] + records.map(ReportSchema.cells)).map(CSVTable.line).joined()
+        let temporary = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)),
+              let h = FileHandle(forWritingAtPath: temporary) else {
+            throw ReportFile.ReadError.unreadable(path: temporary, reason: "cannot create the file")
+        }
+        try h.synchronize()
+        try h.close()
+        guard rename(temporary, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(temporary)
+            throw ReportFile.ReadError.unreadable(path: path, reason: "cannot replace it: \(why)")
+        }
     }
 }

@@ -28,19 +28,26 @@ public struct SweepRecord: Sendable {
     public var inputBytes: Int
     public var density: Double?
     public var attendedPairs: Int?
-    /// `cblas_sgemm` GFLOP/s at the start of the sweep, same threads.
+    /// The sweep's reference `cblas_sgemm` rate when the row was written
+    /// (``CalibrationLog/reference``), same threads.
     public var sgemmGflops: Double?
+    /// The quick sgemm check taken just before this case.
+    public var sgemmLocalGflops: Double?
+    /// How busy the machine was elsewhere while the case ran.
+    public var interference: Interference?
     public var seed: UInt64
     public var finishedAt: Date
 
     public init(key: CaseKey, status: CaseStatus, reason: String = "", result: CaseResult? = nil,
                 predictedExtraBytes: Int? = nil, inputBytes: Int, density: Double? = nil, attendedPairs: Int? = nil,
-                sgemmGflops: Double?, seed: UInt64, finishedAt: Date = Date()) {
+                sgemmGflops: Double?, sgemmLocalGflops: Double? = nil, interference: Interference? = nil,
+                seed: UInt64, finishedAt: Date = Date()) {
         self.key = key; self.status = status; self.reason = reason; self.result = result
         self.predictedExtraBytes = predictedExtraBytes ?? result?.predictedExtraBytes
         self.inputBytes = inputBytes; self.density = density ?? result?.density
         self.attendedPairs = attendedPairs ?? result?.attendedPairs
-        self.sgemmGflops = sgemmGflops; self.seed = seed; self.finishedAt = finishedAt
+        self.sgemmGflops = sgemmGflops; self.sgemmLocalGflops = sgemmLocalGflops; self.interference = interference
+        self.seed = seed; self.finishedAt = finishedAt
     }
 }
 
@@ -81,13 +88,27 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
 /// disagree. Units are in the names (`_ms`, `_bytes`), never in the cells.
 public enum ReportSchema {
     /// Bumped whenever a column is added, removed or changes meaning.
-    public static let version = 1
+    /// Version 2 added the calibration and interference columns.
+    public static let version = 2
+
+    /// Every version this build reads: older reports lack the newer columns,
+    /// whose cells then read as empty.
+    public static let readableVersions = 1 ... version
 
     public struct Column: Sendable {
         public let name: String
         public let meaning: String
+        /// The schema version that introduced the column.
+        public let since: Int
         let value: @Sendable (SweepRecord) -> String
+
+        init(name: String, meaning: String, since: Int = 1, value: @escaping @Sendable (SweepRecord) -> String) {
+            self.name = name; self.meaning = meaning; self.since = since; self.value = value
+        }
     }
+
+    /// The header a report of `version` has.
+    public static func header(version: Int) -> [String] { columns.filter { $0.since <= version }.map(\.name) }
 
     public static var header: [String] { columns.map(\.name) }
 
@@ -133,8 +154,11 @@ public enum ReportSchema {
         },
         Column(name: "useful_gflops", meaning: "4·B·H·d·attended_pairs / median, in GFLOP/s") { number($0.result?.usefulGflops) },
         Column(name: "tokens_per_s", meaning: "B·Nq / median") { number($0.result?.tokensPerSecond) },
-        Column(name: "sgemm_gflops", meaning: "cblas_sgemm 2048³ GFLOP/s with the same threads, measured at the start of the sweep") {
+        Column(name: "sgemm_gflops", meaning: "cblas_sgemm 2048³ GFLOP/s with the same threads: the highest of the sweep's measurements so far (start and between cases; interference only ever lowers a GEMM's rate, so the highest is the most robust)") {
             number($0.sgemmGflops)
+        },
+        Column(name: "sgemm_gflops_local", meaning: "the quick cblas_sgemm check (one 2048³ product) taken just before this case; far below sgemm_gflops means the machine was slow then", since: 2) {
+            number($0.sgemmLocalGflops)
         },
         Column(name: "normalized_sgemm_gflop", meaning: "median × sgemm_gflops: the case's time in units of this machine's GEMM work (GFLOP); compares across machines and load") {
             r in number(r.result.flatMap { res in r.sgemmGflops.map { res.statistics.median * 1e-3 * $0 } })
@@ -156,6 +180,15 @@ public enum ReportSchema {
         Column(name: "rel_frobenius_error", meaning: "‖output − reference‖_F / ‖reference‖_F over the verified rows") { number($0.result?.verification?.relativeFrobeniusError) },
         Column(name: "verified_rows", meaning: "query rows compared with the reference (all, or the documented sample)") { int($0.result?.verification?.checkedRows) },
         Column(name: "blas_core", meaning: "OpenBLAS kernels the case ran with") { $0.result?.blas.core ?? "" },
+        Column(name: "other_cpu_pct", meaning: "CPU time of other processes while the case ran, % of the machine (wall time × CPUs), from /proc/stat", since: 2) {
+            number($0.interference?.otherCPUPercent)
+        },
+        Column(name: "steal_pct", meaning: "hypervisor steal time while the case ran, % of the machine", since: 2) {
+            number($0.interference?.stealPercent)
+        },
+        Column(name: "disturbed", meaning: "1 when other_cpu_pct > \(Int(Interference.otherCPUThresholdPercent)) or steal_pct > \(Int(Interference.stealThresholdPercent)): the time may be slow for reasons outside the case; compare says so", since: 2) {
+            $0.interference.map { $0.isDisturbed ? "1" : "0" } ?? ""
+        },
         Column(name: "seed", meaning: "input seed") { "\($0.seed)" },
         Column(name: "finished_at", meaning: "UTC time the row was written (ISO 8601)") { ISO8601DateFormatter().string(from: $0.finishedAt) },
     ]

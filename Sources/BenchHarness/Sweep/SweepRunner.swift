@@ -4,13 +4,16 @@ import Foundation
 /// Runs a ``SweepPlan``: admits or skips each case, runs it (in a child
 /// process by default), verifies it, and appends its row to the report as
 /// soon as it ends.
+///
+/// Calibration: `cblas_sgemm` is measured carefully at the start and the end
+/// and once, cheaply, before every case that runs (``CalibrationLog``); each
+/// row records the reference rate and the check just before it, and how
+/// busy the machine was elsewhere while it ran (``Interference``).
 public final class SweepRunner {
     public let plan: SweepPlan
     public let outputPath: String
     public let resume: Bool
-    public let inProcess: Bool
-    /// The program re-invoked for each case (this executable).
-    public let executable: String
+    public let executor: CaseExecutor
     /// Edge of the square `cblas_sgemm` used for calibration (2048 in reports;
     /// tests use less).
     public let calibrationSize: Int
@@ -22,8 +25,7 @@ public final class SweepRunner {
         self.plan = plan
         self.outputPath = outputPath
         self.resume = resume
-        self.inProcess = inProcess
-        self.executable = executable
+        self.executor = CaseExecutor(executable: executable, inProcess: inProcess, timeout: plan.timeoutSeconds)
         self.progress = ProgressReporter()
     }
 
@@ -42,6 +44,10 @@ public final class SweepRunner {
         (path.hasSuffix(".csv") ? String(path.dropLast(4)) : path) + ".json"
     }
 
+    /// The calibration warning of the last ``run()``, if the machine's speed
+    /// changed during it.
+    public private(set) var calibrationWarning: String?
+
     /// Runs every case and returns the records written in this run.
     @discardableResult
     public func run() throws -> [SweepRecord] {
@@ -56,11 +62,12 @@ public final class SweepRunner {
         var environment = EnvironmentReport.capture(threads: plan.threads, memoryLimitBytes: plan.memoryLimitBytes,
                                                     timeoutSeconds: plan.timeoutSeconds)
         let envPath = Self.environmentPath(forReport: outputPath)
-        progress.note("calibrating: cblas_sgemm 2048³ on \(plan.threads) thread(s)")
-        let sgemm = GEMMCalibration.sgemmRate(size: calibrationSize, threads: plan.threads)
-        environment.sgemmGflopsStart = sgemm
+        progress.note("calibrating: cblas_sgemm \(calibrationSize)³ on \(plan.threads) thread(s)")
+        let gemm = GEMMCalibration(size: calibrationSize, threads: plan.threads)
+        var calibration = CalibrationLog(start: gemm.full())
+        environment.record(calibration)
         try environment.write(to: envPath)
-        progress.note(String(format: "sgemm %.1f GFLOP/s; %d cases, writing %@", sgemm, cases.count, outputPath))
+        progress.note(String(format: "sgemm %.1f GFLOP/s; %d cases, writing %@", calibration.start, cases.count, outputPath))
 
         // Each case is admitted once (resolving its mask can mean building a layout);
         // resumed cases need nothing.
@@ -79,104 +86,113 @@ public final class SweepRunner {
                 continue
             }
             progress.caseStarted(index + 1, of: cases.count, key: key)
-            let record = runCase(config, key: key, admitted: admitted, sgemm: sgemm, timings: &timings)
+            let record: SweepRecord
+            switch CasePreflight.check(config, key: key, admitted: admitted, plan: plan, timings: timings,
+                                       sgemm: calibration.reference) {
+            case .settled(let r):
+                record = r
+            case let .run(mask, predicted):
+                let local = gemm.quick()
+                calibration.checks.append(local)
+                let (outcome, interference) = executor.execute(config)
+                record = SweepRecord(config, key: key, outcome: outcome, mask: mask, predicted: predicted,
+                                     sgemm: calibration.reference, sgemmLocal: local, interference: interference)
+                if let result = record.result { timings.record(config, mask: mask, medianMs: result.statistics.median) }
+            }
             try writer.append(record)
             records.append(record)
-            progress.caseDone(index + 1, of: cases.count, key: key, status: describe(record))
+            progress.caseDone(index + 1, of: cases.count, key: key, status: Self.describe(record))
         }
-        environment.sgemmGflopsEnd = GEMMCalibration.sgemmRate(size: calibrationSize, threads: plan.threads)
+        calibration.end = gemm.full()
+        calibrationWarning = calibration.warning
+        if let warning = calibration.warning { progress.note("warning: \(warning)") }
+        environment.record(calibration)
+        environment.disturbedCases = records.filter { $0.interference?.isDisturbed == true }.count
         environment.finishedAt = Date()
         try environment.write(to: envPath)
         progress.finish()
         return records
     }
 
-    func runCase(_ config: CaseConfig, key: CaseKey, admitted: (CaseAdmission, AttentionMask?, Int?), sgemm: Double,
-                 timings: inout TimeModel) -> SweepRecord {
-        let inputBytes = config.shape.tensorBytes
-        func record(_ status: CaseStatus, _ reason: String, result: CaseResult? = nil, mask: AttentionMask? = nil,
-                    predicted: Int? = nil) -> SweepRecord {
-            SweepRecord(key: key, status: status, reason: reason, result: result, predictedExtraBytes: predicted,
-                        inputBytes: inputBytes, density: mask?.density, attendedPairs: mask?.attendedPairs,
-                        sgemmGflops: sgemm, seed: config.seed)
-        }
-        let (admission, mask, predicted) = admitted
-        switch admission {
-        case .unsupported(let why): return record(.unsupported, why)
-        case .invalid(let why): return record(.failed, why)
-        case .skipped(let why): return record(.skipped, why, mask: mask, predicted: predicted)
-        case .run: break
-        }
-        let runs = Double(config.repetitions.warmup + 1 + config.repetitions.minReps)
-        if let estimate = timings.predictMs(config, mask: mask!), estimate.ms * runs / 1e3 > plan.timeoutSeconds {
-            return record(.skipped, String(format: "predicted %.0f s for %d runs (extrapolated from N=%d) exceeds --timeout %.0f s",
-                                           estimate.ms * runs / 1e3, Int(runs), estimate.from, plan.timeoutSeconds),
-                          mask: mask, predicted: predicted)
-        }
-        // No shorter length measured yet: a lower bound, every computed FLOP at the sgemm rate.
-        let floorSeconds = TimeModel.computedFlops(config, mask: mask!) / (sgemm * 1e9) * runs
-        if floorSeconds > plan.timeoutSeconds {
-            return record(.skipped, String(format: "needs at least %.0f s for %d runs even at the sgemm rate; exceeds --timeout %.0f s",
-                                           floorSeconds, Int(runs), plan.timeoutSeconds),
-                          mask: mask, predicted: predicted)
-        }
-
-        let result: CaseResult
-        if inProcess {
-            do { result = try CaseRunner.run(config) } catch { return record(.failed, "\(error)", mask: mask, predicted: predicted) }
-        } else {
-            switch ChildProcess.run(executable: executable, arguments: Self.childArguments(config), timeout: plan.timeoutSeconds) {
-            case .launchFailed(let why):
-                return record(.failed, "could not start the child process: \(why)", mask: mask, predicted: predicted)
-            case .timedOut(let seconds):
-                return record(.timeout, String(format: "killed after --timeout %.0f s", seconds), mask: mask, predicted: predicted)
-            case let .signaled(signal, stderr):
-                let hint = signal == SIGKILL ? " (the kernel's out-of-memory killer sends this)" : ""
-                return record(.failed, "killed by signal \(signal)\(hint)" + Self.lastLine(stderr, prefix: ": "),
-                              mask: mask, predicted: predicted)
-            case let .finished(status, stdout, stderr):
-                guard let decoded = try? JSONDecoder().decode(CaseResult.self, from: Data(stdout.utf8)) else {
-                    return record(.failed, "exit status \(status)" + Self.lastLine(stderr, prefix: ": "), mask: mask, predicted: predicted)
-                }
-                result = decoded
-            }
-        }
-        timings.record(config, mask: mask!, medianMs: result.statistics.median)
-        if let v = result.verification, !v.passes {
-            return record(.wrong, String(format: "max abs error %.3g (tolerance %.0e), rel Frobenius %.3g (tolerance %.0e) over %@",
-                                         v.maxAbsoluteError, VerificationResult.absoluteTolerance,
-                                         v.relativeFrobeniusError, VerificationResult.relativeTolerance, v.coverage),
-                          result: result, mask: mask)
-        }
-        return record(.ok, "", result: result, mask: mask)
-    }
-
-    /// The `attnbench run` arguments that reproduce `config` in a child.
-    public static func childArguments(_ c: CaseConfig) -> [String] {
-        var args = ["run", "--strategy", c.strategy, "--seq-len", "\(c.shape.queryLength)",
-                    "--kv-len", "\(c.shape.keyLength)", "--batch", "\(c.shape.batch)", "--heads", "\(c.shape.heads)",
-                    "--kv-heads", "\(c.shape.kvHeads)", "--head-dim", "\(c.shape.headDim)", "--pattern", c.pattern,
-                    "--threads", "\(c.threads)", "--seed", "\(c.seed)", "--warmup", "\(c.repetitions.warmup)",
-                    "--min-reps", "\(c.repetitions.minReps)", "--max-reps", "\(c.repetitions.maxReps)",
-                    "--min-time", "\(c.repetitions.minTime)", "--format", "json"]
-        if c.verify { args.append("--verify") }
-        if let t = c.tile { args += ["--tile", t] }
-        return args
-    }
-
-    static func lastLine(_ text: String, prefix: String) -> String {
-        guard let line = text.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else { return "" }
-        return prefix + line.replacingOccurrences(of: "attnbench: error: ", with: "")
-    }
-
-    func describe(_ r: SweepRecord) -> String {
+    /// One line on how a case ended, for the progress output.
+    static func describe(_ r: SweepRecord) -> String {
         switch r.status {
         case .ok, .wrong:
             let m = r.result!
+            let disturbed = r.interference.map { $0.isDisturbed ? " [disturbed: \($0.summary)]" : "" } ?? ""
             return String(format: "%@ %.2f ms, %.1f GFLOP/s, peak extra %@", r.status == .ok ? "ok" : "WRONG",
-                          m.statistics.median, m.usefulGflops, Bytes.format(m.peakExtraBytes))
+                          m.statistics.median, m.usefulGflops, Bytes.format(m.peakExtraBytes)) + disturbed
         default: return "\(r.status.rawValue): \(r.reason)"
         }
+    }
+}
+
+/// What is decided about a case before anything runs: its admission by the
+/// plan, then the time budget.
+enum CasePreflight {
+    enum Decision {
+        /// The case ends here (unsupported, invalid or skipped) with this row.
+        case settled(SweepRecord)
+        /// The case runs; its resolved mask and predicted working memory.
+        case run(mask: AttentionMask, predicted: Int?)
+    }
+
+    static func check(_ config: CaseConfig, key: CaseKey, admitted: (CaseAdmission, AttentionMask?, Int?),
+                      plan: SweepPlan, timings: TimeModel, sgemm: Double) -> Decision {
+        let (admission, resolved, predicted) = admitted
+        func settle(_ status: CaseStatus, _ reason: String) -> Decision {
+            .settled(SweepRecord(key: key, status: status, reason: reason, predictedExtraBytes: predicted,
+                                 inputBytes: config.shape.tensorBytes, density: resolved?.density,
+                                 attendedPairs: resolved?.attendedPairs, sgemmGflops: sgemm, seed: config.seed))
+        }
+        switch admission {
+        case .unsupported(let why): return settle(.unsupported, why)
+        case .invalid(let why): return settle(.failed, why)
+        case .skipped(let why): return settle(.skipped, why)
+        case .run: break
+        }
+        let mask = resolved!
+        let runs = Double(config.repetitions.warmup + 1 + config.repetitions.minReps)
+        if let estimate = timings.predictMs(config, mask: mask), estimate.ms * runs / 1e3 > plan.timeoutSeconds {
+            return settle(.skipped, String(format: "predicted %.0f s for %d runs (extrapolated from N=%d) exceeds --timeout %.0f s",
+                                           estimate.ms * runs / 1e3, Int(runs), estimate.from, plan.timeoutSeconds))
+        }
+        // No shorter length measured yet: a lower bound, every computed FLOP at the sgemm rate.
+        let floorSeconds = TimeModel.computedFlops(config, mask: mask) / (sgemm * 1e9) * runs
+        if floorSeconds > plan.timeoutSeconds {
+            return settle(.skipped, String(format: "needs at least %.0f s for %d runs even at the sgemm rate; exceeds --timeout %.0f s",
+                                           floorSeconds, Int(runs), plan.timeoutSeconds))
+        }
+        return .run(mask: mask, predicted: predicted)
+    }
+}
+
+extension SweepRecord {
+    /// The row of a case that ran: `ok`, `wrong` (over tolerance), `failed`
+    /// or `timeout`.
+    init(_ config: CaseConfig, key: CaseKey, outcome: CaseExecutor.Outcome, mask: AttentionMask, predicted: Int?,
+         sgemm: Double, sgemmLocal: Double?, interference: Interference?) {
+        let status: CaseStatus
+        var reason = ""
+        var result: CaseResult?
+        switch outcome {
+        case .failed(let why): status = .failed; reason = why
+        case .timedOut(let why): status = .timeout; reason = why
+        case .measured(let r):
+            result = r
+            if let v = r.verification, !v.passes {
+                status = .wrong
+                reason = String(format: "max abs error %.3g (tolerance %.0e), rel Frobenius %.3g (tolerance %.0e) over %@",
+                                v.maxAbsoluteError, VerificationResult.absoluteTolerance,
+                                v.relativeFrobeniusError, VerificationResult.relativeTolerance, v.coverage)
+            } else {
+                status = .ok
+            }
+        }
+        self.init(key: key, status: status, reason: reason, result: result,
+                  predictedExtraBytes: result == nil ? predicted : nil, inputBytes: config.shape.tensorBytes,
+                  density: mask.density, attendedPairs: mask.attendedPairs, sgemmGflops: sgemm,
+                  sgemmLocalGflops: sgemmLocal, interference: interference, seed: config.seed)
     }
 }
 

@@ -1,0 +1,81 @@
+import Foundation
+
+/// Runs one admitted case, in a fresh child process of `executable`
+/// (`run … --format json`) or in this process, and reports how it ended
+/// together with the interference it met.
+///
+/// The child is any program that answers `run` with these flags as
+/// attnbench does: the sweep passes itself, an A/B run passes two builds.
+public struct CaseExecutor: Sendable {
+    public var executable: String
+    public var inProcess: Bool
+    /// Seconds a child may run before it is killed.
+    public var timeout: Double
+
+    public init(executable: String, inProcess: Bool, timeout: Double) {
+        self.executable = executable
+        self.inProcess = inProcess
+        self.timeout = timeout
+    }
+
+    public enum Outcome: Sendable {
+        case measured(CaseResult)
+        case failed(String)
+        case timedOut(String)
+
+        public var isMeasured: Bool {
+            if case .measured = self { return true }
+            return false
+        }
+    }
+
+    /// Runs `config`; the interference covers the whole child (or call).
+    public func execute(_ config: CaseConfig) -> (outcome: Outcome, interference: Interference?) {
+        let probe = InterferenceProbe.start()
+        let outcome = inProcess ? runHere(config) : runChild(config)
+        return (outcome, probe.finish())
+    }
+
+    private func runHere(_ config: CaseConfig) -> Outcome {
+        do { return .measured(try CaseRunner.run(config)) } catch { return .failed("\(error)") }
+    }
+
+    private func runChild(_ config: CaseConfig) -> Outcome {
+        switch ChildProcess.run(executable: executable, arguments: Self.childArguments(config), timeout: timeout) {
+        case .launchFailed(let why):
+            return .failed("could not start \(executable): \(why)")
+        case .timedOut(let seconds):
+            return .timedOut(String(format: "killed after --timeout %.0f s", seconds))
+        case let .signaled(signal, stderr):
+            let hint = signal == SIGKILL ? " (the kernel's out-of-memory killer sends this)" : ""
+            return .failed("killed by signal \(signal)\(hint)" + Self.lastLine(stderr, prefix: ": "))
+        case let .finished(status, stdout, stderr):
+            guard let decoded = try? JSONDecoder().decode(CaseResult.self, from: Data(stdout.utf8)) else {
+                return .failed("exit status \(status)" + Self.lastLine(stderr, prefix: ": "))
+            }
+            return .measured(decoded)
+        }
+    }
+
+    /// The `attnbench run` arguments that reproduce `config` in a child.
+    /// Only flags that every release of `run --format json` understands are
+    /// passed, so an older build can be the baseline of an A/B run.
+    public static func childArguments(_ c: CaseConfig) -> [String] {
+        var args = ["run", "--strategy", c.strategy, "--seq-len", "\(c.shape.queryLength)",
+                    "--kv-len", "\(c.shape.keyLength)", "--batch", "\(c.shape.batch)", "--heads", "\(c.shape.heads)",
+                    "--kv-heads", "\(c.shape.kvHeads)", "--head-dim", "\(c.shape.headDim)", "--pattern", c.pattern,
+                    "--threads", "\(c.threads)", "--seed", "\(c.seed)", "--warmup", "\(c.repetitions.warmup)",
+                    "--min-reps", "\(c.repetitions.minReps)", "--max-reps", "\(c.repetitions.maxReps)",
+                    "--min-time", "\(c.repetitions.minTime)", "--format", "json"]
+        if c.verify { args.append("--verify") }
+        if let t = c.tile { args += ["--tile", t] }
+        return args
+    }
+
+    /// The last non-empty line of `text`, without attnbench's error prefix.
+    static func lastLine(_ text: String, prefix: String) -> String {
+        guard let line = text.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
+        else { return "" }
+        return prefix + line.replacingOccurrences(of: "attnbench: error: ", with: "")
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Attention
+import BenchHarness
+import Foundation
+
+/// The grid of cases and its budgets, shared by `sweep` and `ab`.
+struct GridOptions: ParsableArguments {
+    @Option(help: "Comma-separated strategies (default: all registered).")
+    var strategies: String = StrategyRegistry.names.joined(separator: ",")
+
+    @Option(name: .customLong("seq-lens"), help: "Lengths: a list (512,1024,4096) or a doubling range (512:65536).")
+    var seqLens: String = "512:16384"
+
+    @Option(help: "Comma-separated patterns (see attnbench list).")
+    var patterns: String = "full,causal,window:256,bigbird:64"
+
+    @Option(name: .customLong("kv-len"), help: "A fixed key length for every case (default: equal to each --seq-lens value).")
+    var kvLen: Int?
+
+    @OptionGroup var layout: HeadLayoutOptions
+
+    @Option(name: .customLong("head-dims"), help: "Comma-separated head dimensions.")
+    var headDims: String = "64"
+
+    @Option(help: "Tile ROWSxCOLUMNS for the blockwise strategies (default: each strategy's).", transform: parseTile)
+    var tile: TileSize?
+
+    @OptionGroup var execution: ExecutionOptions
+    @OptionGroup var repetition: RepetitionOptions
+
+    @Option(name: .customLong("memory-limit"), help: "Skip cases whose predicted peak exceeds this (e.g. 8G, 512M; default: 75% of physical memory).")
+    var memoryLimit: String?
+
+    @Option(help: "Seconds a case may run before it is killed; cases predicted to take longer are skipped.")
+    var timeout: Double = 300
+
+    func validate() throws {
+        _ = try plan()
+        if !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds, got \(timeout)") }
+    }
+
+    func plan() throws -> SweepPlan {
+        let names = strategies.split(separator: ",").map(String.init)
+        for n in names { _ = try parseStrategyName(n) }
+        guard !names.isEmpty else { throw ValidationError("--strategies is empty (known: \(StrategyRegistry.names.joined(separator: ", ")))") }
+        let patternList = patterns.split(separator: ",").map(String.init)
+        guard !patternList.isEmpty else { throw ValidationError("--patterns is empty") }
+        for p in patternList { _ = try parsePattern(p) }
+        guard let lengths = SweepPlan.parseLengths(seqLens) else {
+            throw ValidationError("--seq-lens '\(seqLens)' must be a comma list of lengths ≥ 1 (512,1024) or a doubling range LOW:HIGH (512:65536)")
+        }
+        let dims = headDims.split(separator: ",").map { Int($0) }
+        guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("--head-dims '\(headDims)' must be a comma list of integers ≥ 1")
+        }
+        if let n = kvLen, n < 1 { throw ValidationError("--kv-len must be at least 1, got \(n)") }
+        var limit = ProcessMemory.physicalBytes / 4 * 3
+        if let text = memoryLimit {
+            guard let v = Bytes.parse(text), v > 0 else {
+                throw ValidationError("--memory-limit '\(text)' must be a size such as 8G, 512M or 1048576")
+            }
+            limit = v
+        }
+        return SweepPlan(strategies: names, patterns: patternList, seqLens: lengths, kvLen: kvLen, headDims: dims.map { $0! },
+                         batch: layout.batch, heads: layout.heads, kvHeads: layout.kvHeads, threads: execution.threads, tile: tile?.description,
+                         seed: execution.seed, repetitions: repetition.policy(warmup: execution.warmup),
+                         memoryLimitBytes: limit, timeoutSeconds: timeout)
+    }
+}
+
+/// The comparison rule's knobs, shared by `compare` and `ab`.
+struct ComparisonFlags: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, markdown }
+
+    @Option(help: "Time ratio beyond which a significant change counts (e.g. 10% or 0.1).", transform: parsePercent)
+    var threshold: Double = 0.10
+
+    @Option(name: .customLong("memory-threshold"), help: "The same for peak extra memory.", transform: parsePercent)
+    var memoryThreshold: Double = 0.10
+
+    @Option(help: "Significance level of the Mann-Whitney U test.")
+    var alpha: Double = 0.05
+
+    @Option(help: "normalized (times × each report's sgemm rate) or median (raw ms).")
+    var metric: ComparisonOptions.Metric = .normalized
+
+    @Option(help: "text or markdown (for a pull-request comment).")
+    var format: Format = .text
+
+    func validate() throws {
+        if !(alpha > 0 && alpha < 1) { throw ValidationError("--alpha must be between 0 and 1, got \(alpha)") }
+    }
+
+    var options: ComparisonOptions {
+        var options = ComparisonOptions()
+        options.threshold = threshold
+        options.memoryThreshold = memoryThreshold
+        options.alpha = alpha
+        options.metric = metric
+        return options
+    }
+
+    func render(_ report: ComparisonReport) -> String { format == .markdown ? report.markdown() : report.text() }
+}
+
+extension ComparisonOptions.Metric: ExpressibleByArgument {}
+
+/// `10%` or the fraction `0.1`.
+func parsePercent(_ text: String) throws -> Double {
+    let percent = text.hasSuffix("%")
+    guard let v = Double(percent ? String(text.dropLast()) : text), v >= 0, v.isFinite, percent || v < 1 else {
+        throw ValidationError("'\(text)' must be a percentage such as 10% or a fraction below 1 such as 0.1")
+    }
+    return percent ? v / 100 : v
+}
