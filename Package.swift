@@ -65,7 +65,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AttnbenchCLITests",
-            dependencies: ["attnbench", "BenchHarness"],
+            dependencies: ["attnbench", "BenchHarness", "AttentionTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: nativeCPU
         ),

@@ -1,3 +1,4 @@
+import AttentionTestSupport
 import BenchHarness
 import Foundation
 import XCTest
@@ -208,6 +209,49 @@ final class CLITests: XCTestCase {
         try "hello,world\n".write(toFile: garbage, atomically: true, encoding: .utf8)
         XCTAssertEqual(try attnbench(["compare", base, garbage]).status, 2)
         XCTAssertEqual(try attnbench(["compare", base, base, "--threshold", "lots"]).status, 64)
+    }
+
+    /// `attnbench ab` with two wrappers around this build that log which ran:
+    /// the builds alternate per case in rounds, both reports are written,
+    /// and a build that cannot run is exit 2, never a pass.
+    func testABAlternatesTwoBuildsAndCompares() throws {
+        let dir = try TemporaryDirectory(prefix: "ab-cli")
+        defer { dir.remove() }
+        let log = dir.path("log")
+        func wrapper(_ name: String, _ body: String) throws -> String {
+            let path = dir.path(name)
+            try "#!/bin/sh\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+            return path
+        }
+        let a = try wrapper("a.sh", "echo A >> '\(log)'\nexec '\(Self.binary.path)' \"$@\"")
+        let b = try wrapper("b.sh", "echo B >> '\(log)'\nexec '\(Self.binary.path)' \"$@\"")
+        let grid = ["--strategies", "tiled,sliding", "--patterns", "full", "--seq-lens", "32", "--heads", "1", "--head-dims", "16",
+                    "--min-reps", "6", "--max-reps", "6", "--min-time", "0", "--rounds", "3"]
+        let r = try attnbench(["ab", "--baseline-binary", a, "--current-binary", b, "--out-dir", dir.path("out"),
+                               "--format", "markdown"] + grid)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8), "A\nB\nB\nA\nA\nB\n", "one case, three rounds; sliding is n/a")
+        XCTAssert(r.stdout.hasPrefix("### attnbench compare: ✅ no regression"), r.stdout)
+        for side in ["baseline", "current"] {
+            let rows = try ReportFile(path: dir.path("out/\(side).csv")).rows
+            XCTAssertEqual(rows.map { $0["status"]! }, ["ok", "unsupported"])
+            XCTAssertEqual(rows[0]["times_ms"]!.split(separator: ";").count, 6)
+            XCTAssertNotEqual(rows[0]["other_cpu_pct"], "")
+            XCTAssert(FileManager.default.fileExists(atPath: dir.path("out/\(side).json")))
+        }
+
+        let broken = try wrapper("broken.sh", "echo 'attnbench: error: Unknown option --min-reps' >&2\nexit 64")
+        let failed = try attnbench(["ab", "--baseline-binary", broken, "--current-binary", b, "--out-dir", dir.path("out2")] + grid)
+        XCTAssertEqual(failed.status, 2, failed.stderr)
+        XCTAssertEqual(failed.errors.count, 1, failed.stderr)
+        XCTAssert(failed.errors[0].contains("the baseline build (\(broken)) measured no case: exit status 64: Unknown option --min-reps"),
+                  failed.stderr)
+
+        try assertEachFailsWithOneErrorLine([
+            (["--baseline-binary", dir.path("missing")], "--baseline-binary '\(dir.path("missing"))' is not an executable file"),
+            (["--baseline-binary", a, "--rounds", "0"], "--rounds must be at least 1"),
+        ], prefix: ["ab"])
     }
 
     /// Each `(arguments, message)` exits non-zero with exactly one
