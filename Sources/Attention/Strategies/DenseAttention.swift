@@ -9,13 +9,11 @@
 /// then thrown away, which is exactly what the other strategies are measured
 /// against.
 ///
-/// Threads: one (batch, head) at a time, with OpenBLAS running the two
-/// products on all `threads` and the rows' softmax spread over the same
-/// number of workers. Measured at B=1, H=8, d=64, 2 threads against
-/// spreading the heads over single-threaded workers: the same speed
-/// (N=2048: 54 vs 56 ms; N=4096: 250 vs 251 ms) with one score matrix
-/// instead of one per worker, so dense reaches twice the length before
-/// memory runs out.
+/// Threads: one (batch, head) at a time, each of the three passes split by
+/// rows over `threads` workers, with OpenBLAS single-threaded inside each:
+/// one pool of threads, never two. (OpenBLAS's own threads spin and yield
+/// between calls and fought the softmax workers for the cores, which made
+/// dense's times swing by ±30% from one process to the next.)
 ///
 /// - Complexity: O(B·H·Nq·Nk·d) time; one Nq×Nk float32 score matrix.
 public struct DenseAttention: AttentionStrategy {
@@ -38,29 +36,39 @@ public struct DenseAttention: AttentionStrategy {
         try validate(inputs, mask: mask, output: output, threads: threads)
         let shape = inputs.shape
         let (nq, nk, d) = (shape.queryLength, shape.keyLength, shape.headDim)
-        BLAS.setThreads(threads)
+        BLAS.setThreads(1)
         let scratchKey = "scores \(nq)x\(nk)"
         let scratch = workspaces.take(scratchKey) { AlignedBuffer(count: nq * nk + nq, zeroed: false) }  // written before read
         defer { workspaces.give(scratchKey, [scratch]) }
         let s = scratch.baseAddress
         let inverseSums = s + nq * nk
         let alpha = shape.scale * log2e
-        let rowChunk = 64
         let shared = UncheckedSendable((scores: s, inverseSums: inverseSums))
+        // Rows per unit of work: products in slabs large enough that
+        // OpenBLAS's packing of K or V (once per call) stays a few percent;
+        // the softmax in finer slabs, to balance uneven masked rows.
+        let productRows = 256, softmaxRows = 64
+        func slabs(_ size: Int) -> Int { (nq + size - 1) / size }
+        func rows(_ slab: Int, _ size: Int) -> Range<Int> { slab * size ..< min(nq, (slab + 1) * size) }
 
         for b in 0 ..< shape.batch {
             for h in 0 ..< shape.heads {
-                let q = inputs.query.baseAddress + shape.queryOffset(batch: b, head: h)
-                let k = inputs.key.baseAddress + shape.keyOffset(batch: b, head: h)
-                let v = inputs.value.baseAddress + shape.keyOffset(batch: b, head: h)
-                let o = output.baseAddress + shape.queryOffset(batch: b, head: h)
-
-                BLAS.gemmABt(m: nq, n: nk, k: d, alpha: alpha, a: q, lda: d, b: k, ldb: d, c: s, ldc: nk)
-                ParallelWork.run(units: (nq + rowChunk - 1) / rowChunk, workers: threads) { _, chunk in
-                    let rows = chunk * rowChunk ..< min(nq, (chunk + 1) * rowChunk)
+                let io = UncheckedSendable((q: inputs.query.baseAddress + shape.queryOffset(batch: b, head: h),
+                                            k: inputs.key.baseAddress + shape.keyOffset(batch: b, head: h),
+                                            v: inputs.value.baseAddress + shape.keyOffset(batch: b, head: h),
+                                            o: output.baseAddress + shape.queryOffset(batch: b, head: h)))
+                // S = scale·log₂e · Q·Kᵀ
+                ParallelWork.run(units: slabs(productRows), workers: threads) { _, slab in
+                    let r = rows(slab, productRows)
+                    BLAS.gemmABt(m: r.count, n: nk, k: d, alpha: alpha, a: io.value.q + r.lowerBound * d, lda: d,
+                                 b: io.value.k, ldb: d, c: shared.value.scores + r.lowerBound * nk, ldc: nk)
+                }
+                // P = 2^(S − rowmax S) under the mask, and 1 / rowsum P
+                ParallelWork.run(units: slabs(softmaxRows), workers: threads) { _, slab in
+                    let r = rows(slab, softmaxRows)
                     let scores = shared.value.scores, inverseSums = shared.value.inverseSums
-                    mask.applyMask(queries: rows, keys: 0 ..< nk, scores: scores + rows.lowerBound * nk, rowStride: nk)
-                    for i in rows {
+                    mask.applyMask(queries: r, keys: 0 ..< nk, scores: scores + r.lowerBound * nk, rowStride: nk)
+                    for i in r {
                         let row = scores + i * nk
                         let m = RowOps.max(row, count: nk)
                         if m == -.infinity {        // no attended key: the row of P is zero
@@ -71,8 +79,14 @@ public struct DenseAttention: AttentionStrategy {
                         }
                     }
                 }
-                BLAS.gemmAB(m: nq, n: d, k: nk, beta: 0, a: s, lda: nk, b: v, ldb: d, c: o, ldc: d)
-                for i in 0 ..< nq { RowOps.scale(o + i * d, count: d, by: inverseSums[i]) }
+                // O = (P·V) / rowsum P
+                ParallelWork.run(units: slabs(productRows), workers: threads) { _, slab in
+                    let r = rows(slab, productRows)
+                    let o = io.value.o + r.lowerBound * d
+                    BLAS.gemmAB(m: r.count, n: d, k: nk, beta: 0, a: shared.value.scores + r.lowerBound * nk, lda: nk,
+                                b: io.value.v, ldb: d, c: o, ldc: d)
+                    for i in r { RowOps.scale(io.value.o + i * d, count: d, by: shared.value.inverseSums[i]) }
+                }
             }
         }
     }
