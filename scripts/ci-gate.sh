@@ -1,12 +1,79 @@
 #!/usr/bin/env bash
-# The CI performance gate: runs the quick sweep of ci-sweep.conf and compares
-# it with the committed baseline results/baseline/ci.csv. Exits 1 on a
-# regression (the comparison is printed as Markdown, ready for a PR comment).
-set -euo pipefail
+# The CI performance gate. Builds the base revision (in a git worktree, same
+# release flags) and this checkout, then runs the quick grid of ci-sweep.conf
+# with both builds alternating per case (`attnbench ab`) and compares them.
+# Works on any machine: nothing measured elsewhere is compared.
+#
+# Usage: scripts/ci-gate.sh [--base REV] [--out-dir DIR]
+#   --base REV     the revision to compare against; default: the commit named
+#                  in results/baseline/REVISION (set by update-baseline.sh when
+#                  a performance change is accepted). For a pull request pass
+#                  the merge base with the target branch.
+#   --out-dir DIR  where the two reports go (default: results/ab-gate, replaced)
+#
+# Exit status: 0 no regression; 1 a regression (the Markdown table on stdout
+# says which); 2 the base could not be found, built or run, or the head did
+# not build: never a silent pass.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ci-sweep.conf
-swift build -c release --product attnbench >&2
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-.build/release/attnbench sweep "${CI_SWEEP_ARGS[@]}" --out "$dir/current.csv" >/dev/null
-.build/release/attnbench compare results/baseline/ci.csv "$dir/current.csv" "${CI_GATE_ARGS[@]}" --format markdown
+
+fail() { echo "ci-gate: error: $*" >&2; exit 2; }
+
+base="" out="results/ab-gate" out_given=0
+while (($#)); do
+    case "$1" in
+        --base) [[ $# -ge 2 ]] || fail "--base needs a revision"; base=$2; shift 2 ;;
+        --base=*) base=${1#--base=}; shift ;;
+        --out-dir) [[ $# -ge 2 ]] || fail "--out-dir needs a directory"; out=$2; out_given=1; shift 2 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) fail "unknown argument '$1' (allowed: --base REV, --out-dir DIR)" ;;
+    esac
+done
+
+origin="--base"
+if [[ -z $base ]]; then
+    [[ -f results/baseline/REVISION ]] || fail "results/baseline/REVISION is missing and no --base REV was given"
+    base=$(tr -d '[:space:]' < results/baseline/REVISION)
+    origin="results/baseline/REVISION"
+fi
+base_sha=$(git rev-parse --verify --quiet "$base^{commit}") \
+    || fail "base revision '$base' (from $origin) is not in this clone; fetch the history (GitHub Actions: actions/checkout with fetch-depth: 0) or pass --base REV"
+head_sha=$(git rev-parse HEAD)
+dirty=""
+git diff --quiet HEAD -- 2>/dev/null || dirty=" with uncommitted changes"
+echo "ci-gate: base $base_sha (from $origin); head $head_sha$dirty" >&2
+
+scripts/ensure-deps.sh || fail "could not install the dependencies"
+
+echo "ci-gate: building the head" >&2
+swift build -c release --product attnbench >&2 || fail "the head did not build (log above)"
+head_bin="$(swift build -c release --show-bin-path)/attnbench"
+
+# The base binary is kept per revision and CPU (it is built for this CPU).
+cpu_key=$(grep -m2 -E '^(model name|flags)' /proc/cpuinfo | md5sum | cut -c1-12)
+base_bin=".build-base/bin/$base_sha-$cpu_key/attnbench"
+if [[ ! -x $base_bin ]]; then
+    echo "ci-gate: building the base $base_sha in a worktree" >&2
+    src=.build-base/src
+    git worktree remove --force "$src" >/dev/null 2>&1 || rm -rf "$src"
+    git worktree prune
+    git worktree add --detach "$src" "$base_sha" >&2 || fail "could not check out the base $base_sha"
+    swift build -c release --product attnbench --package-path "$src" --scratch-path .build-base/scratch >&2 \
+        || fail "the base $base_sha did not build (log above)"
+    mkdir -p "$(dirname "$base_bin")"
+    cp "$(swift build -c release --package-path "$src" --scratch-path .build-base/scratch --show-bin-path)/attnbench" "$base_bin" \
+        || fail "could not copy the base binary"
+    git worktree remove --force "$src" >/dev/null 2>&1 || true
+fi
+
+if ((out_given == 0)); then rm -rf "$out"; fi
+"$head_bin" ab --baseline-binary "$base_bin" --baseline-label "base ${base_sha:0:12}" \
+    --current-label "head ${head_sha:0:12}$dirty" --out-dir "$out" \
+    "${CI_SWEEP_ARGS[@]}" "${CI_AB_ARGS[@]}" "${CI_GATE_ARGS[@]}" --format markdown
+status=$?
+case $status in
+    0|1) echo "ci-gate: base ${base_sha:0:12} vs head ${head_sha:0:12}$dirty: $([[ $status == 0 ]] && echo 'no regression' || echo 'REGRESSION'); reports in $out" >&2
+         exit "$status" ;;
+    *) fail "attnbench ab exited with status $status (the base could not run, or the gate itself failed; see above)" ;;
+esac

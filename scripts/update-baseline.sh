@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Regenerates the CI gate's baseline, results/baseline/ci.csv (and .json).
-# Use it when a change makes a strategy faster or leaner on purpose, or when
-# CI moves to another kind of machine: run it on a quiet machine of the CI's
-# kind and commit the two files with the change that explains them.
+# Accepts the current code's performance: names HEAD in results/baseline/REVISION,
+# the revision the CI gate (ci-gate.sh) builds and measures against, and
+# re-records results/baseline/ci.csv (and .json) with the gate's grid as a
+# record for trend plots (the gate does not read it).
+#
+# Run it on a clean checkout of the commit that makes a strategy faster or
+# leaner on purpose, then commit the three files. Never run it to make a
+# failing gate pass without knowing why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ci-sweep.conf
+if ! git diff --quiet HEAD -- Sources Package.swift; then
+    echo "update-baseline: error: Sources/ or Package.swift have uncommitted changes; commit them first (the baseline is a revision)" >&2
+    exit 2
+fi
 scripts/ensure-deps.sh
+git rev-parse HEAD > results/baseline/REVISION
 swift build -c release --product attnbench >&2
 rm -f results/baseline/ci.csv results/baseline/ci.json
 .build/release/attnbench sweep "${CI_SWEEP_ARGS[@]}" --out results/baseline/ci.csv
+echo "update-baseline: results/baseline/REVISION = $(cat results/baseline/REVISION); commit it with ci.csv and ci.json" >&2
