@@ -10,13 +10,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ci-sweep.conf
-if ! git diff --quiet HEAD -- Sources Package.swift; then
-    echo "update-baseline: error: Sources/ or Package.swift have uncommitted changes; commit them first (the baseline is a revision)" >&2
+if [[ -n $(git status --porcelain -- Sources Package.swift) ]]; then
+    echo "update-baseline: error: Sources/ or Package.swift have uncommitted or untracked changes; commit them first (the baseline is a revision)" >&2
     exit 2
 fi
 scripts/ensure-deps.sh
-git rev-parse HEAD > results/baseline/REVISION
 swift build -c release --product attnbench >&2
-rm -f results/baseline/ci.csv results/baseline/ci.json
-.build/release/attnbench sweep "${CI_SWEEP_ARGS[@]}" --out results/baseline/ci.csv
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+.build/release/attnbench sweep "${CI_SWEEP_ARGS[@]}" --out "$tmp/ci.csv"
+mv "$tmp/ci.csv" results/baseline/ci.csv
+mv "$tmp/ci.json" results/baseline/ci.json
+git rev-parse HEAD > results/baseline/REVISION
 echo "update-baseline: results/baseline/REVISION = $(cat results/baseline/REVISION); commit it with ci.csv and ci.json" >&2

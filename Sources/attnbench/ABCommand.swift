@@ -8,10 +8,11 @@ struct ABCommand: ParsableCommand {
         abstract: "Measure two builds side by side on one grid (alternating per case) and compare them; exit 1 on a regression, 2 when a build cannot run.",
         discussion: """
             Each case runs in --rounds rounds; in each round both builds run it, each in its own child process, \
-            in the order baseline-current, current-baseline, … so that the machine's drift falls on both alike. \
+            in the order A B, B A, A B, B A, … (the side that starts alternates per case), so that the machine's \
+            drift falls on both alike. \
             The rounds' times are pooled per build, written to OUT-DIR/baseline.csv and OUT-DIR/current.csv, \
             and compared with the rule of `attnbench compare`. Regressions and verdicts reached while the machine \
-            was disturbed are measured again, up to --retries times.
+            was disturbed, or that failed on one side only, are measured again, up to --retries times.
             """)
 
     @Option(name: .customLong("baseline-binary"), help: "The attnbench build to compare against (for example one built from the base revision).")
@@ -28,8 +29,8 @@ struct ABCommand: ParsableCommand {
 
     @OptionGroup var grid: GridOptions
 
-    @Option(help: "Rounds per case; each round runs both builds once, with 1/rounds of the repetitions.")
-    var rounds: Int = 3
+    @Option(help: "Rounds per case (even numbers balance the order); each round runs both builds once, with 1/rounds of the repetitions.")
+    var rounds: Int = 4
 
     @Option(help: "Times a regression (or a verdict reached while the machine was disturbed) is measured again.")
     var retries: Int = 2
@@ -42,15 +43,15 @@ struct ABCommand: ParsableCommand {
     func validate() throws {
         if rounds < 1 { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
         if retries < 0 { throw ValidationError("--retries must be 0 or more, got \(retries)") }
-        for (flag, path) in [("--baseline-binary", baselineBinary), ("--current-binary", currentBinary)] {
-            guard let path else { continue }
-            if !FileManager.default.isExecutableFile(atPath: path) {
-                throw ValidationError("\(flag) '\(path)' is not an executable file")
-            }
-        }
     }
 
     func run() throws {
+        // A build that is not there cannot run: exit 2, like one that fails.
+        for (flag, path) in [("--baseline-binary", baselineBinary), ("--current-binary", currentBinary)] {
+            guard let path, !FileManager.default.isExecutableFile(atPath: path) else { continue }
+            FileHandle.standardError.write(Data("attnbench: error: \(flag) '\(path)' is not an executable file\n".utf8))
+            throw ExitCode(2)
+        }
         let current = currentBinary ?? ChildProcess.currentExecutable
         let runner = ABRunner(
             plan: try grid.plan(),

@@ -36,7 +36,7 @@ final class ABRunnerTests: XCTestCase {
         return r
     }
 
-    func runner(rounds: Int = 3, retries: Int = 2, strategies: [String] = ["dense", "tiled"],
+    func runner(rounds: Int = 4, retries: Int = 2, strategies: [String] = ["dense", "tiled"],
                 execute: @escaping ABRunner.Execute) -> ABRunner {
         var options = ComparisonOptions()
         options.threshold = 0.15
@@ -55,25 +55,29 @@ final class ABRunnerTests: XCTestCase {
         }
         let outcome = try ab.run()
         XCTAssertEqual(outcome.comparison.regressions, 0)
-        // dense on full and window:4, tiled on both, at two lengths: 8 cases, 3 rounds × 2 builds each.
-        XCTAssertEqual(calls.count, 8 * 6)
-        for start in stride(from: 0, to: calls.count, by: 6) {
-            let run = calls[start ..< start + 6]
+        // dense on full and window:4, tiled on both, at two lengths: 8 cases, 4 rounds × 2 builds each.
+        XCTAssertEqual(calls.count, 8 * 8)
+        for (n, start) in stride(from: 0, to: calls.count, by: 8).enumerated() {
+            let run = calls[start ..< start + 8]
             XCTAssertEqual(Set(run.map(\.0)).count, 1, "one case's rounds run back to back")
-            XCTAssertEqual(run.map(\.1), [.baseline, .current, .current, .baseline, .baseline, .current])
-            XCTAssertEqual(run.map(\.2.verify), [true, true, false, false, false, false], "verified once per build")
-            XCTAssert(run.allSatisfy { $0.2.repetitions == RepetitionPolicy(warmup: 1, minReps: 4, maxReps: 4, minTime: 0) })
+            let (a, b): (ABRunner.Which, ABRunner.Which) = n % 2 == 0 ? (.baseline, .current) : (.current, .baseline)
+            XCTAssertEqual(run.map(\.1), [a, b, b, a, a, b, b, a], "A B B A …, the first side alternating per case")
+            XCTAssertEqual(run.map(\.2.verify), [true, true, false, false, false, false, false, false], "verified once per build")
+            XCTAssert(run.allSatisfy { $0.2.repetitions == RepetitionPolicy(warmup: 1, minReps: 3, maxReps: 3, minTime: 0) })
         }
         let rows = try ReportFile(path: ab.current.outputPath).rows.filter { $0["status"] == "ok" }
         XCTAssertEqual(rows.count, 8)
         XCTAssert(rows.allSatisfy { $0["times_ms"]!.split(separator: ";").count == 12 }, "the rounds' times are pooled")
+        XCTAssert(rows.allSatisfy { $0["round_sizes"] == "3;3;3;3" })
         XCTAssert(rows.allSatisfy { $0["verified_rows"] == "16" || $0["verified_rows"] == "32" })
+        let reference = try XCTUnwrap(Set(rows.map { $0["sgemm_gflops"]! }).first)
+        XCTAssertEqual(Set(rows.map { $0["sgemm_gflops"]! }).count, 1, "one reference rate for every row")
         let env = try JSONSerialization.jsonObject(
             with: Data(contentsOf: URL(fileURLWithPath: SweepRunner.environmentPath(forReport: ab.baseline.outputPath))))
             as? [String: Any]
         XCTAssertEqual(env?["label"] as? String, "base")
         XCTAssertEqual(env?["binary"] as? String, "/base")
-        XCTAssertNotNil(env?["sgemm_gflops_reference"])
+        XCTAssertEqual((env?["sgemm_gflops_reference"] as? Double).map { String(format: "%.6g", $0) }, reference)
     }
 
     func testASlowerStrategyIsFlaggedAloneAndSurvivesRemeasuring() throws {
@@ -88,7 +92,7 @@ final class ABRunnerTests: XCTestCase {
         XCTAssertEqual(Set(flagged.map(\.key.strategy)), ["tiled"])
         XCTAssertEqual(flagged.count, 4, "tiled on both patterns at both lengths")
         XCTAssert(flagged.allSatisfy { $0.note.contains("re-measured 2×") }, "\(flagged.map(\.note))")
-        XCTAssertEqual(runs, 8 * 6 + 2 * 4 * 6, "each tiled case measured twice more")
+        XCTAssertEqual(runs, 8 * 8 + 2 * 4 * 8, "each tiled case measured twice more")
     }
 
     func testATransientSlowdownIsClearedByRemeasuring() throws {
@@ -98,7 +102,7 @@ final class ABRunnerTests: XCTestCase {
             if which == .current, config.strategy == "dense" {
                 let n = currentRuns[CaseKey(config), default: 0]
                 currentRuns[CaseKey(config)] = n + 1
-                if n < 3 { ms = 20 }          // the whole first measurement (3 rounds) hit by noise
+                if n < 4 { ms = 20 }          // the whole first measurement (4 rounds) hit by noise
             }
             return (.measured(self.result(config, ms: ms)), nil)
         }
@@ -137,6 +141,42 @@ final class ABRunnerTests: XCTestCase {
         }
     }
 
+    func testABuildThatFailsItsFirstCasesStopsTheRunEarly() throws {
+        var baselineCalls = 0
+        let ab = runner { config, which in
+            if which == .baseline { baselineCalls += 1; return (.failed("could not start /base: not found"), nil) }
+            return (.measured(self.result(config, ms: 10)), nil)
+        }
+        XCTAssertThrowsError(try ab.run()) { XCTAssert("\($0)".contains("the baseline build (base) measured no case"), "\($0)") }
+        XCTAssertEqual(baselineCalls, ABRunner.failuresBeforeGivingUp, "not the whole grid")
+    }
+
+    func testAGridWhereNothingRunsIsAnError() throws {
+        var options = ComparisonOptions()
+        options.metric = .median
+        var p = plan(strategies: ["dense"])
+        p.memoryLimitBytes = 1 << 10
+        let ab = ABRunner(plan: p, baseline: .init(executable: "/base", label: "base", outputPath: directory.path("nb.csv")),
+                          current: .init(executable: "/head", label: "head", outputPath: directory.path("nc.csv")),
+                          options: options, calibrationSize: 64) { config, _ in (.measured(self.result(config, ms: 10)), nil) }
+        XCTAssertThrowsError(try ab.run()) { XCTAssert("\($0)".contains("no case of the grid ran"), "\($0)") }
+    }
+
+    func testAFailureOnOneSideIsMeasuredAgain() throws {
+        var failedOnce = false
+        let ab = runner(strategies: ["tiled"]) { config, which in
+            if which == .baseline, config.shape.queryLength == 32, !failedOnce {
+                failedOnce = true      // one transient failure: an out-of-memory kill caused by something else
+                return (.failed("killed by signal 9 (the kernel's out-of-memory killer sends this)"), nil)
+            }
+            return (.measured(self.result(config, ms: 10)), nil)
+        }
+        let outcome = try ab.run()
+        XCTAssertEqual(outcome.comparison.count(.unchanged), 4, outcome.comparison.text())
+        let again = outcome.comparison.cases.filter { $0.note.contains("re-measured 1×; before: new") }
+        XCTAssertEqual(again.map(\.key.seqLen), [32])
+    }
+
     func testAFailingCaseIsARegressionAndIsNotRunAgainInLaterRounds() throws {
         var tiledCalls = 0
         let ab = runner(retries: 0) { config, which in
@@ -148,6 +188,7 @@ final class ABRunnerTests: XCTestCase {
         }
         let outcome = try ab.run()
         XCTAssertEqual(tiledCalls, 4, "once per case: a failed build is not run again in later rounds")
+        XCTAssert(outcome.comparison.cases.filter { $0.verdict == .regression }.allSatisfy { $0.note.contains("now failed") })
         XCTAssertEqual(outcome.comparison.regressions, 4)
     }
 

@@ -138,6 +138,42 @@ final class CompareTests: XCTestCase {
         XCTAssertThrowsError(try write("future.csv", [future])) { XCTAssert("\($0)".contains("schema_version 99"), "\($0)") }
     }
 
+    /// Rows pooled from several processes are tested on the processes'
+    /// medians: two slow processes among six are not a significant
+    /// difference, however many repetitions they gave.
+    func testRoundsAreTestedOnTheirMedians() throws {
+        let levels: [Double] = [10, 10.4, 9.8, 10.2, 9.9, 10.1]     // each process's own speed
+        var steadyTimes: [Double] = [], burstTimes: [Double] = []
+        for (round, level) in levels.enumerated() {
+            for rep in 0 ..< 10 {
+                let jitter = 0.001 * Double(rep)
+                steadyTimes.append(level + jitter)
+                burstTimes.append((round >= 4 ? 14 : level) + jitter)
+            }
+        }
+        var base = Self.row("tiled", times: steadyTimes)
+        var cur = Self.row("tiled", times: burstTimes)
+        let pooled = try compare([base], [cur]) { $0.threshold = 0.01 }
+        XCTAssertLessThan(pooled.cases[0].pValue!, 0.01, "sixty repetitions look significant")
+        XCTAssertEqual(pooled.regressions, 1)
+        let sizes = Array(repeating: "10", count: 6).joined(separator: ";")
+        base["round_sizes"] = sizes
+        cur["round_sizes"] = sizes
+        let rounds = try compare([base], [cur]) { $0.threshold = 0.01 }
+        XCTAssertGreaterThan(rounds.cases[0].pValue!, 0.2, "two slow processes of six are not")
+        XCTAssertEqual(rounds.regressions, 0)
+        cur["round_sizes"] = "10;10;10"
+        XCTAssertThrowsError(try write("bad-rounds.csv", [cur])) { XCTAssert("\($0)".contains("round_sizes"), "\($0)") }
+    }
+
+    func testAWrongCaseThatNowFailsIsARegression() throws {
+        var wrong = Self.row("tiled", times: steady, status: "wrong")
+        wrong["reason"] = "max abs error 1"
+        var failed = Self.row("tiled", times: steady)
+        failed["status"] = "failed"; failed["times_ms"] = ""; failed["median_ms"] = ""
+        XCTAssertEqual(try compare([wrong], [failed]).regressions, 1)
+    }
+
     /// A report written before the calibration and interference columns
     /// (schema version 1) is still read, and compared with a current one.
     func testVersionOneReportsAreStillRead() throws {
@@ -152,6 +188,7 @@ final class CompareTests: XCTestCase {
         let comparison = try ReportComparison.compare(baseline: report, current: write("v2.csv", [Self.row("tiled", times: steady)]),
                                                       options: ComparisonOptions())
         XCTAssertEqual(comparison.count(.unchanged), 1)
+        XCTAssert(comparison.metricNote.contains("schema versions differ (1 vs 2)"), comparison.metricNote)
         // A version-1 file must still have every version-1 column.
         let short = v1Header.filter { $0 != "times_ms" }
         try (CSVTable.line(short) + CSVTable.line(short.map { old[$0]! })).write(toFile: path, atomically: true, encoding: .utf8)

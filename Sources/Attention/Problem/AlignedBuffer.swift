@@ -8,6 +8,13 @@
 /// unmapped on release, not taken from malloc's arenas (which keep freed
 /// pages resident): a strategy's workspace then shows in the peak resident
 /// set exactly while it exists, which is what the memory measurements need.
+///
+/// Buffers of 2 MiB or more ask for transparent huge pages
+/// (`madvise(MADV_HUGEPAGE)`, which kernels in `madvise` mode need). Why:
+/// with 4 KiB pages, dense attention's score matrix ran in one of two
+/// speeds, fixed per process (about 350 or 560 ms at N = 4096), which made
+/// its timings bimodal; with huge pages every process ran at the faster one.
+/// The resident set then grows in 2 MiB steps for these buffers.
 public final class AlignedBuffer: @unchecked Sendable {
     public let count: Int
     public let baseAddress: UnsafeMutablePointer<Float>
@@ -31,6 +38,7 @@ public final class AlignedBuffer: @unchecked Sendable {
                p != MAP_FAILED {
                 raw = p
                 mapped = pageRounded
+                if pageRounded >= 2 << 20 { _ = madvise(p, pageRounded, MADV_HUGEPAGE) }
             }
         }
         if raw == nil { raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64) }

@@ -45,9 +45,10 @@ public struct DenseAttention: AttentionStrategy {
         let alpha = shape.scale * log2e
         let shared = UncheckedSendable((scores: s, inverseSums: inverseSums))
         // Rows per unit of work: products in slabs large enough that
-        // OpenBLAS's packing of K or V (once per call) stays a few percent;
-        // the softmax in finer slabs, to balance uneven masked rows.
-        let productRows = 256, softmaxRows = 64
+        // OpenBLAS's packing of K or V (once per call) stays a few percent,
+        // and small enough that every worker gets one; the softmax in finer
+        // slabs, to balance uneven masked rows.
+        let productRows = max(1, min(256, (nq + threads - 1) / threads)), softmaxRows = 64
         func slabs(_ size: Int) -> Int { (nq + size - 1) / size }
         func rows(_ slab: Int, _ size: Int) -> Range<Int> { slab * size ..< min(nq, (slab + 1) * size) }
 

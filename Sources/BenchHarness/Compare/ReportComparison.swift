@@ -74,12 +74,15 @@ public struct ComparisonReport: Sendable {
 ///   metric. It is a *regression* when ratio > 1 + threshold **and** the two
 ///   samples really differ: a two-sided Mann-Whitney U test on the
 ///   per-repetition times gives p < alpha (with fewer than 5 repetitions on a
-///   side, every current time must exceed every baseline time instead). The
+///   side, every current time must exceed every baseline time instead). When
+///   both rows pool 5 or more processes (`round_sizes`, written by
+///   `attnbench ab`), the test compares the processes' medians instead. The
 ///   mirror image is an *improvement*; anything else is *unchanged*.
 /// - **memory**: peak extra bytes; a regression when current > baseline ×
 ///   (1 + memory threshold) and the growth exceeds the slack (1 MiB).
 /// - **status**: a case that was measured in the baseline and now fails,
-///   times out or gives wrong results is a regression; a case only in the
+///   times out or gives wrong results (or was wrong and now fails) is a
+///   regression; a case only in the
 ///   current report is *new*, one only in the baseline (or now skipped) is
 ///   *missing*.
 public enum ReportComparison {
@@ -97,6 +100,12 @@ public enum ReportComparison {
         if metric == .normalized {
             let missing = (baseline.rows + current.rows).contains { timed($0) && Double($0["sgemm_gflops"] ?? "") == nil }
             if missing { metric = .median; metricNote = "a timed row has no sgemm_gflops: compared raw medians" }
+        }
+        let versions = (Set(baseline.rows.compactMap { $0["schema_version"] }), Set(current.rows.compactMap { $0["schema_version"] }))
+        if metric == .normalized, versions.0 != versions.1 {
+            metricNote += (metricNote.isEmpty ? "" : "; ")
+                + "warning: the reports' schema versions differ (\(versions.0.sorted().joined(separator: ",")) vs \(versions.1.sorted().joined(separator: ","))) "
+                + "and so does how their sgemm rate was measured (version 1: median of 5 runs; 2: the fastest): normalized ratios are shifted by that; --metric median avoids it"
         }
         let baseCores = Set(baseline.rows.compactMap { $0["blas_core"] }.filter { !$0.isEmpty })
         let curCores = Set(current.rows.compactMap { $0["blas_core"] }.filter { !$0.isEmpty })
@@ -136,6 +145,24 @@ public enum ReportComparison {
         return ms.map { $0 * 1e-3 * rate }
     }
 
+    /// The median of each round's samples, when the row pools several
+    /// processes (`round_sizes`); nil for a row from one process.
+    ///
+    /// Why: repetitions inside one process sit close together while the
+    /// machine's speed moves between processes, so pooled repetitions are
+    /// not independent samples, and a test on them overstates significance.
+    /// One median per process is.
+    static func roundMedians(_ row: [String: String], _ samples: [Double]) -> [Double]? {
+        guard let text = row["round_sizes"], !text.isEmpty else { return nil }
+        var medians: [Double] = [], start = 0
+        for size in text.split(separator: ";").compactMap({ Int($0) }) {
+            guard size >= 1, start + size <= samples.count else { return nil }
+            medians.append(try! SampleStatistics(Array(samples[start ..< start + size])).median)
+            start += size
+        }
+        return medians
+    }
+
     static func compareCase(_ key: CaseKey, _ b: [String: String]?, _ c: [String: String]?,
                             options: ComparisonOptions, metric: ComparisonOptions.Metric) -> CaseComparison {
         var r = CaseComparison(key: key, verdict: .unchanged, note: "")
@@ -146,7 +173,8 @@ public enum ReportComparison {
         guard let b else { r.verdict = .new; r.note = "only in the current report (\(c?["status"] ?? ""))"; return r }
         guard let c else { r.verdict = .missing; r.note = "only in the baseline (\(b["status"] ?? ""))"; return r }
         let bStatus = b["status"] ?? "", cStatus = c["status"] ?? ""
-        if bStatus == "ok" && ["failed", "timeout", "wrong"].contains(cStatus) {
+        if (bStatus == "ok" && ["failed", "timeout", "wrong"].contains(cStatus))
+            || (bStatus == "wrong" && ["failed", "timeout"].contains(cStatus)) {
             r.verdict = .regression
             r.note = "now \(cStatus): \(c["reason"] ?? "")"
             return r
@@ -165,12 +193,18 @@ public enum ReportComparison {
         r.ratio = ratio
         let slower = ratio > 1 + options.threshold, faster = ratio < 1 / (1 + options.threshold)
         var differ = false
-        if bs.count >= ComparisonOptions.minimumSamplesForTest && cs.count >= ComparisonOptions.minimumSamplesForTest {
-            let p = SampleStatistics.mannWhitneyU(cs, bs).pValue
+        // With rounds on both sides, the test compares the rounds' medians.
+        var (tb, tc) = (bs, cs)
+        if let rb = roundMedians(b, bs), let rc = roundMedians(c, cs),
+           rb.count >= ComparisonOptions.minimumSamplesForTest, rc.count >= ComparisonOptions.minimumSamplesForTest {
+            (tb, tc) = (rb, rc)
+        }
+        if tb.count >= ComparisonOptions.minimumSamplesForTest && tc.count >= ComparisonOptions.minimumSamplesForTest {
+            let p = SampleStatistics.mannWhitneyU(tc, tb).pValue
             r.pValue = p
             differ = p < options.alpha
         } else {
-            differ = slower ? cs.min()! > bs.max()! : (faster ? cs.max()! < bs.min()! : false)
+            differ = slower ? tc.min()! > tb.max()! : (faster ? tc.max()! < tb.min()! : false)
         }
         r.timeVerdict = slower && differ ? .regression : (faster && differ ? .improvement : .unchanged)
         if (slower || faster) && !differ { r.note = "time change within noise" }

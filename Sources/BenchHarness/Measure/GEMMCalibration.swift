@@ -59,11 +59,15 @@ public final class GEMMCalibration {
 /// Every sgemm measurement of one sweep, and the rate its rows use.
 ///
 /// The **reference** rate, which rows divide by (`sgemm_gflops`), is the
-/// highest measured so far: for the reason the fastest run counts within a
-/// measurement, the fastest measurement counts across them. A sweep whose
-/// start, end and typical check disagree by more than ``tolerance`` gets a
-/// ``warning``: the machine's speed changed under it, and fractions of sgemm
-/// are uncertain by about that much.
+/// highest of the careful measurements (start, end) and the median of the
+/// quick checks between cases: for the reason the fastest run counts within
+/// a measurement, the fastest robust measurement counts across them, and a
+/// single lucky check cannot move it. A sweep rewrites its rows with the
+/// final reference when it ends, so every row of a finished sweep shares one
+/// yardstick (an interrupted one keeps the reference known when each row was
+/// written). When the start, the end and the median check disagree by more
+/// than ``tolerance``, ``warning`` says so: the machine's speed changed
+/// under the sweep, and fractions of sgemm are uncertain by about that much.
 public struct CalibrationLog: Codable, Sendable, Equatable {
     /// The careful measurement at the start.
     public var start: Double
@@ -76,19 +80,14 @@ public struct CalibrationLog: Codable, Sendable, Equatable {
 
     public init(start: Double) { self.start = start }
 
-    var all: [Double] { [start] + checks + (end.map { [$0] } ?? []) }
+    /// The median of the quick checks, if there are any.
+    public var medianCheck: Double? { checks.isEmpty ? nil : checks.sorted()[checks.count / 2] }
 
-    /// The measurements the agreement is judged on: the careful ones at the
-    /// start and the end, and the median of the quick checks (one check
-    /// alone is noisier than the 10% the judgement is about).
-    var robust: [Double] {
-        var values = [start] + (end.map { [$0] } ?? [])
-        if !checks.isEmpty { values.append(checks.sorted()[checks.count / 2]) }
-        return values
-    }
+    /// The measurements the reference and the agreement are judged on.
+    var robust: [Double] { [start] + [end, medianCheck].compactMap { $0 } }
 
-    /// The rate rows are normalized by: the highest so far.
-    public var reference: Double { all.max()! }
+    /// The rate rows are normalized by.
+    public var reference: Double { robust.max()! }
 
     /// (highest − lowest) / highest over the ``robust`` measurements.
     public var spread: Double {
@@ -99,9 +98,9 @@ public struct CalibrationLog: Codable, Sendable, Equatable {
     /// Set when the measurements disagree by more than ``tolerance``.
     public var warning: String? {
         guard spread > Self.tolerance else { return nil }
-        let checksText = checks.isEmpty ? "" : String(format: ", checks between cases median %.1f", checks.sorted()[checks.count / 2])
+        let checksText = medianCheck.map { String(format: ", checks between cases median %.1f", $0) } ?? ""
         return String(format: "sgemm disagreed by %.0f%% during the sweep (tolerance %.0f%%): start %.1f, end %@%@ GFLOP/s; "
-                      + "the machine's speed changed, rows use the highest measured (%.1f), fractions of sgemm are uncertain by that much",
+                      + "the machine's speed changed, rows use the highest (%.1f), fractions of sgemm are uncertain by that much",
                       spread * 100, Self.tolerance * 100, start, end.map { String(format: "%.1f", $0) } ?? "not measured",
                       checksText, reference)
     }

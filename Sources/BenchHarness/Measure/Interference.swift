@@ -99,33 +99,52 @@ public struct InterferenceProbe: Sendable {
     }
 }
 
-/// The machine-wide CPU counters of `/proc/stat`'s first line, in ticks.
+/// CPU counters from `/proc/stat`, in ticks, summed over the CPUs this
+/// process may run on (its affinity, so that in a container or a cpuset the
+/// rest of the host does not count).
 public struct CPUTicks: Sendable, Equatable {
     /// user + nice + system + irq + softirq.
     public var busy: Int
     public var steal: Int
-    /// Online CPUs (the `cpuN` lines).
+    /// The CPUs summed.
     public var cpus: Int
 
     public static func read() -> CPUTicks? {
         guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return nil }
-        return parse(text)
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let allowed = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+            .flatMap { parseCPUList(String($0.dropFirst("Cpus_allowed_list:".count))) }
+        return parse(text, cpus: allowed)
     }
 
-    /// Parses the text of `/proc/stat`; nil when its `cpu` line is missing or short.
-    public static func parse(_ text: String) -> CPUTicks? {
-        var total: [Int]?
-        var cpus = 0
+    /// Parses the text of `/proc/stat`, summing the `cpuN` lines of `cpus`
+    /// (every CPU when nil). Nil when no such line has the eight counters.
+    public static func parse(_ text: String, cpus: Set<Int>? = nil) -> CPUTicks? {
+        var out = CPUTicks(busy: 0, steal: 0, cpus: 0)
         for line in text.split(separator: "\n") where line.hasPrefix("cpu") {
             let fields = line.split(separator: " ")
-            if fields[0] == "cpu" {
-                total = fields.dropFirst().compactMap { Int($0) }
-            } else {
-                cpus += 1
+            guard let n = Int(fields[0].dropFirst(3)), cpus?.contains(n) ?? true else { continue }
+            // user nice system idle iowait irq softirq steal [guest guest_nice]
+            let t = fields.dropFirst().compactMap { Int($0) }
+            guard t.count >= 8 else { continue }
+            out.busy += t[0] + t[1] + t[2] + t[5] + t[6]
+            out.steal += t[7]
+            out.cpus += 1
+        }
+        return out.cpus > 0 ? out : nil
+    }
+
+    /// Parses a kernel CPU list such as `0-3,8,10-11`.
+    public static func parseCPUList(_ text: String) -> Set<Int>? {
+        var out = Set<Int>()
+        for part in text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",") {
+            let bounds = part.split(separator: "-").map { Int($0) }
+            switch bounds.count {
+            case 1: guard let a = bounds[0] else { return nil }; out.insert(a)
+            case 2: guard let a = bounds[0], let b = bounds[1], a <= b else { return nil }; out.formUnion(a ... b)
+            default: return nil
             }
         }
-        // user nice system idle iowait irq softirq steal [guest guest_nice]
-        guard let t = total, t.count >= 8 else { return nil }
-        return CPUTicks(busy: t[0] + t[1] + t[2] + t[5] + t[6], steal: t[7], cpus: max(cpus, 1))
+        return out.isEmpty ? nil : out
     }
 }

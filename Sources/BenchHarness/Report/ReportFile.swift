@@ -52,6 +52,13 @@ public struct ReportFile: Sendable {
                     throw ReadError.malformed(path: path, reason: "row \(n + 2): times_ms must be non-negative numbers joined by ';'")
                 }
             }
+            if let sizes = row["round_sizes"], !sizes.isEmpty {
+                let counts = sizes.split(separator: ";", omittingEmptySubsequences: false).map { Int($0) }
+                let times = (row["times_ms"] ?? "").split(separator: ";").count
+                guard counts.allSatisfy({ ($0 ?? 0) >= 1 }), counts.reduce(0, { $0 + $1! }) == times else {
+                    throw ReadError.malformed(path: path, reason: "row \(n + 2): round_sizes must be counts ≥ 1 joined by ';' that add up to the \(times) times_ms")
+                }
+            }
             rows.append(row)
         }
         let version = versions.max() ?? ReportSchema.version
@@ -121,7 +128,12 @@ public final class ReportWriter {
     /// file beside it, flushed, then renamed over it, so that the path holds
     /// either the old report or the new one, never a part.
     public static func rewrite(path: String, records: [SweepRecord]) throws {
-        let text = ([ReportSchema.header] + records.map(ReportSchema.cells)).map(CSVTable.line).joined()
+        try rewrite(path: path, rows: records.map(ReportSchema.cells))
+    }
+
+    /// The same with rows given as cells in ``ReportSchema/header``'s order.
+    public static func rewrite(path: String, rows: [[String]]) throws {
+        let text = ([ReportSchema.header] + rows).map(CSVTable.line).joined()
         let temporary = path + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)),
               let h = FileHandle(forWritingAtPath: temporary) else {

@@ -152,12 +152,15 @@ public enum ReportSchema {
         Column(name: "times_ms", meaning: "every timed repetition in order, joined by ';'") {
             $0.result?.timesMs.map { String(format: "%.4f", $0) }.joined(separator: ";") ?? ""
         },
+        Column(name: "round_sizes", meaning: "for a report of attnbench ab: the repetitions each round's process contributed to times_ms, in order, joined by ';' (compare then tests the rounds' medians); empty for one process", since: 2) {
+            $0.result?.roundSizes.map { $0.map(String.init).joined(separator: ";") } ?? ""
+        },
         Column(name: "useful_gflops", meaning: "4·B·H·d·attended_pairs / median, in GFLOP/s") { number($0.result?.usefulGflops) },
         Column(name: "tokens_per_s", meaning: "B·Nq / median") { number($0.result?.tokensPerSecond) },
-        Column(name: "sgemm_gflops", meaning: "cblas_sgemm 2048³ GFLOP/s with the same threads: the highest of the sweep's measurements so far (start and between cases; interference only ever lowers a GEMM's rate, so the highest is the most robust)") {
+        Column(name: "sgemm_gflops", meaning: "cblas_sgemm 2048³ GFLOP/s with the same threads, the sweep's reference: the highest of its careful measurements at the start and the end and the median of its checks between cases (interference only ever lowers a GEMM's rate); every row of a finished sweep has the same") {
             number($0.sgemmGflops)
         },
-        Column(name: "sgemm_gflops_local", meaning: "the quick cblas_sgemm check (one 2048³ product) taken just before this case; far below sgemm_gflops means the machine was slow then", since: 2) {
+        Column(name: "sgemm_gflops_local", meaning: "the quick cblas_sgemm check (the better of two 2048³ products) taken just before this case; far below sgemm_gflops means the machine was slow then", since: 2) {
             number($0.sgemmLocalGflops)
         },
         Column(name: "normalized_sgemm_gflop", meaning: "median × sgemm_gflops: the case's time in units of this machine's GEMM work (GFLOP); compares across machines and load") {

@@ -8,16 +8,21 @@ import Foundation
 /// it; any other CPU, BLAS or load shifts every figure. Here both builds run
 /// on the same machine in the same job, **alternating per case**: each case
 /// runs in `rounds` rounds, and in each round once per build, each time in
-/// its own child process, in the order A B, B A, A B, … (so a linear drift
-/// of the machine's speed falls on both sides alike). The rounds' times are
-/// pooled per side and the two reports are compared with
-/// ``ReportComparison``'s rule.
+/// its own child process, in the order A B, B A, A B, B A, … (with an even
+/// number of rounds a linear drift of the machine's speed falls on both
+/// sides alike; the side that starts alternates from case to case). The
+/// rounds' times are pooled per side (with the rounds' sizes, so that the
+/// test can compare the processes' medians) and the two reports are
+/// compared with ``ReportComparison``'s rule.
 ///
-/// Cases that come out as regressions, or whose verdict was reached while
-/// the machine was disturbed (``Interference``), are measured again, both
-/// sides, up to `retries` times; the last measurement stands and the note
-/// keeps the earlier ratios. A slowdown that is real survives re-measuring;
-/// a burst of noise does not.
+/// Cases that come out as regressions, whose verdict was reached while the
+/// machine was disturbed (``Interference``), or that failed on one side
+/// only, are measured again, both sides, up to `retries` times; the last
+/// measurement stands and the note keeps the earlier verdicts. A slowdown
+/// that is real survives re-measuring; a burst of noise does not.
+///
+/// The grid's admission (which cases a strategy supports, the memory and
+/// time budgets) is decided once, by this process, for both builds.
 public final class ABRunner {
     /// One build: the program run as `run … --format json`, a label for the
     /// reports (for example a revision), and the report it gets.
@@ -51,6 +56,7 @@ public final class ABRunner {
     public enum ABError: Error, CustomStringConvertible {
         case existingReport(String)
         case sideRanNothing(side: String, label: String, reason: String)
+        case nothingRan
 
         public var description: String {
             switch self {
@@ -58,11 +64,17 @@ public final class ABRunner {
                 return "\(path) already exists; A/B reports are written afresh, choose another --out-dir"
             case let .sideRanNothing(side, label, reason):
                 return "the \(side) build (\(label)) measured no case: \(reason)"
+            case .nothingRan:
+                return "no case of the grid ran (each was unsupported, invalid or over the memory or time budget): nothing was compared"
             }
         }
     }
 
-    public init(plan: SweepPlan, baseline: Side, current: Side, rounds: Int = 3, retries: Int = 2,
+    /// A build that fails this many cases in a row, having measured none,
+    /// cannot run at all: the run stops there.
+    public static let failuresBeforeGivingUp = 3
+
+    public init(plan: SweepPlan, baseline: Side, current: Side, rounds: Int = 4, retries: Int = 2,
                 options: ComparisonOptions, calibrationSize: Int = 2048, execute: Execute? = nil) {
         self.plan = plan
         self.baseline = baseline
@@ -125,7 +137,8 @@ public final class ABRunner {
             case let .run(mask, predicted):
                 let local = gemm.quick()
                 calibration.checks.append(local)
-                pair = measure(config, key: key, mask: mask, predicted: predicted, calibration: calibration, local: local)
+                pair = measure(config, key: key, mask: mask, predicted: predicted, calibration: calibration, local: local,
+                               first: ran.count % 2 == 0 ? .baseline : .current)
                 ran[key] = (config, mask, predicted)
                 if let m = [pair.0.result, pair.1.result].compactMap({ $0?.statistics.median }).max() {
                     timings.record(config, mask: mask, medianMs: m)
@@ -136,23 +149,31 @@ public final class ABRunner {
             baseRecords.append(pair.0)
             currentRecords.append(pair.1)
             progress.caseDone(index + 1, of: cases.count, key: key, status: Self.describe(pair.0, pair.1))
+            try requireMeasurements(baseRecords, side: "baseline", label: baseline.label, ran: ran, finished: false)
+            try requireMeasurements(currentRecords, side: "current", label: current.label, ran: ran, finished: false)
         }
-        try requireMeasurements(baseRecords, side: "baseline", label: baseline.label, ran: ran)
-        try requireMeasurements(currentRecords, side: "current", label: current.label, ran: ran)
+        guard !ran.isEmpty else { throw ABError.nothingRan }
+        try requireMeasurements(baseRecords, side: "baseline", label: baseline.label, ran: ran, finished: true)
+        try requireMeasurements(currentRecords, side: "current", label: current.label, ran: ran, finished: true)
 
         // Measure suspect cases again; the last measurement stands.
         var comparison = try compare(baseRecords, currentRecords)
         var remeasured: [CaseKey: [String]] = [:]
         for attempt in 1 ... max(1, retries) where retries > 0 {
-            let suspects = comparison.cases.filter { Self.isSuspect($0) && ran[$0.key] != nil }
+            let statuses = Dictionary(uniqueKeysWithValues: zip(baseRecords, currentRecords).map { ($0.0.key, ($0.0.status, $0.1.status)) })
+            let suspects = comparison.cases.filter { c in
+                guard ran[c.key] != nil, let (b, cur) = statuses[c.key] else { return false }
+                return Self.isSuspect(c, baseline: b, current: cur)
+            }
             if suspects.isEmpty { break }
             progress.note("re-measuring \(suspects.count) case(s), attempt \(attempt) of \(retries)")
-            for c in suspects {
+            for (n, c) in suspects.enumerated() {
                 let (config, mask, predicted) = ran[c.key]!
                 remeasured[c.key, default: []].append(Self.verdictNote(c))
                 let local = gemm.quick()
                 calibration.checks.append(local)
-                let pair = measure(config, key: c.key, mask: mask, predicted: predicted, calibration: calibration, local: local)
+                let pair = measure(config, key: c.key, mask: mask, predicted: predicted, calibration: calibration, local: local,
+                                   first: (n + attempt) % 2 == 0 ? .baseline : .current)
                 if let i = baseRecords.firstIndex(where: { $0.key == c.key }) { baseRecords[i] = pair.0 }
                 if let i = currentRecords.firstIndex(where: { $0.key == c.key }) { currentRecords[i] = pair.1 }
                 progress.note("\(c.key): \(Self.describe(pair.0, pair.1))")
@@ -169,6 +190,11 @@ public final class ABRunner {
 
         calibration.end = gemm.full()
         if let warning = calibration.warning { progress.note("warning: \(warning)") }
+        // Both reports' rows get the final reference rate.
+        for i in baseRecords.indices { baseRecords[i].sgemmGflops = calibration.reference }
+        for i in currentRecords.indices { currentRecords[i].sgemmGflops = calibration.reference }
+        try ReportWriter.rewrite(path: baseline.outputPath, records: baseRecords)
+        try ReportWriter.rewrite(path: current.outputPath, records: currentRecords)
         environment.record(calibration)
         environment.finishedAt = Date()
         try writeEnvironments(environment, baseRecords: baseRecords, currentRecords: currentRecords)
@@ -177,15 +203,17 @@ public final class ABRunner {
                        remeasured: remeasured, calibrationWarning: calibration.warning)
     }
 
-    /// Both sides of one case, in `rounds` alternating rounds.
+    /// Both sides of one case, in `rounds` alternating rounds, `first`
+    /// starting.
     func measure(_ config: CaseConfig, key: CaseKey, mask: AttentionMask, predicted: Int?,
-                 calibration: CalibrationLog, local: Double) -> (SweepRecord, SweepRecord) {
+                 calibration: CalibrationLog, local: Double, first: Which) -> (SweepRecord, SweepRecord) {
         var parts: [Which: [(outcome: CaseExecutor.Outcome, interference: Interference?)]] = [.baseline: [], .current: []]
+        let second: Which = first == .baseline ? .current : .baseline
         for round in 0 ..< rounds {
             var roundConfig = config
             roundConfig.repetitions = config.repetitions.split(into: rounds)
             roundConfig.verify = config.verify && round == 0     // once per side is enough
-            for which in round % 2 == 0 ? [Which.baseline, .current] : [.current, .baseline] {
+            for which in round % 2 == 0 ? [first, second] : [second, first] {
                 if parts[which]!.contains(where: { !$0.outcome.isMeasured }) {
                     continue      // this side failed: running it again tells nothing new
                 }
@@ -210,10 +238,13 @@ public final class ABRunner {
         return (record(.baseline), record(.current))
     }
 
-    /// A case worth measuring again: a regression, or a time verdict other
-    /// than unchanged reached while either side was disturbed.
-    static func isSuspect(_ c: CaseComparison) -> Bool {
-        c.verdict == .regression || (c.disturbed && c.timeVerdict != nil && c.timeVerdict != .unchanged)
+    /// A case worth measuring again: a regression, a time verdict other than
+    /// unchanged reached while either side was disturbed, or a failure (or
+    /// timeout) on one side only, which may have been the machine's.
+    static func isSuspect(_ c: CaseComparison, baseline: CaseStatus, current: CaseStatus) -> Bool {
+        let broken: Set<CaseStatus> = [.failed, .timeout]
+        return c.verdict == .regression || (c.disturbed && c.timeVerdict != nil && c.timeVerdict != .unchanged)
+            || broken.contains(baseline) != broken.contains(current)
     }
 
     static func verdictNote(_ c: CaseComparison) -> String {
@@ -229,11 +260,15 @@ public final class ABRunner {
                                      current: ReportFile(records: cur, path: current.outputPath), options: options)
     }
 
-    /// A side that measured none of the cases that ran could not run at all.
+    /// A side that measured none of the cases that ran could not run at all:
+    /// checked after every case (giving up after
+    /// ``failuresBeforeGivingUp`` failures) and when the grid is done.
     func requireMeasurements(_ records: [SweepRecord], side: String, label: String,
-                             ran: [CaseKey: (config: CaseConfig, mask: AttentionMask, predicted: Int?)]) throws {
+                             ran: [CaseKey: (config: CaseConfig, mask: AttentionMask, predicted: Int?)],
+                             finished: Bool) throws {
         let attempted = records.filter { ran[$0.key] != nil }
-        guard !attempted.isEmpty, !attempted.contains(where: { $0.result != nil }) else { return }
+        guard !attempted.isEmpty, !attempted.contains(where: { $0.result != nil }),
+              finished || attempted.count >= Self.failuresBeforeGivingUp else { return }
         throw ABError.sideRanNothing(side: side, label: label, reason: attempted[0].reason)
     }
 

@@ -50,16 +50,19 @@ public struct CaseExecutor: Sendable {
             let hint = signal == SIGKILL ? " (the kernel's out-of-memory killer sends this)" : ""
             return .failed("killed by signal \(signal)\(hint)" + Self.lastLine(stderr, prefix: ": "))
         case let .finished(status, stdout, stderr):
-            guard let decoded = try? JSONDecoder().decode(CaseResult.self, from: Data(stdout.utf8)) else {
-                return .failed("exit status \(status)" + Self.lastLine(stderr, prefix: ": "))
+            do {
+                return .measured(try JSONDecoder().decode(CaseResult.self, from: Data(stdout.utf8)))
+            } catch {
+                if status != 0 || stdout.isEmpty { return .failed("exit status \(status)" + Self.lastLine(stderr, prefix: ": ")) }
+                return .failed("exit status \(status), but its report is not the JSON this attnbench reads (\(Self.brief(error)))")
             }
-            return .measured(decoded)
         }
     }
 
     /// The `attnbench run` arguments that reproduce `config` in a child.
-    /// Only flags that every release of `run --format json` understands are
-    /// passed, so an older build can be the baseline of an A/B run.
+    /// Only flags that `run --format json` has understood since its JSON took
+    /// this form (commit 59a75f2) are passed, so an older build can be the
+    /// baseline of an A/B run.
     public static func childArguments(_ c: CaseConfig) -> [String] {
         var args = ["run", "--strategy", c.strategy, "--seq-len", "\(c.shape.queryLength)",
                     "--kv-len", "\(c.shape.keyLength)", "--batch", "\(c.shape.batch)", "--heads", "\(c.shape.heads)",
@@ -70,6 +73,17 @@ public struct CaseExecutor: Sendable {
         if c.verify { args.append("--verify") }
         if let t = c.tile { args += ["--tile", t] }
         return args
+    }
+
+    /// One line about a decoding error.
+    static func brief(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): return "no '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+             DecodingError.dataCorrupted(let context):
+            return context.debugDescription
+        default: return "\(error)"
+        }
     }
 
     /// The last non-empty line of `text`, without attnbench's error prefix.

@@ -2,8 +2,9 @@ extension CaseResult {
     /// One result from several measurements of the same case (the rounds of
     /// an A/B run, each in its own process).
     ///
-    /// - Times: every repetition of every part, in order; the statistics and
-    ///   the rates are recomputed from them.
+    /// - Times: every repetition of every part, in order, and how many each
+    ///   part gave (`roundSizes`); the statistics and the rates are
+    ///   recomputed from them.
     /// - Memory: the part with the median `peakExtraBytes` (the lower median
     ///   for an even count), with the rest of its memory figures, so that one
     ///   process's figures stay together.
@@ -16,6 +17,7 @@ extension CaseResult {
         var out = parts.sorted { $0.peakExtraBytes < $1.peakExtraBytes }[(parts.count - 1) / 2]
         out.config = config
         out.timesMs = parts.flatMap(\.timesMs)
+        out.roundSizes = parts.map(\.timesMs.count)
         out.statistics = try SampleStatistics(out.timesMs)
         let seconds = out.statistics.median * 1e-3
         out.usefulGflops = out.usefulFlops / seconds / 1e9

@@ -57,6 +57,9 @@ public struct CaseResult: Codable, Sendable {
 
     /// Useful GFLOP/s over the sgemm rate: the figure that survives machine noise.
     public var fractionOfSgemm: Double?
+    /// When the result pools several processes (the rounds of an A/B run):
+    /// how many of `timesMs`, in order, each one contributed.
+    public var roundSizes: [Int]?
 }
 
 /// Why a case cannot run at all.

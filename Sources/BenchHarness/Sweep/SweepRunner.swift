@@ -53,10 +53,12 @@ public final class SweepRunner {
     public func run() throws -> [SweepRecord] {
         let cases = try plan.cases()
         var finished = Set<CaseKey>()
+        var earlierRows: [[String: String]] = []
         if FileManager.default.fileExists(atPath: outputPath) {
             let existing = try ReportFile(path: outputPath)
             if !existing.rows.isEmpty && !resume { throw SweepError.existingReport(path: outputPath, rows: existing.rows.count) }
             finished = Set(existing.rows.compactMap(ReportFile.key(of:)))
+            earlierRows = existing.rows
         }
         let writer = try ReportWriter(path: outputPath)
         var environment = EnvironmentReport.capture(threads: plan.threads, memoryLimitBytes: plan.memoryLimitBytes,
@@ -106,6 +108,11 @@ public final class SweepRunner {
         calibration.end = gemm.full()
         calibrationWarning = calibration.warning
         if let warning = calibration.warning { progress.note("warning: \(warning)") }
+        // Every row of this run gets the final reference rate (rows of an
+        // earlier, resumed run keep theirs).
+        for i in records.indices { records[i].sgemmGflops = calibration.reference }
+        try ReportWriter.rewrite(path: outputPath, rows: earlierRows.map { row in ReportSchema.header.map { row[$0] ?? "" } }
+                                     + records.map(ReportSchema.cells))
         environment.record(calibration)
         environment.disturbedCases = records.filter { $0.interference?.isDisturbed == true }.count
         environment.finishedAt = Date()
