@@ -11,8 +11,9 @@ struct ABCommand: ParsableCommand {
             in the order A B, B A, A B, B A, … (the side that starts alternates per case), so that the machine's \
             drift falls on both alike. \
             The rounds' times are pooled per build, written to OUT-DIR/baseline.csv and OUT-DIR/current.csv, \
-            and compared with the rule of `attnbench compare`. Regressions and verdicts reached while the machine \
-            was disturbed, or that failed on one side only, are measured again, up to --retries times.
+            and compared with the rule of `attnbench compare`. Suspect cases (regressions, changes beyond the \
+            threshold that were not significant, verdicts reached while the machine was disturbed, failures on one \
+            side only) are measured again, up to --retries times, and judged on all their rounds together.
             """)
 
     @Option(name: .customLong("baseline-binary"), help: "The attnbench build to compare against (for example one built from the base revision).")

@@ -15,11 +15,15 @@ import Foundation
 /// test can compare the processes' medians) and the two reports are
 /// compared with ``ReportComparison``'s rule.
 ///
-/// Cases that come out as regressions, whose verdict was reached while the
-/// machine was disturbed (``Interference``), or that failed on one side
-/// only, are measured again, both sides, up to `retries` times; the last
-/// measurement stands and the note keeps the earlier verdicts. A slowdown
-/// that is real survives re-measuring; a burst of noise does not.
+/// Suspect cases are measured again, both sides, up to `retries` times:
+/// regressions, changes beyond the threshold that the test did not find
+/// significant, verdicts reached while the machine was disturbed
+/// (``Interference``), and failures on one side only. The new rounds are
+/// pooled with the earlier ones, and the verdict is taken on all of them:
+/// a burst of noise in one measurement is outvoted by the rounds around
+/// it, and a slowdown that is real gains significance with every round.
+/// (A failure is replaced by a later measurement that succeeds.) The note
+/// keeps the earlier verdicts.
 ///
 /// The grid's admission (which cases a strategy supports, the memory and
 /// time budgets) is decided once, by this process, for both builds.
@@ -156,14 +160,14 @@ public final class ABRunner {
         try requireMeasurements(baseRecords, side: "baseline", label: baseline.label, ran: ran, finished: true)
         try requireMeasurements(currentRecords, side: "current", label: current.label, ran: ran, finished: true)
 
-        // Measure suspect cases again; the last measurement stands.
+        // Measure suspect cases again, pooling the new rounds with the earlier ones.
         var comparison = try compare(baseRecords, currentRecords)
         var remeasured: [CaseKey: [String]] = [:]
         for attempt in 1 ... max(1, retries) where retries > 0 {
             let statuses = Dictionary(uniqueKeysWithValues: zip(baseRecords, currentRecords).map { ($0.0.key, ($0.0.status, $0.1.status)) })
             let suspects = comparison.cases.filter { c in
                 guard ran[c.key] != nil, let (b, cur) = statuses[c.key] else { return false }
-                return Self.isSuspect(c, baseline: b, current: cur)
+                return isSuspect(c, baseline: b, current: cur)
             }
             if suspects.isEmpty { break }
             progress.note("re-measuring \(suspects.count) case(s), attempt \(attempt) of \(retries)")
@@ -174,9 +178,11 @@ public final class ABRunner {
                 calibration.checks.append(local)
                 let pair = measure(config, key: c.key, mask: mask, predicted: predicted, calibration: calibration, local: local,
                                    first: (n + attempt) % 2 == 0 ? .baseline : .current)
-                if let i = baseRecords.firstIndex(where: { $0.key == c.key }) { baseRecords[i] = pair.0 }
-                if let i = currentRecords.firstIndex(where: { $0.key == c.key }) { currentRecords[i] = pair.1 }
-                progress.note("\(c.key): \(Self.describe(pair.0, pair.1))")
+                if let i = baseRecords.firstIndex(where: { $0.key == c.key }) { baseRecords[i] = Self.pooled(baseRecords[i], pair.0) }
+                if let i = currentRecords.firstIndex(where: { $0.key == c.key }) {
+                    currentRecords[i] = Self.pooled(currentRecords[i], pair.1)
+                }
+                progress.note("\(c.key): \(Self.describe(pair.0, pair.1)) (this measurement)")
             }
             try ReportWriter.rewrite(path: baseline.outputPath, records: baseRecords)
             try ReportWriter.rewrite(path: current.outputPath, records: currentRecords)
@@ -238,13 +244,33 @@ public final class ABRunner {
         return (record(.baseline), record(.current))
     }
 
-    /// A case worth measuring again: a regression, a time verdict other than
-    /// unchanged reached while either side was disturbed, or a failure (or
-    /// timeout) on one side only, which may have been the machine's.
-    static func isSuspect(_ c: CaseComparison, baseline: CaseStatus, current: CaseStatus) -> Bool {
+    /// A case worth measuring again: a regression; a time ratio beyond the
+    /// threshold that the test did not find significant (more rounds decide
+    /// it); a time verdict other than unchanged reached while either side
+    /// was disturbed; or a failure (or timeout) on one side only, which may
+    /// have been the machine's.
+    func isSuspect(_ c: CaseComparison, baseline: CaseStatus, current: CaseStatus) -> Bool {
         let broken: Set<CaseStatus> = [.failed, .timeout]
-        return c.verdict == .regression || (c.disturbed && c.timeVerdict != nil && c.timeVerdict != .unchanged)
+        let beyond = c.ratio.map { $0 > 1 + options.threshold || $0 < 1 / (1 + options.threshold) } ?? false
+        return c.verdict == .regression || (beyond && c.timeVerdict == .unchanged)
+            || (c.disturbed && c.timeVerdict != nil && c.timeVerdict != .unchanged)
             || broken.contains(baseline) != broken.contains(current)
+    }
+
+    /// An earlier record of a case and a new measurement of it, as one: the
+    /// rounds of both when both were measured, else the newer.
+    static func pooled(_ earlier: SweepRecord, _ later: SweepRecord) -> SweepRecord {
+        guard let a = earlier.result, let b = later.result,
+              let both = try? CaseResult.merged([a, b], config: a.config) else { return later }
+        var record = later
+        record.result = both
+        record.interference = Interference.combined([earlier.interference, later.interference].compactMap { $0 })
+        if let v = both.verification, !v.passes {
+            (record.status, record.reason) = (.wrong, SweepRecord.wrongReason(v))
+        } else {
+            (record.status, record.reason) = (.ok, "")
+        }
+        return record
     }
 
     static func verdictNote(_ c: CaseComparison) -> String {

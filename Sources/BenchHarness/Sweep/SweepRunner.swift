@@ -175,6 +175,13 @@ enum CasePreflight {
 }
 
 extension SweepRecord {
+    /// Why a verified case is `wrong`.
+    static func wrongReason(_ v: VerificationResult) -> String {
+        String(format: "max abs error %.3g (tolerance %.0e), rel Frobenius %.3g (tolerance %.0e) over %@",
+               v.maxAbsoluteError, VerificationResult.absoluteTolerance,
+               v.relativeFrobeniusError, VerificationResult.relativeTolerance, v.coverage)
+    }
+
     /// The row of a case that ran: `ok`, `wrong` (over tolerance), `failed`
     /// or `timeout`.
     init(_ config: CaseConfig, key: CaseKey, outcome: CaseExecutor.Outcome, mask: AttentionMask, predicted: Int?,
@@ -189,9 +196,7 @@ extension SweepRecord {
             result = r
             if let v = r.verification, !v.passes {
                 status = .wrong
-                reason = String(format: "max abs error %.3g (tolerance %.0e), rel Frobenius %.3g (tolerance %.0e) over %@",
-                                v.maxAbsoluteError, VerificationResult.absoluteTolerance,
-                                v.relativeFrobeniusError, VerificationResult.relativeTolerance, v.coverage)
+                reason = Self.wrongReason(v)
             } else {
                 status = .ok
             }
