@@ -1,19 +1,16 @@
-/// Row-wise vector helpers over unsafe float rows: one idea each, SIMD16 over
-/// the body and scalar over the tail (scalar float loops do not vectorize
-/// under strict IEEE ordering, so the accumulators are explicit).
-///
-/// `pointwiseMax` between two variables is lowered lane by lane with NaN
-/// checks (measured 15x slower); a compare-and-replace becomes one `vmaxps`.
-@usableFromInline enum RowOps {
+/// Row-wise vector helpers over unsafe float rows, at the width `V` of the
+/// kernel in use: one idea each, whole vectors over the body and the tail
+/// through a padded vector (scalar float loops do not vectorize under strict
+/// IEEE ordering, so the accumulators are explicit).
+@usableFromInline enum RowOps<V: FloatVector> {
     /// max over `row[0 ..< count]`; −∞ for an empty or fully masked row.
     @inline(__always) @usableFromInline
     static func max(_ row: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = SIMD16<Float>(repeating: -.infinity)
+        var acc = V(repeating: -.infinity)
         var j = 0
-        while j + 16 <= count {
-            let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
-            acc.replace(with: v, where: v .> acc)
-            j += 16
+        while j + V.scalarCount <= count {
+            acc = acc.maximum(V.load(row + j))
+            j += V.scalarCount
         }
         var m = acc.max()
         while j < count { m = Swift.max(m, row[j]); j += 1 }
@@ -24,18 +21,18 @@
     /// new values (the softmax numerators and their denominator).
     @inline(__always) @usableFromInline
     static func exp2InPlaceAndSum(_ row: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
-        let s = SIMD16<Float>(repeating: shift)
-        var acc = SIMD16<Float>()
+        let s = V(repeating: shift)
+        var acc = V()
         var j = 0
-        while j + 16 <= count {
-            let p = exp2(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self) - s)
-            UnsafeMutableRawPointer(row + j).storeBytes(of: p, as: SIMD16<Float>.self)
+        while j + V.scalarCount <= count {
+            let p = exp2(V.load(row + j) - s)
+            p.store(to: row + j)
             acc += p
-            j += 16
+            j += V.scalarCount
         }
         if j < count {
             // The tail through a padded vector: lanes past `count` are −∞ → 0.
-            var v = SIMD16<Float>(repeating: -.infinity)
+            var v = V(repeating: -.infinity)
             for l in 0 ..< count - j { v[l] = row[j + l] }
             let p = exp2(v - s)
             for l in 0 ..< count - j { row[j + l] = p[l] }
@@ -47,12 +44,11 @@
     /// `row[0 ..< count] *= factor`.
     @inline(__always) @usableFromInline
     static func scale(_ row: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
-        let f = SIMD16<Float>(repeating: factor)
+        let f = V(repeating: factor)
         var j = 0
-        while j + 16 <= count {
-            let p = UnsafeMutableRawPointer(row + j)
-            p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) * f, as: SIMD16<Float>.self)
-            j += 16
+        while j + V.scalarCount <= count {
+            (V.load(row + j) * f).store(to: row + j)
+            j += V.scalarCount
         }
         while j < count { row[j] *= factor; j += 1 }
     }

@@ -210,12 +210,16 @@ public struct AttentionMask: Sendable {
                 let row = scores + r * rowStride
                 var (a, b) = intervals(ofRow: i)
                 if b.lowerBound < a.lowerBound || a.isEmpty { swap(&a, &b) }
-                // Keys outside a ∪ b (a starts first) are masked.
+                // Keys outside a ∪ b (a starts first) are masked. (The two
+                // intervals are walked without an array: one per row would allocate.)
                 var j = k0
-                for interval in [a, b] where !interval.isEmpty {
+                func skip(_ interval: Range<Int>) {
+                    guard !interval.isEmpty else { return }
                     while j < min(interval.lowerBound, keys.upperBound) { row[j - k0] = -.infinity; j += 1 }
                     j = max(j, interval.upperBound)
                 }
+                skip(a)
+                skip(b)
                 while j < keys.upperBound { row[j - k0] = -.infinity; j += 1 }
             }
         }

@@ -18,18 +18,21 @@
 /// one `rows × columns` score tile, one `rows × d` accumulator and two
 /// row vectors.
 ///
+/// The products are kernel `K`'s, and the softmax works at its vector width.
+///
 /// One worker uses an instance at a time (``WorkspacePool`` hands it out
 /// exclusively); not thread-safe.
-final class OnlineSoftmaxTile: @unchecked Sendable {
+final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
+    typealias V = K.Vector
     let maxRows: Int
     let maxColumns: Int
     let headDim: Int
-    /// Row stride of the score tile: a multiple of 16 floats (64 bytes).
+    /// Row stride of the score tile: whole vectors.
     let scoreStride: Int
 
     private let scores: AlignedBuffer
-    /// A key range transposed and pre-scaled, for ``MicroGEMM`` (empty when
-    /// the head dim is not a multiple of 16 and OpenBLAS does the products).
+    /// A key range transposed and pre-scaled for the kernel (empty when the
+    /// kernel reads keys as they are).
     private let packedKeys: AlignedBuffer
     private let acc: AlignedBuffer
     private let rowMax: AlignedBuffer
@@ -39,9 +42,9 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
     private var query: UnsafePointer<Float>?
     private var alpha: Float = 1
 
-    /// Q_bᵀ scaled (d × rows rounded up to 16) and the transposed scores
-    /// (keys × rows rounded up to 16) of ``foldQueuedTransposed()``; made on
-    /// first use, so strategies that never queue ranges never touch them.
+    /// Q_bᵀ scaled (d × rows rounded up to whole vectors) and the transposed
+    /// scores (keys × the same) of ``foldQueuedTransposed()``; made on first
+    /// use, so strategies that never queue ranges never touch them.
     private var queryTransposed: AlignedBuffer?
     private var scoresTransposed: AlignedBuffer?
     private var queryTransposedReady = false
@@ -51,30 +54,31 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
     private var transposedCounts: [Int] = []
     private(set) var transposedColumns = 0
 
-
     init(maxRows: Int, maxColumns: Int, headDim: Int) {
         self.maxRows = maxRows
         self.maxColumns = maxColumns
         self.headDim = headDim
-        scoreStride = Self.roundUp16(maxColumns)
+        scoreStride = K.roundUp(maxColumns)
         scores = AlignedBuffer(count: maxRows * scoreStride, zeroed: false)   // written by each product before use
-        packedKeys = AlignedBuffer(count: Self.usesMicroGEMM(headDim) ? headDim * scoreStride : 0, zeroed: false)
+        packedKeys = AlignedBuffer(count: K.packsKeys ? headDim * scoreStride : 0, zeroed: false)
         acc = AlignedBuffer(count: maxRows * headDim)
         // Whole vectors of rows, for the transposed fold's lane-wise updates.
-        rowMax = AlignedBuffer(count: Self.roundUp16(maxRows))
-        rowSum = AlignedBuffer(count: Self.roundUp16(maxRows))
+        rowMax = AlignedBuffer(count: K.roundUp(maxRows))
+        rowSum = AlignedBuffer(count: K.roundUp(maxRows))
     }
 
-    /// Bytes of one worker's workspace, for memory predictions.
+    /// Bytes of one worker's workspace, for memory predictions (without the
+    /// transposed fold's, see ``transposedBytes(maxRows:maxColumns:headDim:)``).
     static func workspaceBytes(maxRows: Int, maxColumns: Int, headDim: Int) -> Int {
-        let packed = usesMicroGEMM(headDim) ? headDim * roundUp16(maxColumns) : 0
-        return (maxRows * roundUp16(maxColumns) + packed + maxRows * headDim + 2 * maxRows) * MemoryLayout<Float>.stride
+        let packed = K.packsKeys ? headDim * K.roundUp(maxColumns) : 0
+        return (maxRows * K.roundUp(maxColumns) + packed + maxRows * headDim + 2 * K.roundUp(maxRows))
+            * MemoryLayout<Float>.stride
     }
 
-    /// The SIMD products need rows of whole vectors.
-    static func usesMicroGEMM(_ headDim: Int) -> Bool { headDim % 16 == 0 }
-
-    private static func roundUp16(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+    /// Bytes the transposed fold adds when it is used.
+    static func transposedBytes(maxRows: Int, maxColumns: Int, headDim: Int) -> Int {
+        (headDim + maxColumns) * K.roundUp(maxRows) * MemoryLayout<Float>.stride
+    }
 
     /// Starts a query block: `rows` rows of `headDim` floats at `query`.
     func begin(query: UnsafePointer<Float>, rows: Int, scale: Float) {
@@ -82,8 +86,9 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
         self.query = query
         self.rows = rows
         self.alpha = scale * log2e
-        rowMax.baseAddress.update(repeating: -.infinity, count: rows)
-        rowSum.baseAddress.update(repeating: 0, count: rows)
+        // Whole vectors: the transposed fold reads the lanes past `rows` too.
+        rowMax.baseAddress.update(repeating: -.infinity, count: K.roundUp(rows))
+        rowSum.baseAddress.update(repeating: 0, count: K.roundUp(rows))
         acc.baseAddress.update(repeating: 0, count: rows * headDim)
         queryTransposedReady = false
     }
@@ -120,53 +125,49 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
     ///     l  = α·l + column sums of Pᵀ,  acc = α·acc + (Pᵀ)ᵀ·V
     func foldQueuedTransposed() {
         guard transposedColumns > 0 else { return }
-        let d = headDim, width = Self.roundUp16(rows)
+        let d = headDim, width = K.roundUp(rows)
         if queryTransposed == nil {
-            queryTransposed = AlignedBuffer(count: d * Self.roundUp16(maxRows))
-            scoresTransposed = AlignedBuffer(count: maxColumns * Self.roundUp16(maxRows), zeroed: false)
+            queryTransposed = AlignedBuffer(count: d * K.roundUp(maxRows))
+            scoresTransposed = AlignedBuffer(count: maxColumns * K.roundUp(maxRows), zeroed: false)
         }
         let qT = queryTransposed!.baseAddress, sT = scoresTransposed!.baseAddress
         if !queryTransposedReady {
             // Lanes past `rows` are zero, so their scores are finite (and unused).
-            MicroGEMM.packTransposed(query!, columns: rows, k: d, scale: alpha, into: qT, ldPacked: width)
+            packTransposed(query!, columns: rows, k: d, scale: alpha, into: qT, ldPacked: width)
             for c in 0 ..< d { (qT + c * width + rows).update(repeating: 0, count: width - rows) }
             queryTransposedReady = true
         }
         var offset = 0
         for (key, count) in zip(transposedKeys, transposedCounts) {
-            MicroGEMM.multiply(a: key, lda: d, b: qT, ldb: width, c: sT + offset * width, ldc: width,
-                               rows: count, n: width, k: d, accumulate: false)
+            K.multiply(a: key, aRowStride: d, aColumnStride: 1, b: qT, ldb: width, c: sT + offset * width, ldc: width,
+                       rows: count, n: width, k: d, accumulate: false)
             offset += count
         }
         let total = transposedColumns
         var lane = 0
         while lane < width {
-            let mOld = UnsafeRawPointer(rowMax.baseAddress + lane).loadUnaligned(as: SIMD16<Float>.self)
+            let mOld = V.load(rowMax.baseAddress + lane)
             var mNew = mOld
+            for j in 0 ..< total { mNew = mNew.maximum(V.load(sT + j * width + lane)) }
+            var sum = V()
             for j in 0 ..< total {
-                let x = UnsafeRawPointer(sT + j * width + lane).loadUnaligned(as: SIMD16<Float>.self)
-                mNew.replace(with: x, where: x .> mNew)
-            }
-            var sum = SIMD16<Float>()
-            for j in 0 ..< total {
-                let cell = UnsafeMutableRawPointer(sT + j * width + lane)
-                let p = exp2(cell.loadUnaligned(as: SIMD16<Float>.self) - mNew)
-                cell.storeBytes(of: p, as: SIMD16<Float>.self)
+                let cell = sT + j * width + lane
+                let p = exp2(V.load(cell) - mNew)
+                p.store(to: cell)
                 sum += p
             }
             let rescale = exp2(mOld - mNew)            // 0 where nothing was attended before (m = −∞)
-            let lOld = UnsafeRawPointer(rowSum.baseAddress + lane).loadUnaligned(as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(rowSum.baseAddress + lane).storeBytes(of: lOld * rescale + sum, as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(rowMax.baseAddress + lane).storeBytes(of: mNew, as: SIMD16<Float>.self)
-            for r in lane ..< min(lane + 16, rows) where rescale[r - lane] != 1 {
-                RowOps.scale(acc.baseAddress + r * d, count: d, by: rescale[r - lane])
+            (V.load(rowSum.baseAddress + lane) * rescale + sum).store(to: rowSum.baseAddress + lane)
+            mNew.store(to: rowMax.baseAddress + lane)
+            for r in lane ..< min(lane + V.scalarCount, rows) where rescale[r - lane] != 1 {
+                RowOps<V>.scale(acc.baseAddress + r * d, count: d, by: rescale[r - lane])
             }
-            lane += 16
+            lane += V.scalarCount
         }
         offset = 0
         for (value, count) in zip(transposedValues, transposedCounts) {
-            MicroGEMM.multiply(aTransposed: sT + offset * width, ldaT: width, b: value, ldb: d, c: acc.baseAddress, ldc: d,
-                               rows: rows, n: d, k: count, accumulate: true)
+            K.multiply(a: sT + offset * width, aRowStride: 1, aColumnStride: width, b: value, ldb: d, c: acc.baseAddress,
+                       ldc: d, rows: rows, n: d, k: count, accumulate: true)
             offset += count
         }
         transposedKeys.removeAll(keepingCapacity: true)
@@ -176,9 +177,9 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
     }
 
     /// Whether key ranges can be queued with ``queueTransposed(key:value:columns:)``
-    /// and folded in as one product (the SIMD path; with OpenBLAS each range
-    /// is folded on its own).
-    var canQueue: Bool { Self.usesMicroGEMM(headDim) }
+    /// and folded in as one product (the SIMD kernels; OpenBLAS gathers
+    /// copies instead, see ``KeyGather``).
+    var canQueue: Bool { !KernelTable.descriptor(K.id).gathersByCopy }
 
     /// Folds `columns` keys and values (rows of `headDim` floats at `key`
     /// and `value`) into the block. With `mask`, pairs it excludes are
@@ -189,40 +190,27 @@ final class OnlineSoftmaxTile: @unchecked Sendable {
         precondition(columns >= 1 && columns <= maxColumns)
         let d = headDim
         let s = scores.baseAddress
-        let micro = Self.usesMicroGEMM(d)
-        if micro {
-            MicroGEMM.packTransposed(key, columns: columns, k: d, scale: alpha, into: packedKeys.baseAddress, ldPacked: scoreStride)
-            // Columns past `columns` hold stale values; the scores they give are never read.
-            MicroGEMM.multiply(a: query!, lda: d, b: packedKeys.baseAddress, ldb: scoreStride, c: s, ldc: scoreStride,
-                               rows: rows, n: Self.roundUp16(columns), k: d, accumulate: false)
-        } else {
-            BLAS.gemmABt(m: rows, n: columns, k: d, alpha: alpha,
-                         a: query!, lda: d, b: key, ldb: d, c: s, ldc: scoreStride)
-        }
+        K.scores(query: query!, rows: rows, key: key, columns: columns, d: d, scale: alpha,
+                 packed: packedKeys.baseAddress, into: s, lds: scoreStride)
         if let mask { mask.applyMask(queries: queries, keys: keys, scores: s, rowStride: scoreStride) }
 
         for r in 0 ..< rows {
             let row = s + r * scoreStride
             let mOld = rowMax[r]
-            let mNew = Swift.max(mOld, RowOps.max(row, count: columns))
+            let mNew = Swift.max(mOld, RowOps<V>.max(row, count: columns))
             if mNew == -.infinity {
                 // Nothing attended in this row yet: contribute zeros, keep the state.
                 row.update(repeating: 0, count: columns)
                 continue
             }
-            let rescale = mOld == -.infinity ? 0 : Float(exp2(SIMD16(repeating: mOld - mNew))[0])
-            let sum = RowOps.exp2InPlaceAndSum(row, count: columns, shift: mNew)
+            let rescale = mOld == -.infinity ? 0 : exp2(V(repeating: mOld - mNew))[0]
+            let sum = RowOps<V>.exp2InPlaceAndSum(row, count: columns, shift: mNew)
             rowSum[r] = rowSum[r] * rescale + sum
             rowMax[r] = mNew
-            if rescale != 1 { RowOps.scale(acc.baseAddress + r * d, count: d, by: rescale) }
+            if rescale != 1 { RowOps<V>.scale(acc.baseAddress + r * d, count: d, by: rescale) }
         }
-        if micro {
-            MicroGEMM.multiply(a: s, lda: scoreStride, b: value, ldb: d, c: acc.baseAddress, ldc: d,
-                               rows: rows, n: d, k: columns, accumulate: true)
-        } else {
-            BLAS.gemmAB(m: rows, n: d, k: columns, beta: 1,
-                        a: s, lda: scoreStride, b: value, ldb: d, c: acc.baseAddress, ldc: d)
-        }
+        K.multiply(a: s, aRowStride: scoreStride, aColumnStride: 1, b: value, ldb: d, c: acc.baseAddress, ldc: d,
+                   rows: rows, n: d, k: columns, accumulate: true)
     }
 
     /// Writes the normalized block, `acc / l` row by row, to `output`
