@@ -48,11 +48,11 @@ struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
             let k = io.value.k + shape.keyOffset(batch: b, head: h)
             let v = io.value.v + shape.keyOffset(batch: b, head: h)
             let tile = io.value.tiles[worker]
-            tile.begin(query: io.value.q + qOffset, rows: queries.count, scale: shape.scale)
-            // Fully attended ranges go through the transposed fold when the plan
-            // asks for it: queued on the tile (SIMD kernels; no copy, and ranges
-            // shorter than a tile are folded in together) or, ranges shorter than
-            // a tile only, copied together into a KeyGather (OpenBLAS).
+            tile.begin(query: io.value.q + qOffset, rows: queries.count, scale: shape.scale, queries: queries, mask: mask)
+            // When the plan folds transposed: every range is queued on the tile
+            // (SIMD kernels; nothing is copied, and ranges shorter than a tile
+            // are folded in together), or, with OpenBLAS, fully attended ranges
+            // shorter than a tile are copied together into a KeyGather.
             let gather = io.value.gathers.isEmpty ? nil : io.value.gathers[worker]
             func flush() {
                 tile.foldQueuedTransposed()
@@ -62,14 +62,12 @@ struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
             }
             plan.visitKeys(of: queries) { keys, partial in
                 let key = k + keys.lowerBound * d, value = v + keys.lowerBound * d
-                if plan.gathersKeys, !partial, tile.canQueue || keys.count < plan.maxColumns {
-                    if tile.canQueue {
-                        if tile.transposedColumns + keys.count > plan.maxColumns { tile.foldQueuedTransposed() }
-                        tile.queueTransposed(key: key, value: value, columns: keys.count)
-                    } else if let g = gather {
-                        if !g.fits(keys.count) { flush() }
-                        g.append(key: key, value: value, rows: keys.count)
-                    }
+                if plan.gathersKeys, tile.canQueue {
+                    if tile.transposedColumns + keys.count > plan.maxColumns { tile.foldQueuedTransposed() }
+                    tile.queueTransposed(key: key, value: value, keys: keys, partial: partial)
+                } else if plan.gathersKeys, !partial, keys.count < plan.maxColumns, let g = gather {
+                    if !g.fits(keys.count) { flush() }
+                    g.append(key: key, value: value, rows: keys.count)
                 } else {
                     tile.accumulate(key: key, value: value, columns: keys.count,
                                     mask: partial ? mask : nil, queries: queries, keys: keys)

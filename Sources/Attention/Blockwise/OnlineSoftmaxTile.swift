@@ -48,11 +48,20 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     private var queryTransposed: AlignedBuffer?
     private var scoresTransposed: AlignedBuffer?
     private var queryTransposedReady = false
-    /// Key ranges queued for ``foldQueuedTransposed()``.
-    private var transposedKeys: [UnsafePointer<Float>] = []
-    private var transposedValues: [UnsafePointer<Float>] = []
-    private var transposedCounts: [Int] = []
+    /// A key range queued for ``foldQueuedTransposed()``.
+    private struct QueuedRange {
+        let key: UnsafePointer<Float>
+        let value: UnsafePointer<Float>
+        /// The keys' absolute indices.
+        let keys: Range<Int>
+        /// Whether the mask excludes some of its pairs.
+        let partial: Bool
+    }
+    private var queued: [QueuedRange] = []
     private(set) var transposedColumns = 0
+    /// The block's query rows (absolute) and the mask, for partial ranges.
+    private var queries: Range<Int> = 0 ..< 0
+    private var mask: AttentionMask?
 
     init(maxRows: Int, maxColumns: Int, headDim: Int) {
         self.maxRows = maxRows
@@ -80,11 +89,15 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         (headDim + maxColumns) * K.roundUp(maxRows) * MemoryLayout<Float>.stride
     }
 
-    /// Starts a query block: `rows` rows of `headDim` floats at `query`.
-    func begin(query: UnsafePointer<Float>, rows: Int, scale: Float) {
-        precondition(rows >= 1 && rows <= maxRows)
+    /// Starts a query block: `rows` rows of `headDim` floats at `query`, the
+    /// query rows `queries` of a problem under `mask` (which partial key
+    /// ranges need).
+    func begin(query: UnsafePointer<Float>, rows: Int, scale: Float, queries: Range<Int>, mask: AttentionMask) {
+        precondition(rows >= 1 && rows <= maxRows && queries.count == rows)
         self.query = query
         self.rows = rows
+        self.queries = queries
+        self.mask = mask
         self.alpha = scale * log2e
         // Whole vectors: the transposed fold reads the lanes past `rows` too.
         rowMax.baseAddress.update(repeating: -.infinity, count: K.roundUp(rows))
@@ -95,34 +108,32 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
 
     // MARK: Transposed fold
 
-    /// Queues fully attended keys and values for ``foldQueuedTransposed()``,
-    /// which reads both in place: nothing is packed per range.
+    /// Queues keys and values for ``foldQueuedTransposed()``, which reads
+    /// both in place: nothing is packed per range. `keys` are the range's
+    /// absolute indices; when `partial`, the mask is applied to its scores.
     ///
-    /// Why: with short query blocks (block-sparse's 64 rows) packing each key
-    /// range transposed took a fifth of the time. Computing the transposed
+    /// Why: packing each key range transposed for every query block took a
+    /// fifth of the time with short query blocks. Computing the transposed
     /// scores `Sᵀ = K · (scale·Q_b)ᵀ` instead needs only Q_b packed, once per
     /// block, and the softmax then runs across rows of Sᵀ with the query rows
     /// in the vector lanes: the running max and sum are lane-wise, with no
     /// horizontal reductions at all.
-    func queueTransposed(key: UnsafePointer<Float>, value: UnsafePointer<Float>, columns: Int) {
-        precondition(canQueue && columns >= 1 && transposedColumns + columns <= maxColumns)
-        if transposedKeys.capacity < maxColumns {
-            transposedKeys.reserveCapacity(maxColumns)
-            transposedValues.reserveCapacity(maxColumns)
-            transposedCounts.reserveCapacity(maxColumns)
-        }
-        transposedKeys.append(key)
-        transposedValues.append(value)
-        transposedCounts.append(columns)
-        transposedColumns += columns
+    func queueTransposed(key: UnsafePointer<Float>, value: UnsafePointer<Float>, keys: Range<Int>, partial: Bool) {
+        precondition(canQueue && !keys.isEmpty && transposedColumns + keys.count <= maxColumns)
+        if queued.capacity < maxColumns { queued.reserveCapacity(maxColumns) }
+        queued.append(QueuedRange(key: key, value: value, keys: keys, partial: partial))
+        transposedColumns += keys.count
     }
 
-    /// Folds the ranges queued by ``queueTransposed(key:value:columns:)``:
+    /// Folds the ranges queued by ``queueTransposed(key:value:keys:partial:)``:
     ///
     ///     Sᵀ = K_q · (scale·log₂e · Q_b)ᵀ          per range, rows = keys
+    ///     Sᵀ = −∞ where the mask excludes a pair   (partial ranges only)
     ///     m' = max(m, column max of Sᵀ)            lane-wise over query rows
     ///     Pᵀ = 2^(Sᵀ − m'),  α = 2^(m − m')
     ///     l  = α·l + column sums of Pᵀ,  acc = α·acc + (Pᵀ)ᵀ·V
+    ///
+    /// A lane that has attended nothing yet (m' = −∞) gets zeros.
     func foldQueuedTransposed() {
         guard transposedColumns > 0 else { return }
         let d = headDim, width = K.roundUp(rows)
@@ -138,25 +149,55 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
             queryTransposedReady = true
         }
         var offset = 0
-        for (key, count) in zip(transposedKeys, transposedCounts) {
-            K.multiply(a: key, aRowStride: d, aColumnStride: 1, b: qT, ldb: width, c: sT + offset * width, ldc: width,
-                       rows: count, n: width, k: d, accumulate: false)
-            offset += count
+        for range in queued {
+            let tile = sT + offset * width
+            K.multiply(a: range.key, aRowStride: d, aColumnStride: 1, b: qT, ldb: width, c: tile, ldc: width,
+                       rows: range.keys.count, n: width, k: d, accumulate: false)
+            if range.partial, let mask {
+                mask.applyMask(queries: queries, keys: range.keys, scores: tile, rowStride: 1, columnStride: width)
+            }
+            offset += range.keys.count
         }
         let total = transposedColumns
+        // −∞ (a lane with nothing attended yet) becomes the lowest float, so
+        // that −∞ − m' is −∞ (→ 0), never −∞ + ∞ = NaN.
+        let lowest = V(repeating: -.greatestFiniteMagnitude)
         var lane = 0
         while lane < width {
             let mOld = V.load(rowMax.baseAddress + lane)
-            var mNew = mOld
-            for j in 0 ..< total { mNew = mNew.maximum(V.load(sT + j * width + lane)) }
-            var sum = V()
-            for j in 0 ..< total {
+            // Four independent maxima: one chain would wait on each compare.
+            var m0 = mOld, m1 = mOld, m2 = mOld, m3 = mOld
+            var j = 0
+            while j + 4 <= total {
                 let cell = sT + j * width + lane
-                let p = exp2(V.load(cell) - mNew)
-                p.store(to: cell)
-                sum += p
+                m0 = m0.maximum(V.load(cell))
+                m1 = m1.maximum(V.load(cell + width))
+                m2 = m2.maximum(V.load(cell + 2 * width))
+                m3 = m3.maximum(V.load(cell + 3 * width))
+                j += 4
             }
-            let rescale = exp2(mOld - mNew)            // 0 where nothing was attended before (m = −∞)
+            while j < total { m0 = m0.maximum(V.load(sT + j * width + lane)); j += 1 }
+            let mNew = m0.maximum(m1).maximum(m2.maximum(m3))
+            let shift = mNew.maximum(lowest)
+            var sum0 = V(), sum1 = V()
+            j = 0
+            while j + 2 <= total {
+                let cell = sT + j * width + lane
+                let p0 = exp2(V.load(cell) - shift), p1 = exp2(V.load(cell + width) - shift)
+                p0.store(to: cell)
+                p1.store(to: cell + width)
+                sum0 += p0
+                sum1 += p1
+                j += 2
+            }
+            if j < total {
+                let cell = sT + j * width + lane
+                let p = exp2(V.load(cell) - shift)
+                p.store(to: cell)
+                sum0 += p
+            }
+            let sum = sum0 + sum1
+            let rescale = exp2(mOld - shift)           // 0 where nothing was attended before (m = −∞)
             (V.load(rowSum.baseAddress + lane) * rescale + sum).store(to: rowSum.baseAddress + lane)
             mNew.store(to: rowMax.baseAddress + lane)
             for r in lane ..< min(lane + V.scalarCount, rows) where rescale[r - lane] != 1 {
@@ -165,18 +206,16 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
             lane += V.scalarCount
         }
         offset = 0
-        for (value, count) in zip(transposedValues, transposedCounts) {
-            K.multiply(a: sT + offset * width, aRowStride: 1, aColumnStride: width, b: value, ldb: d, c: acc.baseAddress,
-                       ldc: d, rows: rows, n: d, k: count, accumulate: true)
-            offset += count
+        for range in queued {
+            K.multiply(a: sT + offset * width, aRowStride: 1, aColumnStride: width, b: range.value, ldb: d,
+                       c: acc.baseAddress, ldc: d, rows: rows, n: d, k: range.keys.count, accumulate: true)
+            offset += range.keys.count
         }
-        transposedKeys.removeAll(keepingCapacity: true)
-        transposedValues.removeAll(keepingCapacity: true)
-        transposedCounts.removeAll(keepingCapacity: true)
+        queued.removeAll(keepingCapacity: true)
         transposedColumns = 0
     }
 
-    /// Whether key ranges can be queued with ``queueTransposed(key:value:columns:)``
+    /// Whether key ranges can be queued with ``queueTransposed(key:value:keys:partial:)``
     /// and folded in as one product (the SIMD kernels; OpenBLAS gathers
     /// copies instead, see ``KeyGather``).
     var canQueue: Bool { !KernelTable.descriptor(K.id).gathersByCopy }

@@ -33,10 +33,12 @@ public struct KernelDescriptor: Sendable {
     /// Whether scattered key ranges are copied together before one product
     /// (OpenBLAS) rather than read in place by the transposed fold.
     public let gathersByCopy: Bool
-    /// Whether the tiled strategy folds its fully attended tiles through the
-    /// transposed scores `Sᵀ = K·Q_bᵀ` (Q_b packed once per query block)
-    /// rather than row-wise (each key tile packed for every query block).
-    public let tiledFoldsTransposed: Bool
+    /// Whether the tiled and sliding strategies fold their key ranges
+    /// through the transposed scores `Sᵀ = K·Q_bᵀ` (Q_b packed once per
+    /// query block; the mask applied in that layout) rather than row-wise
+    /// (each key range packed for every query block). Block-sparse always
+    /// does, for its scattered ranges.
+    public let foldsTransposed: Bool
 
     /// `avx2-6x16`: the id and the register block.
     public var name: String {
@@ -58,19 +60,19 @@ public enum KernelTable {
         KernelDescriptor(id: .avx512, registerBlock: (4, 64), vectorFloats: 16, requires: "AVX-512F (CPU and build)",
                          registerBudget: "16 accumulators + 4 B vectors + 1 broadcast = 21 of 32 zmm",
                          tiledTile: try! TileSize(rows: 256, columns: 512), slidingRows: 64, blockSparseColumns: 512,
-                         gathersByCopy: false, tiledFoldsTransposed: false),
+                         gathersByCopy: false, foldsTransposed: false),
         KernelDescriptor(id: .avx2, registerBlock: (6, 16), vectorFloats: 8, requires: "AVX2 and FMA (CPU and build)",
                          registerBudget: "12 accumulators + 2 B vectors + 1 broadcast = 15 of 16 ymm",
                          tiledTile: try! TileSize(rows: 96, columns: 512), slidingRows: 64, blockSparseColumns: 512,
-                         gathersByCopy: false, tiledFoldsTransposed: true),
+                         gathersByCopy: false, foldsTransposed: true),
         KernelDescriptor(id: .portable, registerBlock: (4, 8), vectorFloats: 4, requires: "nothing (SIMD4: SSE2, NEON)",
                          registerBudget: "8 accumulators + 2 B vectors + 1 broadcast = 11 of 16 xmm",
                          tiledTile: try! TileSize(rows: 64, columns: 256), slidingRows: 64, blockSparseColumns: 512,
-                         gathersByCopy: false, tiledFoldsTransposed: true),
+                         gathersByCopy: false, foldsTransposed: true),
         KernelDescriptor(id: .openblas, registerBlock: nil, vectorFloats: 0, requires: "OpenBLAS (any CPU)",
                          registerBudget: "OpenBLAS's own kernels for this CPU; packs both operands per call",
                          tiledTile: try! TileSize(rows: 128, columns: 512), slidingRows: 64, blockSparseColumns: 512,
-                         gathersByCopy: true, tiledFoldsTransposed: false),
+                         gathersByCopy: true, foldsTransposed: false),
     ]
 
     public static func descriptor(_ id: KernelID) -> KernelDescriptor { all.first { $0.id == id }! }

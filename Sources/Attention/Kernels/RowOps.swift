@@ -6,13 +6,19 @@
     /// max over `row[0 ..< count]`; −∞ for an empty or fully masked row.
     @inline(__always) @usableFromInline
     static func max(_ row: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = V(repeating: -.infinity)
+        // Two independent maxima: one chain would wait on each compare.
+        var acc0 = V(repeating: -.infinity), acc1 = acc0
         var j = 0
-        while j + V.scalarCount <= count {
-            acc = acc.maximum(V.load(row + j))
+        while j + 2 * V.scalarCount <= count {
+            acc0 = acc0.maximum(V.load(row + j))
+            acc1 = acc1.maximum(V.load(row + j + V.scalarCount))
+            j += 2 * V.scalarCount
+        }
+        if j + V.scalarCount <= count {
+            acc0 = acc0.maximum(V.load(row + j))
             j += V.scalarCount
         }
-        var m = acc.max()
+        var m = acc0.maximum(acc1).max()
         while j < count { m = Swift.max(m, row[j]); j += 1 }
         return m
     }

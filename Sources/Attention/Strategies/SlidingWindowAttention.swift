@@ -62,13 +62,16 @@ public struct SlidingWindowAttention: AttentionStrategy {
         let window: MaskPattern.Window
         let tile: TileSize
         let queryBlocks: [Range<Int>]
+        /// Band ranges go through the transposed fold (the kernel's choice).
+        let gathersKeys: Bool
         var maxRows: Int { tile.rows }
         var maxColumns: Int { tile.columns }
 
-        init(mask: AttentionMask, window: MaskPattern.Window, tile: TileSize) {
+        init(mask: AttentionMask, window: MaskPattern.Window, tile: TileSize, kernel: KernelID) {
             self.mask = mask
             self.window = window
             self.tile = tile
+            gathersKeys = KernelTable.descriptor(kernel).foldsTransposed
             // Rows i with 0 ≤ i + offset < G are global: give them blocks of their own.
             let nq = mask.queryLength
             let globalRows = max(0, min(-mask.offset, nq)) ..< max(0, min(window.globalTokens - mask.offset, nq))
@@ -110,7 +113,8 @@ public struct SlidingWindowAttention: AttentionStrategy {
         let tile = fitted(tile(for: window), to: shape)
         let units = shape.batch * shape.heads * (BlockLayout.blockCount(shape.queryLength, blockSize: tile.rows) + 2)
         return blockwiseExtraBytes(shape: shape, units: units, threads: threads,
-                                   maxRows: tile.rows, maxColumns: tile.columns, kernel: kernel)
+                                   maxRows: tile.rows, maxColumns: tile.columns,
+                                   gathersKeys: KernelTable.descriptor(kernel).foldsTransposed, kernel: kernel)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
@@ -118,7 +122,8 @@ public struct SlidingWindowAttention: AttentionStrategy {
         guard let window = mask.window else { preconditionFailure("validate() admits only window patterns") }
         try KernelTable.require(kernel)
         runBlockwiseAttention(inputs, mask: mask, output: output, threads: threads,
-                              plan: Plan(mask: mask, window: window, tile: fitted(tile(for: window), to: inputs.shape)),
+                              plan: Plan(mask: mask, window: window, tile: fitted(tile(for: window), to: inputs.shape),
+                                         kernel: kernel),
                               kernel: kernel, workspaces: workspaces)
     }
 }

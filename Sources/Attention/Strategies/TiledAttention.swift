@@ -41,7 +41,7 @@ public struct TiledAttention: AttentionStrategy {
         let mask: AttentionMask
         let tile: TileSize
         let queryBlocks: [Range<Int>]
-        /// Fully attended tiles go through the transposed fold (the kernel's choice).
+        /// Key tiles go through the transposed fold (the kernel's choice).
         let gathersKeys: Bool
         var maxRows: Int { tile.rows }
         var maxColumns: Int { tile.columns }
@@ -49,7 +49,7 @@ public struct TiledAttention: AttentionStrategy {
         init(mask: AttentionMask, tile: TileSize, kernel: KernelID) {
             self.mask = mask
             self.tile = tile
-            gathersKeys = KernelTable.descriptor(kernel).tiledFoldsTransposed
+            gathersKeys = KernelTable.descriptor(kernel).foldsTransposed
             queryBlocks = blocks(of: 0 ..< mask.queryLength, size: tile.rows)
         }
 
@@ -63,7 +63,7 @@ public struct TiledAttention: AttentionStrategy {
         let units = shape.batch * shape.heads * BlockLayout.blockCount(shape.queryLength, blockSize: tile.rows)
         return blockwiseExtraBytes(shape: shape, units: units, threads: threads,
                                    maxRows: tile.rows, maxColumns: tile.columns,
-                                   gathersKeys: KernelTable.descriptor(kernel).tiledFoldsTransposed, kernel: kernel)
+                                   gathersKeys: KernelTable.descriptor(kernel).foldsTransposed, kernel: kernel)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
