@@ -73,7 +73,8 @@ public struct TuningFile: Codable, Sendable, Equatable {
 
     /// Where `tune` writes and `run`/`sweep` look when no `--tuning` is
     /// given: `$ATTNBENCH_TUNING`, else `$XDG_CACHE_HOME/attnbench/tuning.json`,
-    /// else `~/.cache/attnbench/tuning.json`.
+    /// else `~/.cache/attnbench/tuning.json`. `ATTNBENCH_TUNING=none` means
+    /// no default file (``TuningSource/defaultLocation`` then uses none).
     public static var defaultPath: String {
         let env = ProcessInfo.processInfo.environment
         if let path = env["ATTNBENCH_TUNING"], !path.isEmpty { return path }
@@ -183,7 +184,7 @@ public enum TuningCache {
         case .file(let p): path = p
         case .defaultLocation:
             path = TuningFile.defaultPath
-            guard FileManager.default.fileExists(atPath: path) else { return nil }
+            guard path != "none", FileManager.default.fileExists(atPath: path) else { return nil }
         }
         if let cached = cache.withLock({ $0[path] }) { return cached.map { (path, $0) } }
         let loaded = try TuningFile.load(path: path)
