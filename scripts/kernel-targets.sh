@@ -12,7 +12,8 @@
 # and targets.md, the table with the commands that made it. Set
 # ATTNBENCH_TARGET_CPU (e.g. haswell) to measure another build of this CPU;
 # with OPENBLAS_CORETYPE set to slower kernels than the CPU supports,
-# fractions of sgemm are against those (the reports say which).
+# fractions of sgemm are against those (the reports say which). The defaults
+# are measured (--tuning none), not what a tuning file here would pick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh
@@ -25,7 +26,7 @@ dir=results/kernels/$name
 mkdir -p "$dir"
 run() { out=$1; shift; rm -f "$dir/$out.csv" "$dir/$out.json"; echo "attnbench sweep --in-process $* --out $dir/$out.csv" >> "$dir/commands.txt"; $bin sweep --in-process --out "$dir/$out.csv" "$@" >/dev/null; }
 : > "$dir/commands.txt"
-run targets --strategies dense,tiled,sliding,block-sparse --patterns full,causal,window:256,bigbird:64 \
+run targets --strategies dense,tiled,sliding,block-sparse --tuning none --patterns full,causal,window:256,bigbird:64 \
     --seq-lens 1024:16384 --min-reps 3 --max-reps 10 --min-time 0.5
 for k in $($bin list --kernels); do
     run "kernel-$k" --strategies tiled,sliding,block-sparse --kernel "$k" --tuning none \

@@ -63,8 +63,8 @@ struct TuneCommand: ParsableCommand {
                           patterns: patterns.split(separator: ",").map(String.init), seqLen: seqLen, heads: heads,
                           threads: threads, reps: reps)
         FileHandle.standardError.write(Data("attnbench: tuning on \(CPUFeatures.current().modelName); kernels here: \(KernelTable.available.map { KernelTable.descriptor($0).name }.joined(separator: ", "))\n".utf8))
-        // Flushed per line: a tune takes minutes, and piped stdout is block-buffered.
-        let file = try tuner.run { line in print(line); fflush(stdout) }
+        // Unbuffered per line: a tune takes minutes, and piped stdout is block-buffered.
+        let file = try tuner.run { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
         do { try file.write(to: tuning) } catch {
             throw ValidationError("--tuning '\(tuning)' cannot be written: \((error as NSError).localizedDescription)")
         }
