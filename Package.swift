@@ -1,10 +1,15 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-/// Hot loops are written with `SIMD16<Float>`; without a target CPU the
-/// compiler lowers that to library calls (20x slower, see ENVIRONMENT.md).
-/// The suite measures the machine it is built on, so it targets that CPU.
-let nativeCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"])]
+import Foundation
+
+/// The CPU the code is compiled for: this machine's by default (the suite
+/// measures the machine it is built on), or `ATTNBENCH_TARGET_CPU`, such as
+/// `haswell` for an AVX2 build on an AVX-512 machine. Without a target CPU
+/// the compiler lowers SIMD arithmetic to library calls (20x slower). The
+/// kernel table offers only the kernels this build and the CPU both have.
+let targetCPU = ProcessInfo.processInfo.environment["ATTNBENCH_TARGET_CPU"] ?? "native"
+let nativeCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", targetCPU])]
 
 let package = Package(
     name: "AttentionBench",
@@ -24,10 +29,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // What the build was compiled for and what the CPU can do (cpuid), for the kernel table.
+        .target(name: "CTargetFeatures"),
         // The attention problem, the strategies, their kernels and the float64 reference.
         .target(
             name: "Attention",
-            dependencies: ["CBLAS"],
+            dependencies: ["CBLAS", "CTargetFeatures"],
             swiftSettings: nativeCPU
         ),
         // Measuring: timing statistics, peak memory, BLAS environment, reports.

@@ -83,6 +83,10 @@ if [[ ! -x $base_bin ]]; then
 fi
 
 if ((out_given == 0)); then rm -rf "$out"; fi
+# The gate compares code: both builds run their default kernels and tiles,
+# whatever a tuning file on this machine says (builds before the tuning file
+# ignore the variable).
+export ATTNBENCH_TUNING=none
 "$head_bin" ab --baseline-binary "$base_bin" --baseline-label "base ${base_sha:0:12}" \
     --current-label "head ${head_sha:0:12}$dirty" --out-dir "$out" \
     "${CI_SWEEP_ARGS[@]}" "${CI_AB_ARGS[@]}" "${CI_GATE_ARGS[@]}" --format markdown

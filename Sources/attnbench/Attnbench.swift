@@ -7,7 +7,7 @@ struct Attnbench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attnbench",
         abstract: "Measure attention strategies on this CPU: time, memory and error against a float64 reference.",
-        subcommands: [ListCommand.self, RunCommand.self, SweepCommand.self, CompareCommand.self, ABCommand.self])
+        subcommands: [ListCommand.self, RunCommand.self, SweepCommand.self, CompareCommand.self, ABCommand.self, TuneCommand.self])
 
     /// Fixes OpenBLAS's kernels before anything runs (it may re-execute the
     /// program once), then runs the command. Errors are one line on stderr

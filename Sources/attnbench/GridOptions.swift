@@ -25,6 +25,8 @@ struct GridOptions: ParsableArguments {
     @Option(help: "Tile ROWSxCOLUMNS for the blockwise strategies (default: each strategy's).", transform: parseTile)
     var tile: TileSize?
 
+    @OptionGroup var kernelOptions: KernelOptions
+
     @OptionGroup var execution: ExecutionOptions
     @OptionGroup var repetition: RepetitionOptions
 
@@ -61,10 +63,14 @@ struct GridOptions: ParsableArguments {
             }
             limit = v
         }
-        return SweepPlan(strategies: names, patterns: patternList, seqLens: lengths, kvLen: kvLen, headDims: dims.map { $0! },
-                         batch: layout.batch, heads: layout.heads, kvHeads: layout.kvHeads, threads: execution.threads, tile: tile?.description,
-                         seed: execution.seed, repetitions: repetition.policy(warmup: execution.warmup),
-                         memoryLimitBytes: limit, timeoutSeconds: timeout)
+        var plan = SweepPlan(strategies: names, patterns: patternList, seqLens: lengths, kvLen: kvLen, headDims: dims.map { $0! },
+                             batch: layout.batch, heads: layout.heads, kvHeads: layout.kvHeads, threads: execution.threads,
+                             tile: tile?.description, seed: execution.seed,
+                             repetitions: repetition.policy(warmup: execution.warmup),
+                             memoryLimitBytes: limit, timeoutSeconds: timeout)
+        plan.kernel = kernelOptions.kernel?.rawValue
+        plan.tuning = kernelOptions.tuning
+        return plan
     }
 }
 

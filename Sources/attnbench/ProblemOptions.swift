@@ -120,3 +120,27 @@ func parseTile(_ text: String) throws -> TileSize {
 }
 
 import Foundation
+
+/// The tile kernel and the tuning file, shared by `run`, `sweep` and `ab`.
+struct KernelOptions: ParsableArguments {
+    @Option(help: "Tile kernel: \(KernelID.allCases.map(\.rawValue).joined(separator: ", ")) (default: the tuning file's choice, else the widest this CPU and build can run; see attnbench list).",
+            transform: parseKernel)
+    var kernel: KernelID?
+
+    @Option(help: "Tuning file written by attnbench tune (default: \(TuningFile.defaultPath) when it exists; none: use none).")
+    var tuning: String?
+
+    func validate() throws {
+        if let kernel {
+            do { try KernelTable.require(kernel) } catch let e as AttentionError { throw ValidationError("--kernel: \(e.description)") }
+        }
+        if let path = tuning, path != "none" {
+            do { _ = try TuningCache.file(for: .file(path)) } catch { throw ValidationError("--tuning \(error)") }
+        }
+    }
+}
+
+/// Checks a `--kernel` value against the table.
+func parseKernel(_ text: String) throws -> KernelID {
+    do { return try KernelTable.parse(text) } catch let e as AttentionError { throw ValidationError(e.description) }
+}

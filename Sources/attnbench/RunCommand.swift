@@ -21,6 +21,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Tile ROWSxCOLUMNS for blockwise strategies (e.g. 64x256).", transform: parseTile)
     var tile: TileSize?
 
+    @OptionGroup var kernelOptions: KernelOptions
+
     @Option(help: "Timed repetitions (sets both --min-reps and --max-reps).")
     var reps: Int = 10
 
@@ -43,6 +45,9 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if reps < 1 { throw ValidationError("--reps must be at least 1, got \(reps)") }
+        if kernelOptions.kernel != nil, (try? StrategyRegistry.strategy(named: strategy))?.tileKernel == nil {
+            throw ValidationError("--kernel does not apply to \(strategy): its products are whole-matrix OpenBLAS calls")
+        }
         if let files = inputs {
             if files.split(separator: ",").count != 3 {
                 throw ValidationError("--inputs takes three .npy files separated by commas: Q,K,V")
@@ -72,7 +77,8 @@ struct RunCommand: ParsableCommand {
             }
         }
         let config = CaseConfig(
-            strategy: strategy, tile: tile?.description, shape: try loaded?.shape ?? shape.shape(queryLength: shape.seqLen!),
+            strategy: strategy, tile: tile?.description, kernel: kernelOptions.kernel?.rawValue, tuning: kernelOptions.tuning,
+            shape: try loaded?.shape ?? shape.shape(queryLength: shape.seqLen!),
             pattern: pattern.description, threads: execution.threads, seed: execution.seed,
             repetitions: repetitionPolicy, verify: verify, calibrate: calibrate)
         let result: CaseResult
@@ -85,6 +91,8 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--save-output \(e.description)")
         } catch let e as CaseError {
             throw ValidationError(e.description)
+        } catch let e as TuningFile.LoadError {
+            throw ValidationError("--tuning \(e.description)")
         }
         switch format {
         case .json: print(try JSONOutput.encode(result))
@@ -115,6 +123,8 @@ enum TextReport {
             "strategy   \(c.strategy)" + (c.tile.map { " (tile \($0))" } ?? ""),
             "problem    \(c.shape), pattern \(c.pattern), density \(String(format: "%.4f", r.density))",
             "threads    \(c.threads); OpenBLAS \(r.blas.core) kernels (chosen by \(r.blas.source))",
+            "kernel     " + (r.execution.map { $0.kernel + ($0.tile.map { ", tile \($0)" } ?? "") } ?? "?")
+                + (r.kernelChoice.map { " (\($0))" } ?? ""),
             String(format: "time       median %.3f ms, min %.3f ms over %d reps (%d warm-up)",
                    r.statistics.median, r.statistics.min, r.statistics.count, c.repetitions.warmup),
             String(format: "useful     %.1f GFLOP/s (4·B·H·d per attended pair), %.0f tokens/s",

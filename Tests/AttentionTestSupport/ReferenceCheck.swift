@@ -68,4 +68,8 @@ public struct TestRandom {
         range.lowerBound + Int(next() % UInt64(range.count))
     }
     public mutating func pick<T>(_ items: [T]) -> T { items[int(in: 0 ... items.count - 1)] }
+    /// A uniform double in `range` (53 random bits).
+    public mutating func double(in range: ClosedRange<Double>) -> Double {
+        range.lowerBound + (range.upperBound - range.lowerBound) * Double(next() >> 11) / Double(1 << 53)
+    }
 }

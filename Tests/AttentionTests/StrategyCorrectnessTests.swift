@@ -14,18 +14,27 @@ final class StrategyCorrectnessTests: XCTestCase {
         "fixed:8:3", "fixed:8:3:causal", "fixed:16:1",
     ]
 
+    /// Every registered strategy, once per tile kernel this CPU and build
+    /// can run (strategies without tile kernels once).
+    static var strategies: [any AttentionStrategy] {
+        StrategyRegistry.all.flatMap { entry -> [any AttentionStrategy] in
+            guard entry.make(.init()).tileKernel != nil else { return [entry.make(.init())] }
+            return KernelTable.available.map { entry.make(StrategyOptions(kernel: $0)) }
+        }
+    }
+
     func check(_ strategy: any AttentionStrategy, _ shape: AttentionShape, _ pattern: String,
                seed: UInt64, threads: Int = 2, file: StaticString = #filePath, line: UInt = #line) throws {
         let p = try MaskPattern(parsing: pattern)
         guard strategy.supports(p) else { return }
         let run = try ReferenceCheck.run(strategy, shape: shape, pattern: p, seed: seed, threads: threads)
         XCTAssert(run.error.withinTolerance,
-                  "\(strategy.name) \(shape) \(pattern) seed \(seed): \(run.error)", file: file, line: line)
+                  "\(strategy.name)\(strategy.tileKernel.map { " [\($0)]" } ?? "") \(shape) \(pattern) seed \(seed): \(run.error)",
+                  file: file, line: line)
     }
 
     func testEveryStrategyOnEveryPatternAtAwkwardLengths() throws {
-        for entry in StrategyRegistry.all {
-            let strategy = entry.make(.init())
+        for strategy in Self.strategies {
             for (nq, nk) in [(1, 1), (7, 7), (1, 300), (300, 7), (7, 300), (97, 61), (130, 130)] {
                 let shape = try AttentionShape(heads: 2, queryLength: nq, keyLength: nk, headDim: 16)
                 for pattern in Self.patterns { try check(strategy, shape, pattern, seed: UInt64(nq * 31 + nk)) }
@@ -34,8 +43,7 @@ final class StrategyCorrectnessTests: XCTestCase {
     }
 
     func testLongSequencesNoTileDivides() throws {
-        for entry in StrategyRegistry.all {
-            let strategy = entry.make(.init())
+        for strategy in Self.strategies {
             for n in [1000, 1537] {
                 let shape = try AttentionShape(heads: 1, queryLength: n, headDim: 32)
                 for pattern in ["full", "causal", "window:100:37", "window:64:0:g5", "bigbird:64", "bigbird:64:causal", "fixed:64:4"] {
@@ -46,8 +54,7 @@ final class StrategyCorrectnessTests: XCTestCase {
     }
 
     func testGroupedHeadsAndHeadDims() throws {
-        for entry in StrategyRegistry.all {
-            let strategy = entry.make(.init())
+        for strategy in Self.strategies {
             for (h, g) in [(6, 2), (6, 1), (4, 4)] {
                 for d in [16, 33, 64, 80, 128] {
                     let shape = try AttentionShape(batch: 2, heads: h, kvHeads: g, queryLength: 45, keyLength: 70, headDim: d)
@@ -61,8 +68,7 @@ final class StrategyCorrectnessTests: XCTestCase {
 
     func testRandomShapesAndSeeds() throws {
         var rng = TestRandom(seed: 2026)
-        for entry in StrategyRegistry.all {
-            let strategy = entry.make(.init())
+        for strategy in Self.strategies {
             for _ in 0 ..< 12 {
                 let g = rng.pick([1, 2, 3])
                 let shape = try AttentionShape(
@@ -109,8 +115,7 @@ final class StrategyCorrectnessTests: XCTestCase {
         // Causal with Nq > Nk: rows i < Nq − Nk sit before the first key.
         let shape = try AttentionShape(heads: 2, queryLength: 50, keyLength: 20, headDim: 16)
         let layout = try BlockLayout(blockSize: 8, keyBlocks: 3, rows: [[0], [], [1, 2], [], [0, 2], [], [1]])
-        for entry in StrategyRegistry.all {
-            let strategy = entry.make(.init())
+        for strategy in Self.strategies {
             for pattern in [MaskPattern.causal, .window(.init(left: 2, right: 0)), .layout(layout)] where strategy.supports(pattern) {
                 let run = try ReferenceCheck.run(strategy, shape: shape, pattern: pattern, seed: 5)
                 XCTAssert(run.error.withinTolerance, "\(strategy.name) \(pattern): \(run.error)")

@@ -1,21 +1,24 @@
-/// Row-wise vector helpers over unsafe float rows: one idea each, SIMD16 over
-/// the body and scalar over the tail (scalar float loops do not vectorize
-/// under strict IEEE ordering, so the accumulators are explicit).
-///
-/// `pointwiseMax` between two variables is lowered lane by lane with NaN
-/// checks (measured 15x slower); a compare-and-replace becomes one `vmaxps`.
-@usableFromInline enum RowOps {
+/// Row-wise vector helpers over unsafe float rows, at the width `V` of the
+/// kernel in use: one idea each, whole vectors over the body and the tail
+/// through a padded vector (scalar float loops do not vectorize under strict
+/// IEEE ordering, so the accumulators are explicit).
+@usableFromInline enum RowOps<V: FloatVector> {
     /// max over `row[0 ..< count]`; −∞ for an empty or fully masked row.
     @inline(__always) @usableFromInline
     static func max(_ row: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = SIMD16<Float>(repeating: -.infinity)
+        // Two independent maxima: one chain would wait on each compare.
+        var acc0 = V(repeating: -.infinity), acc1 = acc0
         var j = 0
-        while j + 16 <= count {
-            let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
-            acc.replace(with: v, where: v .> acc)
-            j += 16
+        while j + 2 * V.scalarCount <= count {
+            acc0 = acc0.maximum(V.load(row + j))
+            acc1 = acc1.maximum(V.load(row + j + V.scalarCount))
+            j += 2 * V.scalarCount
         }
-        var m = acc.max()
+        if j + V.scalarCount <= count {
+            acc0 = acc0.maximum(V.load(row + j))
+            j += V.scalarCount
+        }
+        var m = acc0.maximum(acc1).max()
         while j < count { m = Swift.max(m, row[j]); j += 1 }
         return m
     }
@@ -24,18 +27,18 @@
     /// new values (the softmax numerators and their denominator).
     @inline(__always) @usableFromInline
     static func exp2InPlaceAndSum(_ row: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
-        let s = SIMD16<Float>(repeating: shift)
-        var acc = SIMD16<Float>()
+        let s = V(repeating: shift)
+        var acc = V()
         var j = 0
-        while j + 16 <= count {
-            let p = exp2(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self) - s)
-            UnsafeMutableRawPointer(row + j).storeBytes(of: p, as: SIMD16<Float>.self)
+        while j + V.scalarCount <= count {
+            let p = exp2(V.load(row + j) - s)
+            p.store(to: row + j)
             acc += p
-            j += 16
+            j += V.scalarCount
         }
         if j < count {
             // The tail through a padded vector: lanes past `count` are −∞ → 0.
-            var v = SIMD16<Float>(repeating: -.infinity)
+            var v = V(repeating: -.infinity)
             for l in 0 ..< count - j { v[l] = row[j + l] }
             let p = exp2(v - s)
             for l in 0 ..< count - j { row[j + l] = p[l] }
@@ -47,12 +50,11 @@
     /// `row[0 ..< count] *= factor`.
     @inline(__always) @usableFromInline
     static func scale(_ row: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
-        let f = SIMD16<Float>(repeating: factor)
+        let f = V(repeating: factor)
         var j = 0
-        while j + 16 <= count {
-            let p = UnsafeMutableRawPointer(row + j)
-            p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) * f, as: SIMD16<Float>.self)
-            j += 16
+        while j + V.scalarCount <= count {
+            (V.load(row + j) * f).store(to: row + j)
+            j += V.scalarCount
         }
         while j < count { row[j] *= factor; j += 1 }
     }

@@ -180,12 +180,14 @@ public struct AttentionMask: Sendable {
     }
 
     /// Sets every score of the tile `queries × keys` whose pair is not
-    /// attended to −∞. `scores` points at the tile's first element; rows are
-    /// `rowStride` floats apart.
+    /// attended to −∞. `scores` points at the tile's first element; the
+    /// score of (query `queries.lowerBound + r`, key `keys.lowerBound + c`)
+    /// is at `r · rowStride + c · columnStride`: `columnStride` 1 for a
+    /// row-major tile, and `rowStride` 1 for a transposed one (keys × queries).
     ///
     /// - Complexity: O(rows · keys) writes at most.
     public func applyMask(queries: Range<Int>, keys: Range<Int>,
-                          scores: UnsafeMutablePointer<Float>, rowStride: Int) {
+                          scores: UnsafeMutablePointer<Float>, rowStride: Int, columnStride: Int = 1) {
         let k0 = keys.lowerBound
         switch rule {
         case .full: return
@@ -197,11 +199,8 @@ public struct AttentionMask: Sendable {
                 var j = k0
                 while j < keys.upperBound {
                     let blockEnd = min((j / b + 1) * b, keys.upperBound)
-                    if l.contains(row: i / b, column: j / b) {
-                        for jj in max(j, min(limit, blockEnd)) ..< blockEnd { row[jj - k0] = -.infinity }
-                    } else {
-                        for jj in j ..< blockEnd { row[jj - k0] = -.infinity }
-                    }
+                    let masked = l.contains(row: i / b, column: j / b) ? max(j, min(limit, blockEnd)) ..< blockEnd : j ..< blockEnd
+                    for jj in masked { row[(jj - k0) * columnStride] = -.infinity }
                     j = blockEnd
                 }
             }
@@ -210,13 +209,17 @@ public struct AttentionMask: Sendable {
                 let row = scores + r * rowStride
                 var (a, b) = intervals(ofRow: i)
                 if b.lowerBound < a.lowerBound || a.isEmpty { swap(&a, &b) }
-                // Keys outside a ∪ b (a starts first) are masked.
+                // Keys outside a ∪ b (a starts first) are masked. (The two
+                // intervals are walked without an array: one per row would allocate.)
                 var j = k0
-                for interval in [a, b] where !interval.isEmpty {
-                    while j < min(interval.lowerBound, keys.upperBound) { row[j - k0] = -.infinity; j += 1 }
+                func skip(_ interval: Range<Int>) {
+                    guard !interval.isEmpty else { return }
+                    while j < min(interval.lowerBound, keys.upperBound) { row[(j - k0) * columnStride] = -.infinity; j += 1 }
                     j = max(j, interval.upperBound)
                 }
-                while j < keys.upperBound { row[j - k0] = -.infinity; j += 1 }
+                skip(a)
+                skip(b)
+                while j < keys.upperBound { row[(j - k0) * columnStride] = -.infinity; j += 1 }
             }
         }
     }

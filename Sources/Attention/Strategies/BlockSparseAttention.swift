@@ -7,24 +7,44 @@
 /// The work is proportional to the kept blocks; no Nq×Nk buffer exists. Only
 /// block-layout patterns are served.
 ///
-/// The fully attended runs of a query block are packed together
-/// (``KeyGather``) up to the tile's column count and folded in with one
-/// product: measured on `bigbird:64` at N = 4096, B=1, H=8, d=64, 2 threads,
-/// this took the strategy from 159 to the figures in the block-sparse
-/// issue's note.
+/// The fully attended runs of a query block are folded in together, up to
+/// the tile's column count, with one product (the transposed fold of
+/// ``OnlineSoftmaxTile``, or ``KeyGather`` copies with OpenBLAS): one
+/// product instead of several small ones, and one rescale of the
+/// accumulator (measurements in docs/DECISIONS.md).
 ///
 /// - Complexity: O(B·H·(kept blocks)·b²·d) time; one tile workspace per worker.
 public struct BlockSparseAttention: AttentionStrategy {
-    /// Widest key range visited at once when kept blocks are adjacent.
-    public static let defaultMaxColumns = 512
-
+    /// `--tile`: its columns cap a folded key range (rows are the layout's blocks).
     public let tile: TileSize?
+    /// The tile kernel of both products.
+    public let kernel: KernelID
+    public var tileKernel: KernelID? { kernel }
     /// Tile workspaces kept between calls (see ``WorkspacePool``).
     let workspaces = WorkspacePool()
 
-    public init(tile: TileSize? = nil) { self.tile = tile }
+    public init(tile: TileSize? = nil, kernel: KernelID? = nil) {
+        self.tile = tile
+        self.kernel = kernel ?? KernelTable.defaultKernel
+    }
 
     public var name: String { "block-sparse" }
+
+    public func execution(shape: AttentionShape, mask: AttentionMask) -> StrategyExecution {
+        guard let layout = mask.blockLayout else { return StrategyExecution(kernel: KernelTable.descriptor(kernel).name, tile: nil) }
+        return StrategyExecution(kernel: KernelTable.descriptor(kernel).name,
+                                 tile: try! TileSize(rows: min(layout.blockSize, shape.queryLength),
+                                                     columns: maxColumns(layout, keyLength: shape.keyLength)))
+    }
+
+    /// Key columns folded at once {256, 512, 1024} (rows are the layout's blocks).
+    public func tuningCandidates(shape: AttentionShape, mask: AttentionMask) -> [TileSize] {
+        guard let layout = mask.blockLayout else { return [] }
+        var seen = Set<TileSize>()
+        let rows = min(layout.blockSize, shape.queryLength)
+        return [256, 512, 1024].map { try! TileSize(rows: rows, columns: min(max($0, layout.blockSize), shape.keyLength)) }
+            .filter { seen.insert($0).inserted }
+    }
     public var summary: String { "online softmax over the layout's kept blocks only (CSR rows)" }
     public var supportedKinds: Set<MaskPattern.Kind> { [.blocks] }
 
@@ -66,22 +86,24 @@ public struct BlockSparseAttention: AttentionStrategy {
     /// The widest key range folded at once: the tile's columns (at least one
     /// block), never more than the keys there are.
     func maxColumns(_ layout: BlockLayout, keyLength: Int) -> Int {
-        min(max(tile?.columns ?? Self.defaultMaxColumns, layout.blockSize), keyLength)
+        min(max(tile?.columns ?? KernelTable.descriptor(kernel).blockSparseColumns, layout.blockSize), keyLength)
     }
 
     public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
         guard let layout = mask.blockLayout else { return 0 }
         let units = shape.batch * shape.heads * layout.queryBlocks
-        return tiledExtraBytes(shape: shape, units: units, threads: threads,
-                               maxRows: min(layout.blockSize, shape.queryLength),
-                               maxColumns: maxColumns(layout, keyLength: shape.keyLength), gathersKeys: true)
+        return blockwiseExtraBytes(shape: shape, units: units, threads: threads,
+                                   maxRows: min(layout.blockSize, shape.queryLength),
+                                   maxColumns: maxColumns(layout, keyLength: shape.keyLength), gathersKeys: true,
+                                   kernel: kernel)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
         guard let layout = mask.blockLayout else { preconditionFailure("validate() admits only block layouts") }
-        runTiledAttention(inputs, mask: mask, output: output, threads: threads,
-                          plan: Plan(mask: mask, layout: layout, maxColumns: maxColumns(layout, keyLength: inputs.shape.keyLength)),
-                          workspaces: workspaces)
+        try KernelTable.require(kernel)
+        runBlockwiseAttention(inputs, mask: mask, output: output, threads: threads,
+                              plan: Plan(mask: mask, layout: layout, maxColumns: maxColumns(layout, keyLength: inputs.shape.keyLength)),
+                              kernel: kernel, workspaces: workspaces)
     }
 }

@@ -26,6 +26,17 @@ public struct DenseAttention: AttentionStrategy {
     public var summary: String { "materializes the Nq×Nk scores per head with sgemm, masks, softmax, sgemm" }
     public var supportedKinds: Set<MaskPattern.Kind> { Set(MaskPattern.Kind.allCases) }
 
+    /// No tile kernel: OpenBLAS does the products.
+    public var tileKernel: KernelID? { nil }
+
+    /// OpenBLAS does the products; the softmax runs at the default kernel's width.
+    public func execution(shape: AttentionShape, mask: AttentionMask) -> StrategyExecution {
+        StrategyExecution(kernel: KernelID.openblas.rawValue, tile: nil)
+    }
+
+    /// Nothing to tune: the products are whole-matrix GEMMs.
+    public func tuningCandidates(shape: AttentionShape, mask: AttentionMask) -> [TileSize] { [] }
+
     public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
         // scores + row sums, in Double: Nq·Nk·4 can exceed Int for shapes that are only ever predicted
         let bytes = (Double(shape.queryLength) * Double(shape.keyLength) + Double(shape.queryLength)) * 4
@@ -35,11 +46,30 @@ public struct DenseAttention: AttentionStrategy {
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
         let shape = inputs.shape
-        let (nq, nk, d) = (shape.queryLength, shape.keyLength, shape.headDim)
-        BLAS.setThreads(1)
+        let (nq, nk) = (shape.queryLength, shape.keyLength)
         let scratchKey = "scores \(nq)x\(nk)"
         let scratch = workspaces.take(scratchKey) { AlignedBuffer(count: nq * nk + nq, zeroed: false) }  // written before read
         defer { workspaces.give(scratchKey, [scratch]) }
+        KernelTable.defaultKernel.dispatch(DenseRun(inputs: inputs, mask: mask, output: output, threads: threads,
+                                                    scratch: scratch))
+    }
+}
+
+/// Dense attention's three passes, with the row operations at the width of
+/// kernel `K`.
+struct DenseRun: KernelBody {
+    let inputs: AttentionInputs
+    let mask: AttentionMask
+    let output: AlignedBuffer
+    let threads: Int
+    /// Nq·Nk scores, then Nq inverse row sums.
+    let scratch: AlignedBuffer
+
+    func run<K: TileKernel>(_ kernel: K.Type) {
+        typealias Row = RowOps<K.Vector>
+        let shape = inputs.shape, mask = self.mask
+        let (nq, nk, d) = (shape.queryLength, shape.keyLength, shape.headDim)
+        BLAS.setThreads(1)
         let s = scratch.baseAddress
         let inverseSums = s + nq * nk
         let alpha = shape.scale * log2e
@@ -71,12 +101,12 @@ public struct DenseAttention: AttentionStrategy {
                     mask.applyMask(queries: r, keys: 0 ..< nk, scores: scores + r.lowerBound * nk, rowStride: nk)
                     for i in r {
                         let row = scores + i * nk
-                        let m = RowOps.max(row, count: nk)
+                        let m = Row.max(row, count: nk)
                         if m == -.infinity {        // no attended key: the row of P is zero
                             row.update(repeating: 0, count: nk)
                             inverseSums[i] = 0
                         } else {
-                            inverseSums[i] = 1 / RowOps.exp2InPlaceAndSum(row, count: nk, shift: m)
+                            inverseSums[i] = 1 / Row.exp2InPlaceAndSum(row, count: nk, shift: m)
                         }
                     }
                 }
@@ -86,7 +116,7 @@ public struct DenseAttention: AttentionStrategy {
                     let o = io.value.o + r.lowerBound * d
                     BLAS.gemmAB(m: r.count, n: d, k: nk, beta: 0, a: shared.value.scores + r.lowerBound * nk, lda: nk,
                                 b: io.value.v, ldb: d, c: o, ldc: d)
-                    for i in r { RowOps.scale(io.value.o + i * d, count: d, by: shared.value.inverseSums[i]) }
+                    for i in r { Row.scale(io.value.o + i * d, count: d, by: shared.value.inverseSums[i]) }
                 }
             }
         }

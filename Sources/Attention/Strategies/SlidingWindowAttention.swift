@@ -10,27 +10,45 @@
 /// - Complexity: O(B·H·Nq·(L + R + Br + G)·d) time; one tile workspace per
 ///   worker.
 public struct SlidingWindowAttention: AttentionStrategy {
-    /// Query rows per block when no tile is given.
-    public static let defaultRows = 64
-
     /// The tile set with `--tile`, or nil to fit the tile to the window.
     public let tile: TileSize?
+    /// The tile kernel of both products.
+    public let kernel: KernelID
+    public var tileKernel: KernelID? { kernel }
     /// Tile workspaces kept between calls (see ``WorkspacePool``).
     let workspaces = WorkspacePool()
 
-    public init(tile: TileSize? = nil) { self.tile = tile }
+    public init(tile: TileSize? = nil, kernel: KernelID? = nil) {
+        self.tile = tile
+        self.kernel = kernel ?? KernelTable.defaultKernel
+    }
 
-    /// The tile used for `window`: the one given, or 64 query rows by the
-    /// whole band they reach (64 + left + right keys, rounded up to 16, at
-    /// most 1024), so a query block's band is one product. Measured at
-    /// N = 16384, window ±256, B=1, H=8, d=64, 2 threads, useful GFLOP/s with
-    /// `cblas_sgemm` at about 250 in the same runs: 128x640 215, 64x576 210,
-    /// 256x768 185, 32x544 172 (with OpenBLAS doing the products, before the
-    /// SIMD kernels: 64x576 65% of sgemm, 64x256 59%).
+    /// The tile used for `window`: the one given, or the kernel's query rows
+    /// (``KernelDescriptor/slidingRows``) by the whole band they reach
+    /// (rows + left + right keys, rounded up to 16, at most 1024), so a
+    /// query block's band is one product. Measurements in docs/DECISIONS.md.
     public func tile(for window: MaskPattern.Window) -> TileSize {
         if let tile { return tile }
-        let band = Self.defaultRows + min(window.left, 1 << 20) + min(window.right, 1 << 20)
-        return try! TileSize(rows: Self.defaultRows, columns: min(1024, max(64, (band + 15) / 16 * 16)))
+        return Self.bandTile(rows: KernelTable.descriptor(kernel).slidingRows, window: window)
+    }
+
+    /// `rows` query rows by the band they reach.
+    static func bandTile(rows: Int, window: MaskPattern.Window) -> TileSize {
+        let band = rows + min(window.left, 1 << 20) + min(window.right, 1 << 20)
+        return try! TileSize(rows: rows, columns: min(1024, max(64, (band + 15) / 16 * 16)))
+    }
+
+    public func execution(shape: AttentionShape, mask: AttentionMask) -> StrategyExecution {
+        StrategyExecution(kernel: KernelTable.descriptor(kernel).name,
+                          tile: mask.window.map { fitted(tile(for: $0), to: shape) })
+    }
+
+    /// Query rows {32, 64, 96, 128}, each by the band it reaches.
+    public func tuningCandidates(shape: AttentionShape, mask: AttentionMask) -> [TileSize] {
+        guard let window = mask.window else { return [] }
+        var seen = Set<TileSize>()
+        return [32, 64, 96, 128].map { fitted(Self.bandTile(rows: $0, window: window), to: shape) }
+            .filter { seen.insert($0).inserted }
     }
 
     public var name: String { "sliding" }
@@ -44,13 +62,16 @@ public struct SlidingWindowAttention: AttentionStrategy {
         let window: MaskPattern.Window
         let tile: TileSize
         let queryBlocks: [Range<Int>]
+        /// Band ranges go through the transposed fold (the kernel's choice).
+        let gathersKeys: Bool
         var maxRows: Int { tile.rows }
         var maxColumns: Int { tile.columns }
 
-        init(mask: AttentionMask, window: MaskPattern.Window, tile: TileSize) {
+        init(mask: AttentionMask, window: MaskPattern.Window, tile: TileSize, kernel: KernelID) {
             self.mask = mask
             self.window = window
             self.tile = tile
+            gathersKeys = KernelTable.descriptor(kernel).foldsTransposed
             // Rows i with 0 ≤ i + offset < G are global: give them blocks of their own.
             let nq = mask.queryLength
             let globalRows = max(0, min(-mask.offset, nq)) ..< max(0, min(window.globalTokens - mask.offset, nq))
@@ -91,15 +112,18 @@ public struct SlidingWindowAttention: AttentionStrategy {
         guard let window = mask.window else { return 0 }
         let tile = fitted(tile(for: window), to: shape)
         let units = shape.batch * shape.heads * (BlockLayout.blockCount(shape.queryLength, blockSize: tile.rows) + 2)
-        return tiledExtraBytes(shape: shape, units: units, threads: threads,
-                               maxRows: tile.rows, maxColumns: tile.columns)
+        return blockwiseExtraBytes(shape: shape, units: units, threads: threads,
+                                   maxRows: tile.rows, maxColumns: tile.columns,
+                                   gathersKeys: KernelTable.descriptor(kernel).foldsTransposed, kernel: kernel)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
         guard let window = mask.window else { preconditionFailure("validate() admits only window patterns") }
-        runTiledAttention(inputs, mask: mask, output: output, threads: threads,
-                          plan: Plan(mask: mask, window: window, tile: fitted(tile(for: window), to: inputs.shape)),
-                          workspaces: workspaces)
+        try KernelTable.require(kernel)
+        runBlockwiseAttention(inputs, mask: mask, output: output, threads: threads,
+                              plan: Plan(mask: mask, window: window, tile: fitted(tile(for: window), to: inputs.shape),
+                                         kernel: kernel),
+                              kernel: kernel, workspaces: workspaces)
     }
 }

@@ -8,29 +8,48 @@
 /// - Complexity: O(B·H·(attended tiles)·Br·Bc·d) time; one Br×Bc score tile
 ///   and one Br×d accumulator per worker.
 public struct TiledAttention: AttentionStrategy {
-    /// The default tile, chosen by measurement (see the tiled issue's note).
-    public static let defaultTile = try! TileSize(rows: 256, columns: 512)
-
+    /// The tile kernel of both products.
+    public let kernel: KernelID
+    public var tileKernel: KernelID? { kernel }
+    /// Query rows × key columns; by default the kernel's (``KernelDescriptor/tiledTile``).
     public let tile: TileSize
     /// Tile workspaces kept between calls (see ``WorkspacePool``).
     let workspaces = WorkspacePool()
 
-    public init(tile: TileSize? = nil) { self.tile = tile ?? Self.defaultTile }
+    public init(tile: TileSize? = nil, kernel: KernelID? = nil) {
+        self.kernel = kernel ?? KernelTable.defaultKernel
+        self.tile = tile ?? KernelTable.descriptor(self.kernel).tiledTile
+    }
 
     public var name: String { "tiled" }
     public var summary: String { "online softmax over \(tile) tiles (FlashAttention-2), skips masked tiles" }
+
+    public func execution(shape: AttentionShape, mask: AttentionMask) -> StrategyExecution {
+        StrategyExecution(kernel: KernelTable.descriptor(kernel).name, tile: fitted(tile, to: shape))
+    }
+
+    /// Query rows {64, 96, 128, 192, 256} × key columns {256, 512, 1024}, cut
+    /// to the problem (duplicates dropped).
+    public func tuningCandidates(shape: AttentionShape, mask: AttentionMask) -> [TileSize] {
+        var seen = Set<TileSize>()
+        return [64, 96, 128, 192, 256].flatMap { r in [256, 512, 1024].map { c in fitted(try! TileSize(rows: r, columns: c), to: shape) } }
+            .filter { seen.insert($0).inserted }
+    }
     public var supportedKinds: Set<MaskPattern.Kind> { Set(MaskPattern.Kind.allCases) }
 
     struct Plan: KeyVisitPlan {
         let mask: AttentionMask
         let tile: TileSize
         let queryBlocks: [Range<Int>]
+        /// Key tiles go through the transposed fold (the kernel's choice).
+        let gathersKeys: Bool
         var maxRows: Int { tile.rows }
         var maxColumns: Int { tile.columns }
 
-        init(mask: AttentionMask, tile: TileSize) {
+        init(mask: AttentionMask, tile: TileSize, kernel: KernelID) {
             self.mask = mask
             self.tile = tile
+            gathersKeys = KernelTable.descriptor(kernel).foldsTransposed
             queryBlocks = blocks(of: 0 ..< mask.queryLength, size: tile.rows)
         }
 
@@ -42,14 +61,16 @@ public struct TiledAttention: AttentionStrategy {
     public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
         let tile = fitted(self.tile, to: shape)
         let units = shape.batch * shape.heads * BlockLayout.blockCount(shape.queryLength, blockSize: tile.rows)
-        return tiledExtraBytes(shape: shape, units: units, threads: threads,
-                               maxRows: tile.rows, maxColumns: tile.columns)
+        return blockwiseExtraBytes(shape: shape, units: units, threads: threads,
+                                   maxRows: tile.rows, maxColumns: tile.columns,
+                                   gathersKeys: KernelTable.descriptor(kernel).foldsTransposed, kernel: kernel)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
-        runTiledAttention(inputs, mask: mask, output: output, threads: threads,
-                          plan: Plan(mask: mask, tile: fitted(tile, to: inputs.shape)),
-                          workspaces: workspaces)
+        try KernelTable.require(kernel)
+        runBlockwiseAttention(inputs, mask: mask, output: output, threads: threads,
+                              plan: Plan(mask: mask, tile: fitted(tile, to: inputs.shape), kernel: kernel), kernel: kernel,
+                              workspaces: workspaces)
     }
 }

@@ -13,6 +13,10 @@ public enum AttentionError: Error, Equatable, Sendable, CustomStringConvertible 
     case bufferSizeMismatch(String)
     /// A block layout file could not be read or is malformed.
     case invalidLayoutFile(path: String, line: Int?, reason: String)
+    /// No tile kernel of that name is in ``KernelTable``.
+    case unknownKernel(String, known: [String])
+    /// The kernel exists but this CPU or build cannot run it.
+    case kernelUnavailable(String, reason: String)
 
     public var description: String {
         switch self {
@@ -23,6 +27,10 @@ public enum AttentionError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .unknownStrategy(name, known):
             return "unknown strategy '\(name)' (known: \(known.joined(separator: ", ")))"
         case .bufferSizeMismatch(let why): return "buffer size mismatch: \(why)"
+        case let .unknownKernel(name, known):
+            return "unknown kernel '\(name)' (known: \(known.joined(separator: ", ")))"
+        case let .kernelUnavailable(name, reason):
+            return "kernel '\(name)' cannot run here: \(reason) (see attnbench list)"
         case let .invalidLayoutFile(path, line, reason):
             if let line { return "layout file '\(path)', line \(line): \(reason)" }
             return "layout file '\(path)': \(reason)"

@@ -19,12 +19,26 @@ public protocol AttentionStrategy: Sendable {
     /// and O, with `threads` workers.
     func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int
 
+    /// The tile kernel of the strategy's products, or nil when it uses none
+    /// (dense's are whole-matrix OpenBLAS products).
+    var tileKernel: KernelID? { get }
+
+    /// The kernel and tile a forward pass on this problem runs with, for
+    /// reports: what was used, not what was asked for.
+    func execution(shape: AttentionShape, mask: AttentionMask) -> StrategyExecution
+
+    /// Tiles worth trying on this problem when tuning (``StrategyOptions/tile``);
+    /// empty when the strategy has nothing to tune.
+    func tuningCandidates(shape: AttentionShape, mask: AttentionMask) -> [TileSize]
+
     /// Computes attention of `inputs` under `mask` into `output`
     /// (`shape.queryElementCount` floats, overwritten) using `threads` workers.
     ///
     /// - Throws: ``AttentionError/unsupportedPattern(strategy:pattern:supported:)``
-    ///   when `mask`'s pattern is not one of ``supportedKinds``, and
-    ///   ``AttentionError/bufferSizeMismatch(_:)`` for a wrong output size.
+    ///   when `mask`'s pattern is not one of ``supportedKinds``,
+    ///   ``AttentionError/bufferSizeMismatch(_:)`` for a wrong output size, and
+    ///   ``AttentionError/kernelUnavailable(_:reason:)`` when the strategy's
+    ///   kernel cannot run on this CPU or build.
     func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws
 }
 
@@ -56,5 +70,18 @@ extension AttentionStrategy {
             throw AttentionError.bufferSizeMismatch("output has \(output.count) elements, \(s) needs \(s.queryElementCount)")
         }
         guard threads >= 1 else { throw AttentionError.invalidShape("threads must be at least 1, got \(threads)") }
+    }
+}
+
+/// What a forward pass runs with: the tile kernel (``KernelDescriptor/name``,
+/// or `openblas`) and the tile, query rows × key columns (nil when the
+/// strategy has none).
+public struct StrategyExecution: Sendable, Equatable, Codable {
+    public var kernel: String
+    public var tile: TileSize?
+
+    public init(kernel: String, tile: TileSize?) {
+        self.kernel = kernel
+        self.tile = tile
     }
 }

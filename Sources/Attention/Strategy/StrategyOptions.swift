@@ -2,14 +2,19 @@
 /// and ignores the rest.
 public struct StrategyOptions: Hashable, Sendable {
     /// Query rows × key columns of one tile (`--tile RxC`); `nil` is the
-    /// strategy's measured default.
+    /// kernel's measured default.
     public var tile: TileSize?
+    /// The tile kernel (`--kernel NAME`); `nil` is ``KernelTable/defaultKernel``.
+    public var kernel: KernelID?
 
-    public init(tile: TileSize? = nil) { self.tile = tile }
+    public init(tile: TileSize? = nil, kernel: KernelID? = nil) {
+        self.tile = tile
+        self.kernel = kernel
+    }
 }
 
 /// A tile of `rows` queries by `columns` keys.
-public struct TileSize: Hashable, Sendable, CustomStringConvertible {
+public struct TileSize: Hashable, Sendable, Codable, CustomStringConvertible {
     public var rows: Int
     public var columns: Int
 

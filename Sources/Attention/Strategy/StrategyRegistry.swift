@@ -10,9 +10,9 @@ public enum StrategyRegistry {
 
     public static let all: [Entry] = [
         Entry(name: "dense") { _ in DenseAttention() },
-        Entry(name: "tiled") { TiledAttention(tile: $0.tile) },
-        Entry(name: "sliding") { SlidingWindowAttention(tile: $0.tile) },
-        Entry(name: "block-sparse") { BlockSparseAttention(tile: $0.tile) },
+        Entry(name: "tiled") { TiledAttention(tile: $0.tile, kernel: $0.kernel) },
+        Entry(name: "sliding") { SlidingWindowAttention(tile: $0.tile, kernel: $0.kernel) },
+        Entry(name: "block-sparse") { BlockSparseAttention(tile: $0.tile, kernel: $0.kernel) },
     ]
 
     public static var names: [String] { all.map(\.name) }

@@ -101,11 +101,19 @@ public enum ReportComparison {
             let missing = (baseline.rows + current.rows).contains { timed($0) && Double($0["sgemm_gflops"] ?? "") == nil }
             if missing { metric = .median; metricNote = "a timed row has no sgemm_gflops: compared raw medians" }
         }
-        let versions = (Set(baseline.rows.compactMap { $0["schema_version"] }), Set(current.rows.compactMap { $0["schema_version"] }))
-        if metric == .normalized, versions.0 != versions.1 {
+        // Version 1 reports took the median of 5 sgemm runs; later ones the fastest.
+        let v1 = (baseline.rows.contains { $0["schema_version"] == "1" }, current.rows.contains { $0["schema_version"] == "1" })
+        if metric == .normalized, v1.0 != v1.1 {
             metricNote += (metricNote.isEmpty ? "" : "; ")
-                + "warning: the reports' schema versions differ (\(versions.0.sorted().joined(separator: ",")) vs \(versions.1.sorted().joined(separator: ","))) "
-                + "and so does how their sgemm rate was measured (version 1: median of 5 runs; 2: the fastest): normalized ratios are shifted by that; --metric median avoids it"
+                + "warning: one report is schema version 1, whose sgemm rate was the median of 5 runs (later versions: the fastest): "
+                + "normalized ratios are shifted by that; --metric median avoids it"
+        }
+        let baseKernels = Set(baseline.rows.compactMap { $0["kernel"] }.filter { !$0.isEmpty })
+        let curKernels = Set(current.rows.compactMap { $0["kernel"] }.filter { !$0.isEmpty })
+        if !baseKernels.isEmpty, !curKernels.isEmpty, baseKernels != curKernels {
+            metricNote += (metricNote.isEmpty ? "" : "; ")
+                + "warning: tile kernels differ (baseline \(baseKernels.sorted().joined(separator: ",")), current \(curKernels.sorted().joined(separator: ","))): "
+                + "time differences may be the kernels', not the code's"
         }
         let baseCores = Set(baseline.rows.compactMap { $0["blas_core"] }.filter { !$0.isEmpty })
         let curCores = Set(current.rows.compactMap { $0["blas_core"] }.filter { !$0.isEmpty })

@@ -1,3 +1,4 @@
+import Attention
 import Foundation
 
 /// The JSON file written beside a sweep's CSV: what machine and software
@@ -33,6 +34,12 @@ public struct EnvironmentReport: Codable, Sendable {
     public var disturbedCases: Int?
     public var memoryLimitBytes: Int
     public var timeoutSeconds: Double
+    /// The CPU's vector extensions, the tile kernels this CPU and build can
+    /// run, the default one, and the tuning file the cases read (if any).
+    public var cpuFeatures: [String]?
+    public var kernelsAvailable: [String]?
+    public var kernelDefault: String?
+    public var tuningFile: String?
     /// The program that ran the cases, when it is not the one that wrote
     /// this file (one side of an A/B run).
     public var binary: String?
@@ -48,6 +55,8 @@ public struct EnvironmentReport: Codable, Sendable {
         case sgemmGflopsEnd = "sgemm_gflops_end", memoryLimitBytes = "memory_limit_bytes", timeoutSeconds = "timeout_seconds"
         case sgemmGflopsChecks = "sgemm_gflops_checks", sgemmGflopsReference = "sgemm_gflops_reference"
         case calibrationWarning = "calibration_warning", disturbedCases = "disturbed_cases", binary, label
+        case cpuFeatures = "cpu_features", kernelsAvailable = "kernels_available", kernelDefault = "kernel_default"
+        case tuningFile = "tuning_file"
     }
 
     /// Copies the sweep's calibrations in.
@@ -64,13 +73,18 @@ public struct EnvironmentReport: Codable, Sendable {
         let blas = BLASEnvironment.current()
         let commit = shell("git", ["rev-parse", "HEAD"])
         let dirty = commit == nil ? nil : !(shell("git", ["status", "--porcelain", "--untracked-files=no"]) ?? "").isEmpty
-        return EnvironmentReport(
-            cpuModel: CPUFeatures.current().modelName, cores: ProcessInfo.processInfo.activeProcessorCount,
+        let cpu = CPUFeatures.current()
+        var report = EnvironmentReport(
+            cpuModel: cpu.modelName, cores: ProcessInfo.processInfo.activeProcessorCount,
             memoryBytes: ProcessMemory.physicalBytes, os: osName(), kernel: shell("uname", ["-srm"]) ?? "unknown",
             swiftVersion: swiftVersion(), blasConfig: blas.config, blasCore: blas.core,
             blasCoreChosenBy: blas.source, blasWarning: blas.warning, threads: threads,
             gitCommit: commit, gitDirty: dirty, commandLine: CommandLine.arguments, startedAt: Date(),
             memoryLimitBytes: memoryLimitBytes, timeoutSeconds: timeoutSeconds)
+        report.cpuFeatures = cpu.vectorFlags
+        report.kernelsAvailable = KernelTable.available.map { KernelTable.descriptor($0).name }
+        report.kernelDefault = KernelTable.descriptor(KernelTable.defaultKernel).name
+        return report
     }
 
     public func write(to path: String) throws {

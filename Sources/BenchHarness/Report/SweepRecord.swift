@@ -88,8 +88,9 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
 /// disagree. Units are in the names (`_ms`, `_bytes`), never in the cells.
 public enum ReportSchema {
     /// Bumped whenever a column is added, removed or changes meaning.
-    /// Version 2 added the calibration and interference columns.
-    public static let version = 2
+    /// Version 2 added the calibration and interference columns, version 3
+    /// the kernel columns.
+    public static let version = 3
 
     /// Every version this build reads: older reports lack the newer columns,
     /// whose cells then read as empty.
@@ -139,6 +140,15 @@ public enum ReportSchema {
         Column(name: "head_dim", meaning: "head dimension d") { "\($0.key.headDim)" },
         Column(name: "threads", meaning: "worker threads") { "\($0.key.threads)" },
         Column(name: "tile", meaning: "tile RxC when set with --tile, else empty (the strategy's default)") { $0.key.tile },
+        Column(name: "kernel", meaning: "the tile kernel the strategy ran with (attnbench list shows the table; openblas for dense's products)", since: 3) {
+            $0.result?.execution?.kernel ?? ""
+        },
+        Column(name: "tile_used", meaning: "the tile RxC the strategy ran with, after fitting it to the problem; empty when it has none", since: 3) {
+            $0.result?.execution?.tile?.description ?? ""
+        },
+        Column(name: "kernel_choice", meaning: "how kernel and tile were chosen: flag (--kernel/--tile), tuned (the tuning file), flag+tuned, or default (the CPU's features and the kernel's tile)", since: 3) {
+            $0.result?.kernelChoice ?? ""
+        },
         Column(name: "density", meaning: "attended pairs / (Nq·Nk)") { number($0.density) },
         Column(name: "attended_pairs", meaning: "attended (query, key) pairs per head") { int($0.attendedPairs) },
         Column(name: "reps", meaning: "timed repetitions") { int($0.result?.statistics.count) },

@@ -119,6 +119,7 @@ public final class ABRunner {
         let writers = (try ReportWriter(path: baseline.outputPath), try ReportWriter(path: current.outputPath))
         var environment = EnvironmentReport.capture(threads: plan.threads, memoryLimitBytes: plan.memoryLimitBytes,
                                                     timeoutSeconds: plan.timeoutSeconds)
+        environment.tuningFile = (try? TuningCache.file(for: TuningSource(flag: plan.tuning)))??.path
         progress.note("calibrating: cblas_sgemm \(calibrationSize)³ on \(plan.threads) thread(s)")
         let gemm = GEMMCalibration(size: calibrationSize, threads: plan.threads)
         var calibration = CalibrationLog(start: gemm.full())

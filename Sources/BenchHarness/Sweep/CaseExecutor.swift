@@ -72,6 +72,9 @@ public struct CaseExecutor: Sendable {
                     "--min-time", "\(c.repetitions.minTime)", "--format", "json"]
         if c.verify { args.append("--verify") }
         if let t = c.tile { args += ["--tile", t] }
+        // Newer flags only when asked for, so that older builds still answer.
+        if let k = c.kernel { args += ["--kernel", k] }
+        if let t = c.tuning { args += ["--tuning", t] }
         return args
     }
 

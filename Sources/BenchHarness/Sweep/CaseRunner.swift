@@ -5,6 +5,10 @@ import Foundation
 public struct CaseConfig: Codable, Sendable, Equatable {
     public var strategy: String
     public var tile: String?
+    /// The tile kernel asked for with `--kernel`, or nil.
+    public var kernel: String?
+    /// The `--tuning` value: a file, `none`, or nil for the default location.
+    public var tuning: String?
     public var shape: AttentionShape
     public var pattern: String
     public var threads: Int
@@ -14,9 +18,11 @@ public struct CaseConfig: Codable, Sendable, Equatable {
     /// Measure the `cblas_sgemm` rate with the same threads before the case.
     public var calibrate: Bool
 
-    public init(strategy: String, tile: String? = nil, shape: AttentionShape, pattern: String,
+    public init(strategy: String, tile: String? = nil, kernel: String? = nil, tuning: String? = nil,
+                shape: AttentionShape, pattern: String,
                 threads: Int, seed: UInt64 = 0, repetitions: RepetitionPolicy, verify: Bool, calibrate: Bool = false) {
-        self.strategy = strategy; self.tile = tile; self.shape = shape; self.pattern = pattern
+        self.strategy = strategy; self.tile = tile; self.kernel = kernel; self.tuning = tuning
+        self.shape = shape; self.pattern = pattern
         self.threads = threads; self.seed = seed; self.repetitions = repetitions; self.verify = verify
         self.calibrate = calibrate
     }
@@ -60,6 +66,10 @@ public struct CaseResult: Codable, Sendable {
     /// When the result pools several processes (the rounds of an A/B run):
     /// how many of `timesMs`, in order, each one contributed.
     public var roundSizes: [Int]?
+    /// The kernel and tile the strategy ran with (nil from builds before the kernel table).
+    public var execution: StrategyExecution?
+    /// How they were chosen: `flag`, `tuned`, `flag+tuned` or `default`.
+    public var kernelChoice: String?
 }
 
 /// Why a case cannot run at all.
@@ -70,12 +80,30 @@ public struct CaseError: Error, CustomStringConvertible {
 public enum CaseRunner {
     /// The strategy and the resolved mask of a case, or the error that rules it out.
     public static func prepare(_ config: CaseConfig) throws -> (any AttentionStrategy, AttentionMask) {
-        let options = StrategyOptions(tile: try config.tile.map { try TileSize(parsing: $0) })
-        let strategy = try StrategyRegistry.strategy(named: config.strategy, options: options)
+        let (strategy, mask, _) = try prepareWithChoice(config)
+        return (strategy, mask)
+    }
+
+    /// ``prepare(_:)``, and how the kernel and tile were chosen: flags first,
+    /// then the tuning file for what the flags left open (only a tuned entry
+    /// of the flagged kernel lends its tile), then the defaults.
+    static func prepareWithChoice(_ config: CaseConfig) throws -> (any AttentionStrategy, AttentionMask, String) {
+        var options = StrategyOptions(tile: try config.tile.map { try TileSize(parsing: $0) },
+                                      kernel: try config.kernel.map { try KernelTable.parse($0) })
+        let flagged = options.tile != nil || options.kernel != nil
         let pattern = try MaskPattern(parsing: config.pattern)
+        var tuned = false
+        if options.tile == nil || options.kernel == nil,
+           let (_, file) = try TuningCache.file(for: TuningSource(flag: config.tuning)),
+           let choice = file.choice(strategy: config.strategy, headDim: config.shape.headDim, pattern: pattern),
+           options.kernel == nil || options.kernel == choice.kernel {
+            if options.kernel == nil { options.kernel = choice.kernel; tuned = true }
+            if options.tile == nil, let tile = choice.tile { options.tile = tile; tuned = true }
+        }
+        let strategy = try StrategyRegistry.strategy(named: config.strategy, options: options)
         try strategy.requireSupport(pattern)
         let mask = try AttentionMask(pattern, shape: config.shape)
-        return (strategy, mask)
+        return (strategy, mask, flagged ? (tuned ? "flag+tuned" : "flag") : (tuned ? "tuned" : "default"))
     }
 
     /// Runs a case: builds inputs (or uses `inputs`, loaded when the resident
@@ -87,7 +115,7 @@ public enum CaseRunner {
     ///   memory exceed the machine's physical memory (the case would be killed).
     public static func run(_ config: CaseConfig, inputs given: AttentionInputs? = nil, rssBeforeInputs: Int? = nil,
                            saveOutput: String? = nil) throws -> CaseResult {
-        let (strategy, mask) = try prepare(config)
+        let (strategy, mask, choice) = try prepareWithChoice(config)
         let predicted = strategy.predictedExtraBytes(shape: config.shape, mask: mask, threads: config.threads)
         let needed = Double(config.shape.tensorBytes) + Double(predicted)
         guard needed < Double(ProcessMemory.physicalBytes) else {
@@ -123,6 +151,7 @@ public enum CaseRunner {
             inputBytes: s.tensorBytes, rssBeforeInputsBytes: rssBefore, rssWithInputsBytes: rssWith,
             peakRssBytes: peak, peakExtraBytes: peak - rssWith, processPeakRssBytes: ProcessMemory.processPeakBytes(),
             predictedExtraBytes: predicted, peakWasReset: reset, verification: verification, blas: .current(),
-            sgemmGflops: sgemm, fractionOfSgemm: sgemm.map { flops / medianSeconds / 1e9 / $0 })
+            sgemmGflops: sgemm, fractionOfSgemm: sgemm.map { flops / medianSeconds / 1e9 / $0 },
+            execution: strategy.execution(shape: config.shape, mask: mask), kernelChoice: choice)
     }
 }

@@ -14,6 +14,9 @@ public struct SweepPlan: Sendable {
     public var kvHeads: Int?
     public var threads: Int
     public var tile: String?
+    /// `--kernel` and `--tuning` for every case (nil: not given).
+    public var kernel: String?
+    public var tuning: String?
     public var seed: UInt64
     public var repetitions: RepetitionPolicy
     /// A case whose predicted peak resident set exceeds this is skipped.
@@ -44,8 +47,9 @@ public struct SweepPlan: Sendable {
                                                keyLength: kvLen ?? n, headDim: d)
                 for p in patterns {
                     for s in strategies {
-                        out.append(CaseConfig(strategy: s, tile: tile, shape: shape, pattern: p, threads: threads,
-                                              seed: seed, repetitions: repetitions, verify: true))
+                        out.append(CaseConfig(strategy: s, tile: tile, kernel: kernel, tuning: tuning, shape: shape,
+                                              pattern: p, threads: threads, seed: seed, repetitions: repetitions,
+                                              verify: true))
                     }
                 }
             }

@@ -63,6 +63,7 @@ public final class SweepRunner {
         let writer = try ReportWriter(path: outputPath)
         var environment = EnvironmentReport.capture(threads: plan.threads, memoryLimitBytes: plan.memoryLimitBytes,
                                                     timeoutSeconds: plan.timeoutSeconds)
+        environment.tuningFile = (try? TuningCache.file(for: TuningSource(flag: plan.tuning)))??.path
         let envPath = Self.environmentPath(forReport: outputPath)
         progress.note("calibrating: cblas_sgemm \(calibrationSize)³ on \(plan.threads) thread(s)")
         let gemm = GEMMCalibration(size: calibrationSize, threads: plan.threads)

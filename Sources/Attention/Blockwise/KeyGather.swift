@@ -1,7 +1,7 @@
 /// Packs scattered key ranges (and their values) into one contiguous block,
 /// so that one OpenBLAS tile product covers several small ranges. (With the
 /// SIMD products the tile queues ranges itself and reads values in place:
-/// ``OnlineSoftmaxTile/queueTransposed(key:value:columns:)``.)
+/// ``OnlineSoftmaxTile/queueTransposed(key:value:keys:partial:)``.)
 ///
 /// Why: a BigBird row keeps about seven blocks of 64 keys in four or five
 /// separate runs. Folding each run on its own means small matrix products

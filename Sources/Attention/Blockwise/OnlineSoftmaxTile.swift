@@ -1,0 +1,267 @@
+/// The one step that tiled, sliding-window and block-sparse attention share:
+/// a block of query rows against a stream of key ranges, with an online
+/// softmax (Milakov and Gimelshein 2018; FlashAttention-2's forward pass).
+///
+/// For a query block Q_b (`rows × d`) it keeps, per row, the running maximum
+/// `m`, the running sum `l` and an unnormalized output `acc`. Each key range
+/// (`columns` keys of K and V) does
+///
+///     S    = scale·log₂e · Q_b·Kᵀ            (scores, base 2)
+///     S    = −∞ where the mask excludes a pair   (partial tiles only)
+///     m'   = max(m, rowmax S)
+///     P    = 2^(S − m'),  α = 2^(m − m')
+///     l    = α·l + rowsum P
+///     acc  = α·acc + P·V
+///
+/// and ``finish(into:)`` writes `acc / l` (zeros where `l = 0`: a row that
+/// attended nothing). Nothing of size Nq×Nk ever exists: the workspace is
+/// one `rows × columns` score tile, one `rows × d` accumulator and two
+/// row vectors.
+///
+/// The products are kernel `K`'s, and the softmax works at its vector width.
+///
+/// One worker uses an instance at a time (``WorkspacePool`` hands it out
+/// exclusively); not thread-safe.
+final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
+    typealias V = K.Vector
+    let maxRows: Int
+    let maxColumns: Int
+    let headDim: Int
+    /// Row stride of the score tile: whole vectors.
+    let scoreStride: Int
+
+    private let scores: AlignedBuffer
+    /// A key range transposed and pre-scaled for the kernel (empty when the
+    /// kernel reads keys as they are).
+    private let packedKeys: AlignedBuffer
+    private let acc: AlignedBuffer
+    private let rowMax: AlignedBuffer
+    private let rowSum: AlignedBuffer
+
+    private var rows = 0
+    private var query: UnsafePointer<Float>?
+    private var alpha: Float = 1
+
+    /// Q_bᵀ scaled (d × rows rounded up to whole vectors) and the transposed
+    /// scores (keys × the same) of ``foldQueuedTransposed()``; made on first
+    /// use, so strategies that never queue ranges never touch them.
+    private var queryTransposed: AlignedBuffer?
+    private var scoresTransposed: AlignedBuffer?
+    private var queryTransposedReady = false
+    /// A key range queued for ``foldQueuedTransposed()``.
+    private struct QueuedRange {
+        let key: UnsafePointer<Float>
+        let value: UnsafePointer<Float>
+        /// The keys' absolute indices.
+        let keys: Range<Int>
+        /// Whether the mask excludes some of its pairs.
+        let partial: Bool
+    }
+    private var queued: [QueuedRange] = []
+    private(set) var transposedColumns = 0
+    /// The block's query rows (absolute) and the mask, for partial ranges.
+    private var queries: Range<Int> = 0 ..< 0
+    private var mask: AttentionMask?
+
+    init(maxRows: Int, maxColumns: Int, headDim: Int) {
+        self.maxRows = maxRows
+        self.maxColumns = maxColumns
+        self.headDim = headDim
+        scoreStride = K.roundUp(maxColumns)
+        scores = AlignedBuffer(count: maxRows * scoreStride, zeroed: false)   // written by each product before use
+        packedKeys = AlignedBuffer(count: K.packsKeys ? headDim * scoreStride : 0, zeroed: false)
+        acc = AlignedBuffer(count: maxRows * headDim)
+        // Whole vectors of rows, for the transposed fold's lane-wise updates.
+        rowMax = AlignedBuffer(count: K.roundUp(maxRows))
+        rowSum = AlignedBuffer(count: K.roundUp(maxRows))
+    }
+
+    /// Bytes of one worker's workspace, for memory predictions (without the
+    /// transposed fold's, see ``transposedBytes(maxRows:maxColumns:headDim:)``).
+    static func workspaceBytes(maxRows: Int, maxColumns: Int, headDim: Int) -> Int {
+        let packed = K.packsKeys ? headDim * K.roundUp(maxColumns) : 0
+        return (maxRows * K.roundUp(maxColumns) + packed + maxRows * headDim + 2 * K.roundUp(maxRows))
+            * MemoryLayout<Float>.stride
+    }
+
+    /// Bytes the transposed fold adds when it is used.
+    static func transposedBytes(maxRows: Int, maxColumns: Int, headDim: Int) -> Int {
+        (headDim + maxColumns) * K.roundUp(maxRows) * MemoryLayout<Float>.stride
+    }
+
+    /// Starts a query block: `rows` rows of `headDim` floats at `query`, the
+    /// query rows `queries` of a problem under `mask` (which partial key
+    /// ranges need).
+    func begin(query: UnsafePointer<Float>, rows: Int, scale: Float, queries: Range<Int>, mask: AttentionMask) {
+        precondition(rows >= 1 && rows <= maxRows && queries.count == rows)
+        self.query = query
+        self.rows = rows
+        self.queries = queries
+        self.mask = mask
+        self.alpha = scale * log2e
+        // Whole vectors: the transposed fold reads the lanes past `rows` too.
+        rowMax.baseAddress.update(repeating: -.infinity, count: K.roundUp(rows))
+        rowSum.baseAddress.update(repeating: 0, count: K.roundUp(rows))
+        acc.baseAddress.update(repeating: 0, count: rows * headDim)
+        queryTransposedReady = false
+    }
+
+    // MARK: Transposed fold
+
+    /// Queues keys and values for ``foldQueuedTransposed()``, which reads
+    /// both in place: nothing is packed per range. `keys` are the range's
+    /// absolute indices; when `partial`, the mask is applied to its scores.
+    ///
+    /// Why: packing each key range transposed for every query block took a
+    /// fifth of the time with short query blocks. Computing the transposed
+    /// scores `Sᵀ = K · (scale·Q_b)ᵀ` instead needs only Q_b packed, once per
+    /// block, and the softmax then runs across rows of Sᵀ with the query rows
+    /// in the vector lanes: the running max and sum are lane-wise, with no
+    /// horizontal reductions at all.
+    func queueTransposed(key: UnsafePointer<Float>, value: UnsafePointer<Float>, keys: Range<Int>, partial: Bool) {
+        precondition(canQueue && !keys.isEmpty && transposedColumns + keys.count <= maxColumns)
+        if queued.capacity < maxColumns { queued.reserveCapacity(maxColumns) }
+        queued.append(QueuedRange(key: key, value: value, keys: keys, partial: partial))
+        transposedColumns += keys.count
+    }
+
+    /// Folds the ranges queued by ``queueTransposed(key:value:keys:partial:)``:
+    ///
+    ///     Sᵀ = K_q · (scale·log₂e · Q_b)ᵀ          per range, rows = keys
+    ///     Sᵀ = −∞ where the mask excludes a pair   (partial ranges only)
+    ///     m' = max(m, column max of Sᵀ)            lane-wise over query rows
+    ///     Pᵀ = 2^(Sᵀ − m'),  α = 2^(m − m')
+    ///     l  = α·l + column sums of Pᵀ,  acc = α·acc + (Pᵀ)ᵀ·V
+    ///
+    /// A lane that has attended nothing yet (m' = −∞) gets zeros.
+    func foldQueuedTransposed() {
+        guard transposedColumns > 0 else { return }
+        let d = headDim, width = K.roundUp(rows)
+        if queryTransposed == nil {
+            queryTransposed = AlignedBuffer(count: d * K.roundUp(maxRows))
+            scoresTransposed = AlignedBuffer(count: maxColumns * K.roundUp(maxRows), zeroed: false)
+        }
+        let qT = queryTransposed!.baseAddress, sT = scoresTransposed!.baseAddress
+        if !queryTransposedReady {
+            // Lanes past `rows` are zero, so their scores are finite (and unused).
+            packTransposed(query!, columns: rows, k: d, scale: alpha, into: qT, ldPacked: width)
+            for c in 0 ..< d { (qT + c * width + rows).update(repeating: 0, count: width - rows) }
+            queryTransposedReady = true
+        }
+        var offset = 0
+        for range in queued {
+            let tile = sT + offset * width
+            K.multiply(a: range.key, aRowStride: d, aColumnStride: 1, b: qT, ldb: width, c: tile, ldc: width,
+                       rows: range.keys.count, n: width, k: d, accumulate: false)
+            if range.partial, let mask {
+                mask.applyMask(queries: queries, keys: range.keys, scores: tile, rowStride: 1, columnStride: width)
+            }
+            offset += range.keys.count
+        }
+        let total = transposedColumns
+        // −∞ (a lane with nothing attended yet) becomes the lowest float, so
+        // that −∞ − m' is −∞ (→ 0), never −∞ + ∞ = NaN.
+        let lowest = V(repeating: -.greatestFiniteMagnitude)
+        var lane = 0
+        while lane < width {
+            let mOld = V.load(rowMax.baseAddress + lane)
+            // Four independent maxima: one chain would wait on each compare.
+            var m0 = mOld, m1 = mOld, m2 = mOld, m3 = mOld
+            var j = 0
+            while j + 4 <= total {
+                let cell = sT + j * width + lane
+                m0 = m0.maximum(V.load(cell))
+                m1 = m1.maximum(V.load(cell + width))
+                m2 = m2.maximum(V.load(cell + 2 * width))
+                m3 = m3.maximum(V.load(cell + 3 * width))
+                j += 4
+            }
+            while j < total { m0 = m0.maximum(V.load(sT + j * width + lane)); j += 1 }
+            let mNew = m0.maximum(m1).maximum(m2.maximum(m3))
+            let shift = mNew.maximum(lowest)
+            var sum0 = V(), sum1 = V()
+            j = 0
+            while j + 2 <= total {
+                let cell = sT + j * width + lane
+                let p0 = exp2(V.load(cell) - shift), p1 = exp2(V.load(cell + width) - shift)
+                p0.store(to: cell)
+                p1.store(to: cell + width)
+                sum0 += p0
+                sum1 += p1
+                j += 2
+            }
+            if j < total {
+                let cell = sT + j * width + lane
+                let p = exp2(V.load(cell) - shift)
+                p.store(to: cell)
+                sum0 += p
+            }
+            let sum = sum0 + sum1
+            let rescale = exp2(mOld - shift)           // 0 where nothing was attended before (m = −∞)
+            (V.load(rowSum.baseAddress + lane) * rescale + sum).store(to: rowSum.baseAddress + lane)
+            mNew.store(to: rowMax.baseAddress + lane)
+            for r in lane ..< min(lane + V.scalarCount, rows) where rescale[r - lane] != 1 {
+                RowOps<V>.scale(acc.baseAddress + r * d, count: d, by: rescale[r - lane])
+            }
+            lane += V.scalarCount
+        }
+        offset = 0
+        for range in queued {
+            K.multiply(a: sT + offset * width, aRowStride: 1, aColumnStride: width, b: range.value, ldb: d,
+                       c: acc.baseAddress, ldc: d, rows: rows, n: d, k: range.keys.count, accumulate: true)
+            offset += range.keys.count
+        }
+        queued.removeAll(keepingCapacity: true)
+        transposedColumns = 0
+    }
+
+    /// Whether key ranges can be queued with ``queueTransposed(key:value:keys:partial:)``
+    /// and folded in as one product (the SIMD kernels; OpenBLAS gathers
+    /// copies instead, see ``KeyGather``).
+    var canQueue: Bool { !KernelTable.descriptor(K.id).gathersByCopy }
+
+    /// Folds `columns` keys and values (rows of `headDim` floats at `key`
+    /// and `value`) into the block. With `mask`, pairs it excludes are
+    /// dropped (`queries` and `keys` give the tile's absolute indices);
+    /// without it every pair counts.
+    func accumulate(key: UnsafePointer<Float>, value: UnsafePointer<Float>, columns: Int,
+                    mask: AttentionMask? = nil, queries: Range<Int> = 0 ..< 0, keys: Range<Int> = 0 ..< 0) {
+        precondition(columns >= 1 && columns <= maxColumns)
+        let d = headDim
+        let s = scores.baseAddress
+        K.scores(query: query!, rows: rows, key: key, columns: columns, d: d, scale: alpha,
+                 packed: packedKeys.baseAddress, into: s, lds: scoreStride)
+        if let mask { mask.applyMask(queries: queries, keys: keys, scores: s, rowStride: scoreStride) }
+
+        for r in 0 ..< rows {
+            let row = s + r * scoreStride
+            let mOld = rowMax[r]
+            let mNew = Swift.max(mOld, RowOps<V>.max(row, count: columns))
+            if mNew == -.infinity {
+                // Nothing attended in this row yet: contribute zeros, keep the state.
+                row.update(repeating: 0, count: columns)
+                continue
+            }
+            let rescale = mOld == -.infinity ? 0 : exp2(V(repeating: mOld - mNew))[0]
+            let sum = RowOps<V>.exp2InPlaceAndSum(row, count: columns, shift: mNew)
+            rowSum[r] = rowSum[r] * rescale + sum
+            rowMax[r] = mNew
+            if rescale != 1 { RowOps<V>.scale(acc.baseAddress + r * d, count: d, by: rescale) }
+        }
+        K.multiply(a: s, aRowStride: scoreStride, aColumnStride: 1, b: value, ldb: d, c: acc.baseAddress, ldc: d,
+                   rows: rows, n: d, k: columns, accumulate: true)
+    }
+
+    /// Writes the normalized block, `acc / l` row by row, to `output`
+    /// (`rows × headDim`); rows that attended nothing get zeros.
+    func finish(into output: UnsafeMutablePointer<Float>) {
+        let d = headDim
+        for r in 0 ..< rows {
+            let l = rowSum[r]
+            let inv: Float = l > 0 ? 1 / l : 0
+            let src = acc.baseAddress + r * d
+            let dst = output + r * d
+            for c in 0 ..< d { dst[c] = src[c] * inv }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/// A vector of floats the kernels compute with: `SIMD4` (any CPU), `SIMD8`
+/// (one AVX2 register), `SIMD16` (one AVX-512 register). Each kernel names
+/// its own, and the softmax step beside it works at the same width.
+///
+/// `Bits` is the integer vector of the same width, for bit manipulation
+/// (``exp2(_:)`` builds 2ⁿ in the exponent field).
+///
+/// The compare-and-blend operations are requirements, implemented once per
+/// concrete type, because the standard library's `replacing(with:where:)`
+/// called from generic code (even specialized) is lowered lane by lane:
+/// measured 6.7 ns per float against 0.07 for the same call on a concrete
+/// `SIMD8<Float>`. Through a requirement the concrete one is used.
+public protocol FloatVector: SIMD where Scalar == Float {
+    associatedtype Bits: SIMD where Bits.Scalar == Int32
+
+    /// The lane-wise maximum, as one compare and blend (NaN lanes of
+    /// `other` are ignored).
+    func maximum(_ other: Self) -> Self
+
+    /// Each lane limited to `[low, high]` (NaN lanes stay NaN).
+    func clamped(low: Self, high: Self) -> Self
+}
+
+extension SIMD4: FloatVector where Scalar == Float {
+    public typealias Bits = SIMD4<Int32>
+    @inlinable @inline(__always)
+    public func maximum(_ other: Self) -> Self { replacing(with: other, where: other .> self) }
+    @inlinable @inline(__always)
+    public func clamped(low: Self, high: Self) -> Self {
+        replacing(with: low, where: self .< low).replacing(with: high, where: self .> high)
+    }
+}
+
+extension SIMD8: FloatVector where Scalar == Float {
+    public typealias Bits = SIMD8<Int32>
+    @inlinable @inline(__always)
+    public func maximum(_ other: Self) -> Self { replacing(with: other, where: other .> self) }
+    @inlinable @inline(__always)
+    public func clamped(low: Self, high: Self) -> Self {
+        replacing(with: low, where: self .< low).replacing(with: high, where: self .> high)
+    }
+}
+
+extension SIMD16: FloatVector where Scalar == Float {
+    public typealias Bits = SIMD16<Int32>
+    @inlinable @inline(__always)
+    public func maximum(_ other: Self) -> Self { replacing(with: other, where: other .> self) }
+    @inlinable @inline(__always)
+    public func clamped(low: Self, high: Self) -> Self {
+        replacing(with: low, where: self .< low).replacing(with: high, where: self .> high)
+    }
+}
+
+extension FloatVector {
+    /// Loads `Self.scalarCount` floats from `p` (no alignment needed).
+    @inlinable @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
+
+    /// Stores the lanes to `p` (no alignment needed).
+    @inlinable @inline(__always)
+    func store(to p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
+}

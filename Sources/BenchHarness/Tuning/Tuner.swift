@@ -1,0 +1,90 @@
+import Attention
+import Foundation
+
+/// Measures the candidate kernels and tiles of each strategy on this machine
+/// and keeps the fastest that matches the reference: what `attnbench tune`
+/// runs.
+///
+/// For every strategy that has something to tune, every head dim and every
+/// pattern the strategy supports, on B=1, H=`heads`, N=`seqLen`: each
+/// available kernel with each of the strategy's
+/// ``AttentionStrategy/tuningCandidates(shape:mask:)`` and the kernel's own
+/// default tile, in this process, the fastest of `reps` runs after one
+/// warm-up (noise only slows a run down). The winner is then checked against
+/// the float64 reference (the sample of rows of `run --verify`); a winner
+/// over tolerance is dropped for the next.
+public struct Tuner {
+    public var strategies: [String]
+    public var headDims: [Int]
+    public var patterns: [String]
+    public var seqLen: Int
+    public var heads: Int
+    public var threads: Int
+    public var reps: Int
+
+    public init(strategies: [String], headDims: [Int], patterns: [String], seqLen: Int, heads: Int = 8, threads: Int,
+                reps: Int = 3) {
+        self.strategies = strategies; self.headDims = headDims; self.patterns = patterns
+        self.seqLen = seqLen; self.heads = heads; self.threads = threads; self.reps = reps
+    }
+
+    /// Runs every measurement; `progress` gets one line per tuned family.
+    public func run(progress: (String) -> Void) throws -> TuningFile {
+        var entries: [TuningFile.Entry] = []
+        for d in headDims {
+            let shape = try AttentionShape(heads: heads, queryLength: seqLen, headDim: d)
+            let inputs = AttentionInputs.random(shape: shape, seed: 0)
+            let output = inputs.makeOutput()
+            for name in strategies {
+                for text in patterns {
+                    let pattern = try MaskPattern(parsing: text)
+                    let probe = try StrategyRegistry.strategy(named: name)
+                    guard probe.supports(pattern), probe.tileKernel != nil else { continue }
+                    let mask = try AttentionMask(pattern, shape: shape)
+                    if let entry = try tune(name, pattern: pattern, mask: mask, inputs: inputs, output: output) {
+                        entries.append(entry)
+                        let gain = entry.defaultMs.map { String(format: ", default %.2f ms (%.2fx)", $0, $0 / entry.bestMs) } ?? ""
+                        progress(String(format: "%@ %@ d=%d N=%d: %@ tile %@, %.2f ms%@", name, text, d, seqLen,
+                                        KernelTable.descriptor(entry.kernel).name, entry.tile.description, entry.bestMs, gain))
+                    }
+                }
+            }
+        }
+        return TuningFile(cpuModel: CPUFeatures.current().modelName, kernelsAvailable: TuningFile.kernelsHere,
+                          threads: threads, entries: entries)
+    }
+
+    /// One family: every candidate, fastest first, and the first that verifies.
+    func tune(_ name: String, pattern: MaskPattern, mask: AttentionMask, inputs: AttentionInputs,
+              output: AlignedBuffer) throws -> TuningFile.Entry? {
+        let shape = inputs.shape
+        var measured: [(candidate: TuningFile.Candidate, strategy: any AttentionStrategy)] = []
+        var defaultMs: Double?
+        for kernel in KernelTable.available {
+            let kernelDefault = try StrategyRegistry.strategy(named: name, options: StrategyOptions(kernel: kernel))
+            var tiles: [TileSize?] = [nil]
+            tiles += kernelDefault.tuningCandidates(shape: shape, mask: mask).map { Optional($0) }
+            var seen = Set<TileSize>()
+            for tile in tiles {
+                let strategy = try StrategyRegistry.strategy(named: name, options: StrategyOptions(tile: tile, kernel: kernel))
+                guard let used = strategy.execution(shape: shape, mask: mask).tile, seen.insert(used).inserted else { continue }
+                let times = try Stopwatch.measure(.fixed(warmup: 1, reps: reps)) {
+                    try strategy.forward(inputs, mask: mask, output: output, threads: threads)
+                }
+                let ms = times.min()!
+                if tile == nil && kernel == KernelTable.defaultKernel { defaultMs = ms }
+                measured.append((TuningFile.Candidate(kernel: kernel, tile: used, ms: ms), strategy))
+            }
+        }
+        measured.sort { $0.candidate.ms < $1.candidate.ms }
+        for (candidate, strategy) in measured {
+            try strategy.forward(inputs, mask: mask, output: output, threads: threads)
+            guard Verification.verify(inputs, mask: mask, output: output).passes else { continue }
+            return TuningFile.Entry(strategy: name, headDim: shape.headDim, pattern: pattern.description,
+                                    patternKind: pattern.kind.rawValue, seqLen: shape.queryLength,
+                                    kernel: candidate.kernel, tile: candidate.tile, bestMs: candidate.ms,
+                                    defaultMs: defaultMs, candidates: measured.map(\.candidate))
+        }
+        return nil
+    }
+}

@@ -1,0 +1,199 @@
+import Attention
+import Foundation
+import Synchronization
+
+/// What `attnbench tune` measured fastest on one machine, like FFTW's
+/// wisdom: for each strategy, head dim and pattern, the tile kernel and the
+/// tile. `run` and `sweep` read it (``TuningFile/defaultPath``, or
+/// `--tuning FILE`) and use a choice when nothing on the command line says
+/// otherwise.
+///
+/// A file applies only on the machine kind that made it: the same CPU model
+/// and the same available kernels (a build for another CPU, or another CPU,
+/// has other ones). Elsewhere it is ignored, with a warning.
+public struct TuningFile: Codable, Sendable, Equatable {
+    public var schemaVersion = 1
+    public var cpuModel: String
+    /// The kernels this CPU and build could run when the file was made.
+    public var kernelsAvailable: [String]
+    public var threads: Int
+    public var createdAt: Date
+    public var entries: [Entry]
+
+    /// One tuned problem family.
+    public struct Entry: Codable, Sendable, Equatable {
+        public var strategy: String
+        public var headDim: Int
+        /// The pattern measured, command-line syntax.
+        public var pattern: String
+        /// Its family (`full`, `causal`, `window`, `blocks`).
+        public var patternKind: String
+        /// The length measured.
+        public var seqLen: Int
+        public var kernel: KernelID
+        public var tile: TileSize
+        /// The winner's time, and the time of the default choice, in ms.
+        public var bestMs: Double
+        public var defaultMs: Double?
+        /// Every candidate measured, fastest first.
+        public var candidates: [Candidate]
+
+        public init(strategy: String, headDim: Int, pattern: String, patternKind: String, seqLen: Int,
+                    kernel: KernelID, tile: TileSize, bestMs: Double, defaultMs: Double?, candidates: [Candidate]) {
+            self.strategy = strategy; self.headDim = headDim; self.pattern = pattern; self.patternKind = patternKind
+            self.seqLen = seqLen; self.kernel = kernel; self.tile = tile; self.bestMs = bestMs; self.defaultMs = defaultMs
+            self.candidates = candidates
+        }
+    }
+
+    public struct Candidate: Codable, Sendable, Equatable {
+        public var kernel: KernelID
+        public var tile: TileSize
+        public var ms: Double
+
+        public init(kernel: KernelID, tile: TileSize, ms: Double) {
+            self.kernel = kernel
+            self.tile = tile
+            self.ms = ms
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version", cpuModel = "cpu_model", kernelsAvailable = "kernels_available"
+        case threads, createdAt = "created_at", entries
+    }
+
+    public init(cpuModel: String, kernelsAvailable: [String], threads: Int, createdAt: Date = Date(), entries: [Entry]) {
+        self.cpuModel = cpuModel
+        self.kernelsAvailable = kernelsAvailable
+        self.threads = threads
+        self.createdAt = createdAt
+        self.entries = entries
+    }
+
+    /// Where `tune` writes and `run`/`sweep` look when no `--tuning` is
+    /// given: `$ATTNBENCH_TUNING`, else `$XDG_CACHE_HOME/attnbench/tuning.json`,
+    /// else `~/.cache/attnbench/tuning.json`. `ATTNBENCH_TUNING=none` means
+    /// no default file (``TuningSource/defaultLocation`` then uses none).
+    public static var defaultPath: String {
+        let env = ProcessInfo.processInfo.environment
+        if let path = env["ATTNBENCH_TUNING"], !path.isEmpty { return path }
+        let cache = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache")
+        return (cache as NSString).appendingPathComponent("attnbench/tuning.json")
+    }
+
+    /// The kernels of this CPU and build, as names.
+    static var kernelsHere: [String] { KernelTable.available.map { KernelTable.descriptor($0).name } }
+
+    /// Why the file does not apply on this machine, or nil when it does.
+    public var mismatch: String? {
+        let here = CPUFeatures.current().modelName
+        if cpuModel != here { return "it was made on '\(cpuModel)', this CPU is '\(here)'" }
+        if kernelsAvailable != Self.kernelsHere {
+            return "it was made where the kernels \(kernelsAvailable.joined(separator: ", ")) could run; here: \(Self.kernelsHere.joined(separator: ", "))"
+        }
+        return nil
+    }
+
+    /// The tuned kernel and tile for a case: from the entry of the same
+    /// strategy, head dim and pattern; failing that, only the kernel of an
+    /// entry of the same pattern family (a tile tuned for one window does not
+    /// fit another).
+    public func choice(strategy: String, headDim: Int, pattern: MaskPattern) -> (kernel: KernelID, tile: TileSize?)? {
+        let mine = entries.filter { $0.strategy == strategy && $0.headDim == headDim }
+        if let e = mine.first(where: { $0.pattern == pattern.description }) { return (e.kernel, e.tile) }
+        if let e = mine.first(where: { $0.patternKind == pattern.kind.rawValue }) { return (e.kernel, nil) }
+        return nil
+    }
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case unreadable(path: String, reason: String)
+        public var description: String {
+            switch self {
+            case let .unreadable(path, reason): return "tuning file '\(path)': \(reason)"
+            }
+        }
+    }
+
+    /// Reads the file at `path`.
+    ///
+    /// - Throws: ``LoadError`` naming the file when it cannot be read or is not a tuning file.
+    public static func load(path: String) throws -> TuningFile {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw LoadError.unreadable(path: path, reason: "cannot be read (\((error as NSError).localizedDescription))")
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do { return try decoder.decode(TuningFile.self, from: data) } catch {
+            throw LoadError.unreadable(path: path, reason: "not a tuning file written by attnbench tune (\(error))")
+        }
+    }
+
+    /// Writes the file, creating its directory.
+    public func write(to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+/// Which tuning file a process uses: the one named with `--tuning`, none
+/// (`--tuning none`), or the default location when a file is there.
+public enum TuningSource: Sendable, Equatable {
+    case defaultLocation
+    case file(String)
+    case none
+
+    /// `none`, or a path.
+    public init(flag: String?) {
+        switch flag {
+        case nil: self = .defaultLocation
+        case "none": self = .none
+        case let path?: self = .file(path)
+        }
+    }
+
+    /// The `--tuning` value that reproduces this choice in a child process.
+    public var flag: String? {
+        switch self {
+        case .defaultLocation: return nil
+        case .none: return "none"
+        case .file(let path): return path
+        }
+    }
+}
+
+/// Loads tuning files once per process and says once why one is ignored.
+public enum TuningCache {
+    private static let cache = Mutex<[String: TuningFile?]>([:])
+
+    /// The tuning file `source` names if it applies here; nil otherwise.
+    ///
+    /// - Throws: ``TuningFile/LoadError`` when a file named with `--tuning`
+    ///   cannot be read (a missing file at the default location is simply
+    ///   no tuning).
+    public static func file(for source: TuningSource) throws -> (path: String, file: TuningFile)? {
+        let path: String
+        switch source {
+        case .none: return nil
+        case .file(let p): path = p
+        case .defaultLocation:
+            path = TuningFile.defaultPath
+            guard path != "none", FileManager.default.fileExists(atPath: path) else { return nil }
+        }
+        if let cached = cache.withLock({ $0[path] }) { return cached.map { (path, $0) } }
+        let loaded = try TuningFile.load(path: path)
+        var usable: TuningFile? = loaded
+        if let why = loaded.mismatch {
+            usable = nil
+            FileHandle.standardError.write(Data("attnbench: warning: ignoring the tuning file \(path): \(why); run attnbench tune here\n".utf8))
+        }
+        cache.withLock { $0[path] = usable }
+        return usable.map { (path, $0) }
+    }
+}
