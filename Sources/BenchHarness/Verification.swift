@@ -10,14 +10,31 @@ public struct VerificationResult: Codable, Sendable, Equatable {
     public var checkedRows: Int
     /// `all rows` or a description of the sample.
     public var coverage: String
+    /// NaN or infinite elements in the whole output (every row, not only
+    /// the checked ones: a pass over the output is cheap); nil from builds
+    /// that did not count them.
+    public var nonFiniteOutputs: Int?
+
+    public init(maxAbsoluteError: Double, relativeFrobeniusError: Double, checkedRows: Int, coverage: String,
+                nonFiniteOutputs: Int? = nil) {
+        self.maxAbsoluteError = maxAbsoluteError; self.relativeFrobeniusError = relativeFrobeniusError
+        self.checkedRows = checkedRows; self.coverage = coverage; self.nonFiniteOutputs = nonFiniteOutputs
+    }
 
     /// The tolerances the suite holds every strategy to on standard normal
     /// inputs: relative Frobenius ≤ 1e-5 and max absolute ≤ 1e-4.
     public static let relativeTolerance = 1e-5
     public static let absoluteTolerance = 1e-4
 
+    /// Within both tolerances, with every output element finite.
     public var passes: Bool {
-        relativeFrobeniusError <= Self.relativeTolerance && maxAbsoluteError <= Self.absoluteTolerance
+        (nonFiniteOutputs ?? 0) == 0
+            && relativeFrobeniusError <= Self.relativeTolerance && maxAbsoluteError <= Self.absoluteTolerance
+    }
+
+    /// The reason a case with `count` non-finite outputs is wrong.
+    public static func nonFiniteReason(_ count: Int) -> String {
+        "the output has \(count) NaN or infinite value\(count == 1 ? "" : "s") (inputs are finite, so a strategy produced them)"
     }
 }
 
@@ -67,12 +84,14 @@ public enum Verification {
             }
         }
         let rel = ref2 > 0 ? (diff2 / ref2).squareRoot() : diff2.squareRoot()
+        var nonFinite = 0
+        for i in 0 ..< output.count where !output.baseAddress[i].isFinite { nonFinite += 1 }
         return VerificationResult(maxAbsoluteError: maxAbs, relativeFrobeniusError: rel,
-                                  checkedRows: rows.count * heads.count, coverage: coverage)
+                                  checkedRows: rows.count * heads.count, coverage: coverage, nonFiniteOutputs: nonFinite)
     }
 
     /// The sampled rows: first 8, last 8, 48 evenly spaced; sorted, unique.
-    static func sampleRows(_ n: Int) -> [Int] {
+    public static func sampleRows(_ n: Int) -> [Int] {
         var set = Set(0 ..< min(8, n)).union(max(0, n - 8) ..< n)
         for k in 0 ..< 48 { set.insert(k * (n - 1) / 47) }
         return set.sorted()

@@ -30,10 +30,10 @@ struct ABCommand: ParsableCommand {
 
     @OptionGroup var grid: GridOptions
 
-    @Option(help: "Rounds per case (even numbers balance the order); each round runs both builds once, with 1/rounds of the repetitions.")
+    @Option(parsing: .unconditional, help: "Rounds per case (even numbers balance the order); each round runs both builds once, with 1/rounds of the repetitions.")
     var rounds: Int = 4
 
-    @Option(help: "Times a regression (or a verdict reached while the machine was disturbed) is measured again.")
+    @Option(parsing: .unconditional, help: "Times a regression (or a verdict reached while the machine was disturbed) is measured again.")
     var retries: Int = 2
 
     @Option(name: .customLong("out-dir"), help: "Where baseline.csv and current.csv (and their .json) are written; must not hold them already.")

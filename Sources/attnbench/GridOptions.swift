@@ -14,7 +14,7 @@ struct GridOptions: ParsableArguments {
     @Option(help: "Comma-separated patterns (see attnbench list).")
     var patterns: String = "full,causal,window:256,bigbird:64"
 
-    @Option(name: .customLong("kv-len"), help: "A fixed key length for every case (default: equal to each --seq-lens value).")
+    @Option(name: .customLong("kv-len"), parsing: .unconditional, help: "A fixed key length for every case (default: equal to each --seq-lens value).")
     var kvLen: Int?
 
     @OptionGroup var layout: HeadLayoutOptions
@@ -33,22 +33,32 @@ struct GridOptions: ParsableArguments {
     @Option(name: .customLong("memory-limit"), help: "Skip cases whose predicted peak exceeds this (e.g. 8G, 512M; default: 75% of physical memory).")
     var memoryLimit: String?
 
-    @Option(help: "Seconds a case may run before it is killed; cases predicted to take longer are skipped.")
+    @Option(parsing: .unconditional, help: "Seconds a case may run before it is killed; cases predicted to take longer are skipped.")
     var timeout: Double = 300
+
+    /// A week: longer is a typo (or `inf`), and seconds must fit an `Int`.
+    static let maxTimeout: Double = 7 * 24 * 3600
 
     func validate() throws {
         _ = try plan()
-        if !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds, got \(timeout)") }
+        if !(timeout > 0 && timeout <= Self.maxTimeout) {
+            throw ValidationError("--timeout must be a positive number of seconds up to \(Int(Self.maxTimeout)) (a week), got \(timeout)")
+        }
     }
 
     func plan() throws -> SweepPlan {
-        let names = strategies.split(separator: ",").map(String.init)
+        // Repeated values name the same cases once: a case is measured and written once.
+        let names = strategies.split(separator: ",").map(String.init).uniqued()
         for n in names { _ = try parseStrategyName(n) }
         guard !names.isEmpty else { throw ValidationError("--strategies is empty (known: \(StrategyRegistry.names.joined(separator: ", ")))") }
-        let patternList = patterns.split(separator: ",").map(String.init)
-        guard !patternList.isEmpty else { throw ValidationError("--patterns is empty") }
-        for p in patternList { _ = try parsePattern(p) }
-        guard let lengths = SweepPlan.parseLengths(seqLens) else {
+        if tile != nil, !names.contains(where: { (try? StrategyRegistry.strategy(named: $0))?.tileKernel != nil }) {
+            throw ValidationError("--tile does not apply to \(names.joined(separator: ", ")): none of them has tiles")
+        }
+        let given = patterns.split(separator: ",").map(String.init)
+        guard !given.isEmpty else { throw ValidationError("--patterns is empty") }
+        var seenPatterns = Set<String>()
+        let patternList = try given.filter { seenPatterns.insert(try parsePattern($0).description).inserted }
+        guard let lengths = SweepPlan.parseLengths(seqLens)?.uniqued() else {
             throw ValidationError("--seq-lens '\(seqLens)' must be a comma list of lengths ≥ 1 (512,1024) or a doubling range LOW:HIGH (512:65536)")
         }
         let dims = headDims.split(separator: ",").map { Int($0) }
@@ -63,7 +73,7 @@ struct GridOptions: ParsableArguments {
             }
             limit = v
         }
-        var plan = SweepPlan(strategies: names, patterns: patternList, seqLens: lengths, kvLen: kvLen, headDims: dims.map { $0! },
+        var plan = SweepPlan(strategies: names, patterns: patternList, seqLens: lengths, kvLen: kvLen, headDims: dims.map { $0! }.uniqued(),
                              batch: layout.batch, heads: layout.heads, kvHeads: layout.kvHeads, threads: execution.threads,
                              tile: tile?.description, seed: execution.seed,
                              repetitions: repetition.policy(warmup: execution.warmup),
@@ -84,7 +94,7 @@ struct ComparisonFlags: ParsableArguments {
     @Option(name: .customLong("memory-threshold"), help: "The same for peak extra memory.", transform: parsePercent)
     var memoryThreshold: Double = 0.10
 
-    @Option(help: "Significance level of the Mann-Whitney U test.")
+    @Option(parsing: .unconditional, help: "Significance level of the Mann-Whitney U test.")
     var alpha: Double = 0.05
 
     @Option(help: "normalized (times × each report's sgemm rate) or median (raw ms).")
@@ -118,4 +128,12 @@ func parsePercent(_ text: String) throws -> Double {
         throw ValidationError("'\(text)' must be a percentage such as 10% or a fraction below 1 such as 0.1")
     }
     return percent ? v / 100 : v
+}
+
+extension Array where Element: Hashable {
+    /// The elements in order, each only at its first occurrence.
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
+    }
 }

@@ -4,13 +4,16 @@ import BenchHarness
 
 /// Batch and heads, shared by `run` and `sweep`.
 struct HeadLayoutOptions: ParsableArguments {
-    @Option(help: "Batch size B.")
-    var batch: Int = 1
+    // Optional underneath, so that `run --inputs` can tell a given flag from a default.
+    @Option(name: .customLong("batch"), parsing: .unconditional, help: "Batch size B (default 1).")
+    var batchFlag: Int?
+    var batch: Int { batchFlag ?? 1 }
 
-    @Option(help: "Query heads H.")
-    var heads: Int = 8
+    @Option(name: .customLong("heads"), parsing: .unconditional, help: "Query heads H (default 8).")
+    var headsFlag: Int?
+    var heads: Int { headsFlag ?? 8 }
 
-    @Option(name: .customLong("kv-heads"), help: "Key/value heads (divides --heads; default: --heads).")
+    @Option(name: .customLong("kv-heads"), parsing: .unconditional, help: "Key/value heads (divides --heads; default: --heads).")
     var kvHeads: Int?
 
     func validate() throws {
@@ -25,14 +28,15 @@ struct HeadLayoutOptions: ParsableArguments {
 
 /// The shape of one problem, for `run`.
 struct ShapeOptions: ParsableArguments {
-    @Option(name: .customLong("seq-len"), help: "Query length Nq.")
+    @Option(name: .customLong("seq-len"), parsing: .unconditional, help: "Query length Nq.")
     var seqLen: Int?
 
-    @Option(name: .customLong("kv-len"), help: "Key/value length Nk (default: --seq-len).")
+    @Option(name: .customLong("kv-len"), parsing: .unconditional, help: "Key/value length Nk (default: --seq-len).")
     var kvLen: Int?
 
-    @Option(name: .customLong("head-dim"), help: "Head dimension d.")
-    var headDim: Int = 64
+    @Option(name: .customLong("head-dim"), parsing: .unconditional, help: "Head dimension d (default 64).")
+    var headDimFlag: Int?
+    var headDim: Int { headDimFlag ?? 64 }
 
     @OptionGroup var layout: HeadLayoutOptions
 
@@ -55,13 +59,13 @@ struct ShapeOptions: ParsableArguments {
 
 /// How a case is run and repeated.
 struct ExecutionOptions: ParsableArguments {
-    @Option(help: "Worker threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Seed of the standard normal Q, K, V (xoshiro256** + Box-Muller).")
+    @Option(parsing: .unconditional, help: "Seed of the standard normal Q, K, V (xoshiro256** + Box-Muller).")
     var seed: UInt64 = 0
 
-    @Option(help: "Untimed runs before timing.")
+    @Option(parsing: .unconditional, help: "Untimed runs before timing.")
     var warmup: Int = 1
 
     func validate() throws {
@@ -77,26 +81,32 @@ struct ExecutionOptions: ParsableArguments {
 
 /// Adaptive repetition: run until both a count and a time are reached.
 struct RepetitionOptions: ParsableArguments {
-    @Option(name: .customLong("min-reps"), help: "Timed runs at least (default 5).")
+    @Option(name: .customLong("min-reps"), parsing: .unconditional, help: "Timed runs at least (default 5).")
     var minReps: Int?
 
-    @Option(name: .customLong("max-reps"), help: "Timed runs at most (default 30).")
+    @Option(name: .customLong("max-reps"), parsing: .unconditional, help: "Timed runs at most (default 30).")
     var maxReps: Int?
 
-    @Option(name: .customLong("min-time"), help: "Seconds of timed runs at least, within --max-reps (default 1).")
+    @Option(name: .customLong("min-time"), parsing: .unconditional, help: "Seconds of timed runs at least, within --max-reps (default 1).")
     var minTime: Double?
+
+    /// An hour of timed runs per case: more is a typo (or `inf`).
+    static let maxMinTime: Double = 3600
 
     func validate() throws {
         if let r = minReps, r < 1 { throw ValidationError("--min-reps must be at least 1, got \(r)") }
         if let r = maxReps, r < 1 { throw ValidationError("--max-reps must be at least 1, got \(r)") }
-        if let t = minTime, !(t >= 0) { throw ValidationError("--min-time must be 0 or more seconds, got \(t)") }
+        if let t = minTime, !(t >= 0 && t <= Self.maxMinTime) {
+            throw ValidationError("--min-time must be 0 to \(Int(Self.maxMinTime)) seconds, got \(t)")
+        }
         if let r = minReps, let m = maxReps, m < r { throw ValidationError("--max-reps (\(m)) must be at least --min-reps (\(r))") }
     }
 
     /// The given values over ``RepetitionPolicy``'s defaults.
     func policy(warmup: Int) -> RepetitionPolicy {
         let defaults = RepetitionPolicy()
-        let minReps = self.minReps ?? defaults.minReps
+        // A lone --max-reps below the default minimum lowers the minimum too: at most means at most.
+        let minReps = self.minReps ?? min(defaults.minReps, maxReps ?? defaults.minReps)
         return RepetitionPolicy(warmup: warmup, minReps: minReps, maxReps: max(maxReps ?? defaults.maxReps, minReps),
                                 minTime: minTime ?? defaults.minTime)
     }

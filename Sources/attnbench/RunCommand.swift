@@ -23,8 +23,9 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var kernelOptions: KernelOptions
 
-    @Option(help: "Timed repetitions (sets both --min-reps and --max-reps).")
-    var reps: Int = 10
+    @Option(name: .customLong("reps"), parsing: .unconditional, help: "Timed repetitions, a fixed count (default 10; or use --min-reps, --max-reps and --min-time).")
+    var repsFlag: Int?
+    var reps: Int { repsFlag ?? 10 }
 
     @OptionGroup var repetition: RepetitionOptions
 
@@ -45,6 +46,12 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if reps < 1 { throw ValidationError("--reps must be at least 1, got \(reps)") }
+        if repsFlag != nil, repetition.minReps != nil || repetition.maxReps != nil || repetition.minTime != nil {
+            throw ValidationError("--reps sets a fixed count; it does not combine with --min-reps, --max-reps or --min-time")
+        }
+        if tile != nil, (try? StrategyRegistry.strategy(named: strategy))?.tileKernel == nil {
+            throw ValidationError("--tile does not apply to \(strategy): it has no tiles")
+        }
         if kernelOptions.kernel != nil, (try? StrategyRegistry.strategy(named: strategy))?.tileKernel == nil {
             throw ValidationError("--kernel does not apply to \(strategy): its products are whole-matrix OpenBLAS calls")
         }
@@ -52,8 +59,11 @@ struct RunCommand: ParsableCommand {
             if files.split(separator: ",").count != 3 {
                 throw ValidationError("--inputs takes three .npy files separated by commas: Q,K,V")
             }
-            if shape.seqLen != nil || shape.kvLen != nil || shape.layout.kvHeads != nil {
-                throw ValidationError("--inputs takes the shape from the files; drop --seq-len, --kv-len and --kv-heads")
+            let given = [("--seq-len", shape.seqLen), ("--kv-len", shape.kvLen), ("--kv-heads", shape.layout.kvHeads),
+                         ("--heads", shape.layout.headsFlag), ("--batch", shape.layout.batchFlag),
+                         ("--head-dim", shape.headDimFlag)].filter { $0.1 != nil }.map(\.0)
+            if !given.isEmpty {
+                throw ValidationError("--inputs takes the shape from the files; drop \(given.joined(separator: ", "))")
             }
         } else if shape.seqLen == nil {
             throw ValidationError("--seq-len is required (the query length, at least 1), or --inputs Q,K,V")
@@ -98,6 +108,10 @@ struct RunCommand: ParsableCommand {
         case .json: print(try JSONOutput.encode(result))
         case .text: print(TextReport.describe(result))
         }
+        if let v = result.verification, let n = v.nonFiniteOutputs, n > 0 {
+            FileHandle.standardError.write(Data("attnbench: error: --verify: \(VerificationResult.nonFiniteReason(n))\n".utf8))
+            throw ExitCode(1)
+        }
         if let v = result.verification, !v.passes {
             let message = String(format: "--verify: output differs from the reference beyond tolerance (max abs %.3g, limit %.0e; rel Frobenius %.3g, limit %.0e)",
                                  v.maxAbsoluteError, VerificationResult.absoluteTolerance,
@@ -110,9 +124,7 @@ struct RunCommand: ParsableCommand {
 
 enum JSONOutput {
     static func encode(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try JSONCoding.encoder().encode(value), as: UTF8.self)
     }
 }
 

@@ -43,13 +43,20 @@ struct SweepCommand: ParsableCommand {
         print(SummaryTable.render(records))
         if let warning = runner.calibrationWarning { print("\nwarning: \(warning)") }
         print("\nreport: \(out)\nenvironment: \(SweepRunner.environmentPath(forReport: out))")
+        // Exit 1 only after everything is written: a CI step fails, the rows stay.
+        let bad = records.filter { [.failed, .timeout, .wrong].contains($0.status) }
+        if !bad.isEmpty {
+            let counts = Dictionary(grouping: bad, by: \.status).map { "\($0.value.count) \($0.key.rawValue)" }.sorted()
+            FileHandle.standardError.write(Data("attnbench: error: \(counts.joined(separator: ", ")) of \(records.count) cases (see the report's status and reason columns)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 
 /// `sweep --dry-run`: the grid and what would happen to each case.
 enum DryRun {
     static func render(_ plan: SweepPlan) throws -> String {
-        var lines = ["memory limit \(Bytes.format(plan.memoryLimitBytes)), timeout \(Int(plan.timeoutSeconds)) s per case", ""]
+        var lines = ["memory limit \(Bytes.format(plan.memoryLimitBytes)), timeout \(String(format: "%g", plan.timeoutSeconds)) s per case", ""]
         let cases = try plan.cases()
         var counts: [String: Int] = [:]
         for c in cases {

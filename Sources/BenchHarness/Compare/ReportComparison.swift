@@ -91,7 +91,7 @@ public enum ReportComparison {
     }
 
     public static func compare(baseline: ReportFile, current: ReportFile, options: ComparisonOptions) throws -> ComparisonReport {
-        let base = index(baseline), cur = index(current)
+        let base = try index(baseline), cur = try index(current)
         guard !Set(base.keys).isDisjoint(with: cur.keys) else {
             throw InputError(description: "\(baseline.path) and \(current.path) have no case in common (cases match on strategy, pattern, shape, threads and tile)")
         }
@@ -137,9 +137,27 @@ public enum ReportComparison {
         (a.pattern, a.seqLen, a.strategy, a.headDim, a.description) < (b.pattern, b.seqLen, b.strategy, b.headDim, b.description)
     }
 
-    static func index(_ report: ReportFile) -> [CaseKey: [String: String]] {
+    /// The report's rows by case. A case may appear twice only when the rows
+    /// agree in everything but the time they were written (a concatenated
+    /// copy); otherwise which one counts would be a guess.
+    static func index(_ report: ReportFile) throws -> [CaseKey: [String: String]] {
         var out: [CaseKey: [String: String]] = [:]
-        for row in report.rows { if let k = ReportFile.key(of: row) { out[k] = row } }   // a later row of a key wins
+        var lineOf: [CaseKey: Int] = [:]
+        for (row, line) in zip(report.rows, report.lines) {
+            guard let k = ReportFile.key(of: row) else {
+                throw InputError(description: "\(report.path): row \(line) does not name a case")
+            }
+            if let earlier = out[k] {
+                var a = earlier, b = row
+                a["finished_at"] = nil; b["finished_at"] = nil
+                guard a == b else {
+                    throw InputError(description: "\(report.path): rows \(lineOf[k]!) and \(line) are the same case (\(k)) with different results")
+                }
+                continue
+            }
+            out[k] = row
+            lineOf[k] = line
+        }
         return out
     }
 

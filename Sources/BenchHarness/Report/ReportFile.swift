@@ -5,6 +5,8 @@ public struct ReportFile: Sendable {
     public let path: String
     public let header: [String]
     public let rows: [[String: String]]
+    /// The line of the file each row was read from (1 is the header).
+    public let lines: [Int]
 
     public enum ReadError: Error, CustomStringConvertible, Equatable {
         case unreadable(path: String, reason: String)
@@ -20,7 +22,10 @@ public struct ReportFile: Sendable {
         }
     }
 
-    /// Reads `path`, checking that it was written with this schema version.
+    /// Reads `path`, checking that it was written with a schema version this
+    /// build reads and that every cell fits its column (``CellKind``).
+    ///
+    /// - Throws: ``ReadError``, naming the row and column of the first bad cell.
     public init(path: String) throws {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
@@ -36,6 +41,7 @@ public struct ReportFile: Sendable {
             throw ReadError.malformed(path: path, reason: "first column is '\(header.first ?? "")', expected 'schema_version'")
         }
         var rows: [[String: String]] = []
+        var lines: [Int] = []
         var versions = Set<Int>()
         for (n, record) in records.dropFirst().enumerated() where !(record.count == 1 && record[0].isEmpty) {
             guard record.count == header.count else {
@@ -46,20 +52,26 @@ public struct ReportFile: Sendable {
             }
             versions.insert(version)
             let row = Dictionary(uniqueKeysWithValues: zip(header, record))
-            if let times = row["times_ms"], !times.isEmpty {
-                let values = times.split(separator: ";", omittingEmptySubsequences: false).map { Double($0) }
-                guard values.allSatisfy({ $0 != nil && $0!.isFinite && $0! >= 0 }) else {
-                    throw ReadError.malformed(path: path, reason: "row \(n + 2): times_ms must be non-negative numbers joined by ';'")
+            for (column, cell) in zip(header, record) {
+                guard let kind = ReportSchema.kinds[column] else { continue }
+                if let problem = kind.problem(with: cell) {
+                    throw ReadError.malformed(path: path, reason: "row \(n + 2), column \(column): '\(cell.prefix(40))' \(problem)")
                 }
             }
             if let sizes = row["round_sizes"], !sizes.isEmpty {
-                let counts = sizes.split(separator: ";", omittingEmptySubsequences: false).map { Int($0) }
+                let total = sizes.split(separator: ";").reduce(0) { $0 + Int($1)! }
                 let times = (row["times_ms"] ?? "").split(separator: ";").count
-                guard counts.allSatisfy({ ($0 ?? 0) >= 1 }), counts.reduce(0, { $0 + $1! }) == times else {
-                    throw ReadError.malformed(path: path, reason: "row \(n + 2): round_sizes must be counts ≥ 1 joined by ';' that add up to the \(times) times_ms")
+                guard total == times else {
+                    throw ReadError.malformed(path: path, reason: "row \(n + 2): round_sizes add up to \(total), but times_ms has \(times) times")
+                }
+            }
+            if row["status"] == CaseStatus.ok.rawValue {
+                for column in ["times_ms", "median_ms"] where row[column]?.isEmpty == true {
+                    throw ReadError.malformed(path: path, reason: "row \(n + 2): status ok with an empty \(column)")
                 }
             }
             rows.append(row)
+            lines.append(n + 2)
         }
         let version = versions.max() ?? ReportSchema.version
         let missing = ReportSchema.header(version: version).filter { !header.contains($0) }
@@ -69,6 +81,7 @@ public struct ReportFile: Sendable {
         self.path = path
         self.header = header
         self.rows = rows
+        self.lines = lines
     }
 
     /// A report made from records in memory, as if written to `path` and read back.
@@ -76,6 +89,7 @@ public struct ReportFile: Sendable {
         self.path = path
         header = ReportSchema.header
         rows = records.map { Dictionary(uniqueKeysWithValues: zip(ReportSchema.header, ReportSchema.cells($0))) }
+        lines = Array(2 ..< 2 + records.count)
     }
 
     /// The case key of a row.

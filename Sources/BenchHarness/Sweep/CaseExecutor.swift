@@ -45,13 +45,13 @@ public struct CaseExecutor: Sendable {
         case .launchFailed(let why):
             return .failed("could not start \(executable): \(why)")
         case .timedOut(let seconds):
-            return .timedOut(String(format: "killed after --timeout %.0f s", seconds))
+            return .timedOut(String(format: "killed after --timeout %g s", seconds))
         case let .signaled(signal, stderr):
             let hint = signal == SIGKILL ? " (the kernel's out-of-memory killer sends this)" : ""
             return .failed("killed by signal \(signal)\(hint)" + Self.lastLine(stderr, prefix: ": "))
         case let .finished(status, stdout, stderr):
             do {
-                return .measured(try JSONDecoder().decode(CaseResult.self, from: Data(stdout.utf8)))
+                return .measured(try JSONCoding.decoder().decode(CaseResult.self, from: Data(stdout.utf8)))
             } catch {
                 if status != 0 || stdout.isEmpty { return .failed("exit status \(status)" + Self.lastLine(stderr, prefix: ": ")) }
                 return .failed("exit status \(status), but its report is not the JSON this attnbench reads (\(Self.brief(error)))")

@@ -162,13 +162,13 @@ enum CasePreflight {
         let mask = resolved!
         let runs = Double(config.repetitions.warmup + 1 + config.repetitions.minReps)
         if let estimate = timings.predictMs(config, mask: mask), estimate.ms * runs / 1e3 > plan.timeoutSeconds {
-            return settle(.skipped, String(format: "predicted %.0f s for %d runs (extrapolated from N=%d) exceeds --timeout %.0f s",
+            return settle(.skipped, String(format: "predicted %.0f s for %d runs (extrapolated from N=%d) exceeds --timeout %g s",
                                            estimate.ms * runs / 1e3, Int(runs), estimate.from, plan.timeoutSeconds))
         }
         // No shorter length measured yet: a lower bound, every computed FLOP at the sgemm rate.
         let floorSeconds = TimeModel.computedFlops(config, mask: mask) / (sgemm * 1e9) * runs
         if floorSeconds > plan.timeoutSeconds {
-            return settle(.skipped, String(format: "needs at least %.0f s for %d runs even at the sgemm rate; exceeds --timeout %.0f s",
+            return settle(.skipped, String(format: "needs at least %.2g s for %d runs even at the sgemm rate; exceeds --timeout %g s",
                                            floorSeconds, Int(runs), plan.timeoutSeconds))
         }
         return .run(mask: mask, predicted: predicted)
@@ -178,7 +178,8 @@ enum CasePreflight {
 extension SweepRecord {
     /// Why a verified case is `wrong`.
     static func wrongReason(_ v: VerificationResult) -> String {
-        String(format: "max abs error %.3g (tolerance %.0e), rel Frobenius %.3g (tolerance %.0e) over %@",
+        if let n = v.nonFiniteOutputs, n > 0 { return VerificationResult.nonFiniteReason(n) }
+        return String(format: "max abs error %.3g (tolerance %.0e), rel Frobenius %.3g (tolerance %.0e) over %@",
                v.maxAbsoluteError, VerificationResult.absoluteTolerance,
                v.relativeFrobeniusError, VerificationResult.relativeTolerance, v.coverage)
     }

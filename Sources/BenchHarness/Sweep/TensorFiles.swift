@@ -30,6 +30,15 @@ public enum TensorFiles {
         guard q.shape[1] % k.shape[1] == 0 else {
             throw InputError(description: "\(key): \(k.shape[1]) heads do not divide \(query)'s \(q.shape[1]) heads")
         }
+        // Non-finite inputs are refused here, so that every strategy sees the
+        // same contract (finite Q, K, V) instead of each propagating NaN its own way.
+        for (path, a) in [(query, q), (key, k), (value, v)] {
+            if let i = a.values.firstIndex(where: { !$0.isFinite }) {
+                let s = a.shape, d = s[3], n = s[2], h = s[1]
+                let at = "[\(i / (h * n * d)), \(i / (n * d) % h), \(i / d % n), \(i % d)]"
+                throw InputError(description: "\(path): element \(at) is \(a.values[i].isNaN ? "NaN" : "infinite (or beyond float32's range)"); attention inputs must be finite")
+            }
+        }
         let shape = try AttentionShape(batch: q.shape[0], heads: q.shape[1], kvHeads: k.shape[1],
                                        queryLength: q.shape[2], keyLength: k.shape[2], headDim: q.shape[3], scale: scale)
         return try AttentionInputs(shape: shape, query: AlignedBuffer(q.values), key: AlignedBuffer(k.values),

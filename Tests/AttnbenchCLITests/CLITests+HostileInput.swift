@@ -1,0 +1,146 @@
+import AttentionTestSupport
+import BenchHarness
+import Foundation
+import XCTest
+
+/// Input a careless or hostile user gives: each is refused with one error
+/// line naming the flag or file, or handled without losing or faking a result.
+extension CLITests {
+    /// Values that used to crash, hang or be read as something else.
+    func testOutOfRangeValuesAreOneLineErrors() throws {
+        let cases: [([String], String)] = [
+            (["sweep", "--dry-run", "--timeout", "inf"], "--timeout must be a positive number of seconds up to"),
+            (["sweep", "--dry-run", "--timeout", "1e19"], "--timeout must be a positive number of seconds up to"),
+            (["sweep", "--dry-run", "--min-time", "inf"], "--min-time must be 0 to"),
+            (["run", "--seq-len", "-5"], "--seq-len must be at least 1, got -5"),
+            (["run", "--seq-len", "8", "--heads", "-2"], "--heads must be at least 1, got -2"),
+            (["sweep", "--dry-run", "--kv-len", "-1"], "--kv-len must be at least 1, got -1"),
+        ]
+        try assertEachFailsWithOneErrorLine(cases)
+    }
+
+    /// A flag that would be accepted and ignored is an error naming it.
+    func testFlagsThatDoNotApplyAreErrors() throws {
+        let q = try fixture("q"), k = try fixture("k"), v = try fixture("v")
+        let cases: [([String], String)] = [
+            (["run", "--seq-len", "8", "--reps", "3", "--min-time", "0.001"], "--reps sets a fixed count"),
+            (["run", "--seq-len", "8", "--strategy", "dense", "--tile", "8x8"], "--tile does not apply to dense"),
+            (["sweep", "--dry-run", "--strategies", "dense", "--tile", "8x8"], "--tile does not apply to dense"),
+            (["run", "--inputs", "\(q),\(k),\(v)", "--heads", "2"], "drop --heads"),
+            (["run", "--inputs", "\(q),\(k),\(v)", "--batch", "1", "--head-dim", "16"], "drop --batch, --head-dim"),
+        ]
+        try assertEachFailsWithOneErrorLine(cases)
+    }
+
+    /// `run --max-reps 2` runs 2, not the default minimum of 5.
+    func testRunMaxRepsIsAnUpperBound() throws {
+        let r = try attnbench("run", "--strategy", "tiled", "--seq-len", "16", "--heads", "1", "--head-dim", "8",
+                              "--max-reps", "2")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssert(r.stdout.contains("over 2 reps"), r.stdout)
+    }
+
+    /// Repeated grid values measure and write each case once.
+    func testRepeatedGridValuesAreOneCase() throws {
+        let dir = try TemporaryDirectory(prefix: "dedupe-cli")
+        defer { dir.remove() }
+        let out = dir.path("s.csv")
+        let r = try attnbench(["sweep", "--strategies", "tiled,tiled", "--patterns", "full,full", "--seq-lens", "16,16",
+                               "--heads", "1", "--head-dims", "8,8", "--min-reps", "1", "--max-reps", "1", "--min-time", "0",
+                               "--in-process", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try ReportFile(path: out).rows.count, 1)
+    }
+
+    /// A sweep with a case that timed out exits 1, after writing every row.
+    func testSweepWithAFailedCaseExitsOneAndKeepsItsRows() throws {
+        let dir = try TemporaryDirectory(prefix: "sweep-exit")
+        defer { dir.remove() }
+        let out = dir.path("s.csv")
+        // The child cannot even start and verify 64 heads of N=1024 within 50 ms.
+        let r = try attnbench(["sweep", "--strategies", "dense", "--patterns", "full", "--seq-lens", "16,1024",
+                               "--heads", "64", "--head-dims", "64", "--min-reps", "1", "--max-reps", "1", "--min-time", "0",
+                               "--timeout", "0.05", "--out", out])
+        let rows = try ReportFile(path: out).rows
+        XCTAssertEqual(rows.count, 2, r.stderr)
+        let statuses = Set(rows.map { $0["status"]! })
+        if statuses.isSubset(of: ["ok", "skipped", "unsupported"]) {
+            XCTAssertEqual(r.status, 0, r.stderr)
+        } else {
+            XCTAssertEqual(r.status, 1, "\(statuses): \(r.stderr)")
+            XCTAssertEqual(r.errors.count, 1, r.stderr)
+            XCTAssert(r.errors[0].contains("of 2 cases"), r.stderr)
+        }
+        XCTAssert(statuses.contains("timeout") || statuses.contains("failed"), "\(rows.map { $0["reason"]! })")
+    }
+
+    /// NaN or infinite inputs are refused, naming the file and the element.
+    func testNonFiniteInputsAreRefused() throws {
+        let dir = try TemporaryDirectory(prefix: "nan-inputs")
+        defer { dir.remove() }
+        let k = try fixture("k"), v = try fixture("v")
+        var q = try NumpyFile.read(path: try fixture("q"))
+        var values = q.values
+        values[3 * 16 + 5] = .nan                      // [0, 0, 3, 5] of [1, 4, 37, 16]
+        q = NumpyArray(shape: q.shape, values: values)
+        let nanPath = dir.path("q-nan.npy")
+        try NumpyFile.write(q, to: nanPath)
+        values[3 * 16 + 5] = .infinity
+        let infPath = dir.path("q-inf.npy")
+        try NumpyFile.write(NumpyArray(shape: q.shape, values: values), to: infPath)
+        let cases: [([String], String)] = [
+            (["run", "--inputs", "\(nanPath),\(k),\(v)", "--verify", "--format", "json"], "q-nan.npy: element [0, 0, 3, 5] is NaN"),
+            (["run", "--inputs", "\(infPath),\(k),\(v)"], "q-inf.npy: element [0, 0, 3, 5] is infinite"),
+        ]
+        try assertEachFailsWithOneErrorLine(cases)
+    }
+
+    /// compare refuses a report with a bad cell (exit 2, naming the file,
+    /// row and column) instead of returning a verdict.
+    func testCompareRefusesCorruptedCells() throws {
+        let dir = try TemporaryDirectory(prefix: "compare-strict")
+        defer { dir.remove() }
+        let base = dir.path("base.csv")
+        let r = try attnbench(["sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "16,32", "--heads", "1",
+                               "--head-dims", "8", "--min-reps", "6", "--max-reps", "6", "--min-time", "0", "--in-process",
+                               "--out", base])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let records = try CSVTable.parse(try String(contentsOfFile: base, encoding: .utf8)).filter { $0 != [""] }
+        let header = records[0]
+        func corrupted(_ column: String, _ value: String, name: String) throws -> String {
+            var copy = records
+            copy[1][header.firstIndex(of: column)!] = value
+            let path = dir.path(name)
+            try copy.map(CSVTable.line).joined().write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let cases: [(String, String, String)] = [
+            ("status", "great", "is not a status"),
+            ("seq_len", "sixteen", "is not an integer"),
+            ("sgemm_gflops", "0", "must be greater than 0"),
+            ("median_ms", "fast", "is not a finite number"),
+            ("times_ms", "1;x", "must be non-negative numbers joined by ';'"),
+            ("disturbed", "maybe", "must be 0 or 1"),
+        ]
+        for (n, (column, value, problem)) in cases.enumerated() {
+            let path = try corrupted(column, value, name: "bad\(n).csv")
+            let c = try attnbench(["compare", base, path])
+            XCTAssertEqual(c.status, 2, "\(column)=\(value): \(c.stdout)")
+            XCTAssertEqual(c.errors.count, 1, c.stderr)
+            XCTAssert(c.errors.first?.contains("bad\(n).csv: not a sweep CSV (row 2, column \(column): '\(value)' \(problem)") == true,
+                      c.stderr)
+        }
+
+        // A case written twice: an error when the rows disagree, read once when they agree.
+        var twice = records + [records[1]]
+        let same = dir.path("same.csv")
+        try twice.map(CSVTable.line).joined().write(toFile: same, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try attnbench(["compare", base, same]).status, 0)
+        twice[3][header.firstIndex(of: "median_ms")!] = "999"
+        let differ = dir.path("differ.csv")
+        try twice.map(CSVTable.line).joined().write(toFile: differ, atomically: true, encoding: .utf8)
+        let c = try attnbench(["compare", base, differ])
+        XCTAssertEqual(c.status, 2, c.stdout)
+        XCTAssert(c.errors.first?.contains("rows 2 and 4 are the same case") == true, c.stderr)
+    }
+}
