@@ -163,6 +163,7 @@ extension CLITests {
             (["--save-output", fifo], "fifo.npy: is a FIFO"),
             (["--save-output", readOnly], "read-only.npy: is read-only"),
             (["--save-output", dir.path("")], "is a directory"),
+            (["--save-output", "/dev/null"], "/dev/null: is a device"),
         ]
         try assertEachFailsWithOneErrorLine(cases, prefix: ["run", "--seq-len", "8", "--reps", "1"])
         XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "keep me")
