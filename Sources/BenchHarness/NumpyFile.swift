@@ -161,7 +161,8 @@ public enum NumpyFile {
     }
 
     /// Writes `values`, of the given C-order `shape`, to `path` as a version
-    /// 1.0 `<f4` `.npy` file, replacing any existing file atomically.
+    /// 1.0 `<f4` `.npy` file, replacing an existing regular file atomically
+    /// (anything else at `path` is refused: ``OutputFile``).
     ///
     /// - Throws: `NumpyFileError.shapeMismatch` if a shape extent is negative
     ///   or the product of `shape` is not `values.count`;
@@ -169,9 +170,9 @@ public enum NumpyFile {
     public static func write(_ values: UnsafeBufferPointer<Float>, shape: [Int], to path: String) throws {
         let data = try encode(values, shape: shape, path: path)
         do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw NumpyFileError.cannotWrite(path: path, reason: reason(error))
+            try OutputFile.replace(path, with: data)
+        } catch let refused as OutputFile.Refused {
+            throw NumpyFileError.cannotWrite(path: path, reason: refused.reason)
         }
     }
 

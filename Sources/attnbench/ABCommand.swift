@@ -63,7 +63,7 @@ struct ABCommand: ParsableCommand {
             rounds: rounds, retries: retries, options: rule.options)
         let outcome: ABRunner.Outcome
         do { outcome = try runner.run() } catch {
-            FileHandle.standardError.write(Data("attnbench: error: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("attnbench: error: \(oneLine("\(error)"))\n".utf8))
             throw ExitCode(2)
         }
         print(rule.render(outcome.comparison))

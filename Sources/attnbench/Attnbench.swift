@@ -21,10 +21,16 @@ struct Attnbench: ParsableCommand {
             Foundation.exit(code.rawValue)       // the command already said why
         } catch {
             if exitCode(for: error) == .success || error is CleanExit { exit(withError: error) }
-            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("attnbench: error: \(message)\n".utf8))
+            FileHandle.standardError.write(Data("attnbench: error: \(oneLine(Self.message(for: error)))\n".utf8))
             let code = exitCode(for: error)
             Foundation.exit(code == .success ? 1 : code.rawValue)
         }
     }
+}
+
+/// The first line of `message`, cut at 300 characters: an error quotes a
+/// user's input, which may be one enormous line.
+func oneLine(_ message: String) -> String {
+    let first = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? message
+    return first.count <= 300 ? first : first.prefix(300) + "… (\(first.count - 300) more characters)"
 }

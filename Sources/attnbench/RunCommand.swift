@@ -65,7 +65,14 @@ struct RunCommand: ParsableCommand {
             if !given.isEmpty {
                 throw ValidationError("--inputs takes the shape from the files; drop \(given.joined(separator: ", "))")
             }
-        } else if shape.seqLen == nil {
+        }
+        if let path = saveOutput {
+            // Checked before the case runs, so a bad path does not cost the run.
+            do { try OutputFile.checkReplaceable(path) } catch let e as OutputFile.Refused {
+                throw ValidationError("--save-output \(e.description)")
+            }
+        }
+        if inputs == nil, shape.seqLen == nil {
             throw ValidationError("--seq-len is required (the query length, at least 1), or --inputs Q,K,V")
         }
     }

@@ -39,6 +39,10 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError(e.description)
         } catch let e as ReportFile.ReadError {
             throw ValidationError("--out \(e.description)")
+        } catch let e as OutputFile.Refused {
+            throw ValidationError("--out \(e.description)")
+        } catch let e as ReportLock.Busy {
+            throw ValidationError("--out \(e.description)")
         }
         print(SummaryTable.render(records))
         if let warning = runner.calibrationWarning { print("\nwarning: \(warning)") }

@@ -143,4 +143,115 @@ extension CLITests {
         XCTAssertEqual(c.status, 2, c.stdout)
         XCTAssert(c.errors.first?.contains("rows 2 and 4 are the same case") == true, c.stderr)
     }
+
+    /// --save-output replaces only a regular, writable file, and says so
+    /// before the case runs; what was at the path is left alone.
+    func testSaveOutputRefusesWhatIsNotARegularFile() throws {
+        let dir = try TemporaryDirectory(prefix: "save-output")
+        defer { dir.remove() }
+        let target = dir.path("precious.txt")
+        try "keep me".write(toFile: target, atomically: true, encoding: .utf8)
+        let link = dir.path("link.npy")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let fifo = dir.path("fifo.npy")
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        let readOnly = dir.path("read-only.npy")
+        try "old".write(toFile: readOnly, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(readOnly, 0o444), 0)
+        let cases: [([String], String)] = [
+            (["--save-output", link], "link.npy: is a symbolic link"),
+            (["--save-output", fifo], "fifo.npy: is a FIFO"),
+            (["--save-output", readOnly], "read-only.npy: is read-only"),
+            (["--save-output", dir.path("")], "is a directory"),
+            (["--save-output", "/dev/null"], "/dev/null: is a device"),
+        ]
+        try assertEachFailsWithOneErrorLine(cases, prefix: ["run", "--seq-len", "8", "--reps", "1"])
+        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "keep me")
+        XCTAssertEqual(try String(contentsOfFile: readOnly, encoding: .utf8), "old")
+        let fresh = dir.path("out.npy")
+        XCTAssertEqual(try attnbench(["run", "--seq-len", "8", "--reps", "1", "--save-output", fresh]).status, 0)
+        XCTAssertEqual(try NumpyFile.read(path: fresh).shape, [1, 8, 8, 64])
+    }
+
+    /// A second sweep on a report another sweep is writing is refused at
+    /// once, and the first one's rows all arrive.
+    func testASecondWriterOfAReportIsRefused() throws {
+        let dir = try TemporaryDirectory(prefix: "two-writers")
+        defer { dir.remove() }
+        let out = dir.path("s.csv")
+        let first = Process()
+        first.executableURL = Self.binary
+        first.arguments = ["sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "256,512", "--heads", "2",
+                           "--head-dims", "32", "--min-reps", "3", "--max-reps", "3", "--min-time", "0.5", "--in-process",
+                           "--out", out]
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        let lock = dir.path(".s.csv.lock")
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: lock) && Date() < deadline { usleep(20_000) }
+        let second = try attnbench(["sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "64", "--heads", "1",
+                                    "--head-dims", "8", "--min-reps", "1", "--max-reps", "1", "--min-time", "0", "--in-process",
+                                    "--resume", "--out", out])
+        first.waitUntilExit()
+        XCTAssertNotEqual(second.status, 0)
+        XCTAssertEqual(second.errors.count, 1, second.stderr)
+        XCTAssert(second.errors.first?.contains("is being written by another attnbench sweep") == true, second.stderr)
+        XCTAssertEqual(first.terminationStatus, 0)
+        XCTAssertEqual(try ReportFile(path: out).rows.count, 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: lock), "the lock file is removed at the end")
+    }
+
+    /// --resume repairs a missing final line end and keeps the environment
+    /// of the earlier run; a .json path that is a directory is refused
+    /// before a CSV is written.
+    func testResumeRepairsTheLineEndAndKeepsEarlierEnvironments() throws {
+        let dir = try TemporaryDirectory(prefix: "resume")
+        defer { dir.remove() }
+        let out = dir.path("s.csv")
+        let grid = ["sweep", "--strategies", "tiled", "--patterns", "full", "--heads", "1", "--head-dims", "8",
+                    "--min-reps", "1", "--max-reps", "1", "--min-time", "0", "--in-process", "--out", out]
+        XCTAssertEqual(try attnbench(grid + ["--seq-lens", "16"]).status, 0)
+        var text = try String(contentsOfFile: out, encoding: .utf8)
+        XCTAssert(text.hasSuffix("\n"))
+        text.removeLast()
+        try text.write(toFile: out, atomically: true, encoding: .utf8)
+        let resumed = try attnbench(grid + ["--seq-lens", "16,32", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssert(resumed.stderr.contains("lacked a final line end"), resumed.stderr)
+        XCTAssertEqual(try ReportFile(path: out).rows.map { $0["seq_len"]! }, ["16", "32"])
+        let json = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: dir.path("s.json"))))
+        guard case .object(let top) = json, case .array(let earlier)? = top["earlier_runs"] else {
+            return XCTFail("no earlier_runs in \(json)")
+        }
+        XCTAssertEqual(earlier.count, 1)
+
+        let blocked = dir.path("b.csv")
+        try FileManager.default.createDirectory(atPath: dir.path("b.json"), withIntermediateDirectories: true)
+        let r = try attnbench(Array(grid.dropLast()) + [blocked, "--seq-lens", "16"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertEqual(r.errors.count, 1, r.stderr)
+        XCTAssert(r.errors.first?.contains("b.json: is a directory") == true, r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: blocked), "no header-only CSV is left behind")
+    }
+
+    /// A problem whose inputs and layout cannot fit is refused before the
+    /// layout is built (this used to trap in an allocation, or build for
+    /// minutes); a huge layout-file row fails as it is read.
+    func testOversizedLayoutsAreRefusedBeforeBuilding() throws {
+        let dir = try TemporaryDirectory(prefix: "layouts")
+        defer { dir.remove() }
+        let wide = dir.path("wide.txt")
+        try ("block 4\n" + String(repeating: "1", count: 2_000_000) + "\n").write(toFile: wide, atomically: true, encoding: .utf8)
+        let cases: [([String], String)] = [
+            (["--strategy", "block-sparse", "--pattern", "fixed:1:1", "--seq-len", "65536", "--batch", "100000"], "more than the machine's"),
+            (["--strategy", "block-sparse", "--pattern", "bigbird:64", "--seq-len", "16777216"], "more than the machine's"),
+            (["--strategy", "block-sparse", "--pattern", "layout:\(wide)", "--seq-len", "16"], "line 2: row has 2000000 columns"),
+        ]
+        try assertEachFailsWithOneErrorLine(cases, prefix: ["run", "--reps", "1"])
+        let dry = try attnbench(["sweep", "--dry-run", "--strategies", "block-sparse", "--patterns", "fixed:1:1",
+                                 "--seq-lens", "1048576", "--memory-limit", "8G"])
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        XCTAssert(dry.stdout.contains("skip"), dry.stdout)
+    }
 }

@@ -68,7 +68,7 @@ public struct AttentionMask: Sendable {
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
                 throw AttentionError.invalidLayoutFile(path: path, line: nil, reason: "cannot be read (\(error.localizedDescription))")
             }
-            let layout = try BlockLayout.parse(text, path: path, causal: causal)
+            let layout = try BlockLayout.parse(text, path: path, causal: causal, lengths: (queryLength, keyLength))
             do { try layout.validate(queryLength: queryLength, keyLength: keyLength) } catch let AttentionError.invalidPattern(why) {
                 throw AttentionError.invalidLayoutFile(path: path, line: nil, reason: why)
             }

@@ -40,6 +40,16 @@ public struct BlockLayout: Hashable, Sendable {
         columns = cols
     }
 
+    /// Bytes a layout of `keptBlocks` kept blocks in `queryBlocks` rows takes
+    /// while it is built and after: the CSR arrays plus the per-row lists
+    /// and sets the generators fill first.
+    public static func bytesWhileBuilding(keptBlocks: Int, queryBlocks: Int) -> Int {
+        let (a, o1) = keptBlocks.multipliedReportingOverflow(by: 48)
+        let (b, o2) = queryBlocks.multipliedReportingOverflow(by: 96)
+        let (sum, o3) = a.addingReportingOverflow(b)
+        return o1 || o2 || o3 ? Int.max : sum
+    }
+
     /// Number of blocks of `blockSize` covering `length` (the last may be partial).
     public static func blockCount(_ length: Int, blockSize: Int) -> Int { length <= 0 ? 0 : (length - 1) / blockSize + 1 }
 
@@ -120,11 +130,17 @@ extension BlockLayout {
             if diag.lowerBound < globalBlocks {                 // a global query block
                 for c in 0 ... limit { kept.insert(c) }
             }
-            var candidates = (0 ... limit).filter { !kept.contains($0) }
+            // The pick-th block of (0 ... limit) not yet kept, found by walking
+            // the few kept blocks instead of listing every candidate: the same
+            // draws as listing them, in O(kept) rather than O(key blocks) per row.
+            var excluded = kept.filter { $0 <= limit }.sorted()
             var rng = NormalGenerator(seed: seed, stream: UInt64(r) &+ 0x5EED)
-            for _ in 0 ..< min(randomBlocks, candidates.count) {
-                let pick = Int(rng.nextBits() % UInt64(candidates.count))
-                kept.insert(candidates.remove(at: pick))
+            for _ in 0 ..< min(randomBlocks, limit + 1 - excluded.count) {
+                var pick = Int(rng.nextBits() % UInt64(limit + 1 - excluded.count))
+                var index = 0
+                while index < excluded.count && excluded[index] <= pick { pick += 1; index += 1 }
+                kept.insert(pick)
+                excluded.insert(pick, at: index)
             }
             rows.append(Array(kept))
         }
@@ -163,7 +179,7 @@ extension BlockLayout {
 // MARK: - Layout files
 
 extension BlockLayout {
-    /// Reads a layout file. The format, line by line:
+    /// Reads a layout file. The format, line by line (LF or CRLF line ends):
     ///
     ///     # comments and blank lines are ignored anywhere
     ///     block 64
@@ -173,38 +189,67 @@ extension BlockLayout {
     ///
     /// The first other line is `block B`; then one line per query block with
     /// one character per key block, `1` attended and `0` not. Every row has
-    /// the same number of characters.
+    /// the same number of characters. With `lengths`, a row or a row count
+    /// that cannot fit them fails as soon as it is read, so a huge wrong file
+    /// costs one pass over its bytes, not a layout built first.
     ///
     /// - Throws: ``AttentionError/invalidLayoutFile(path:line:reason:)`` with
-    ///   the line number and what is wrong.
-    public static func parse(_ text: String, path: String, causal: Bool = false) throws -> BlockLayout {
+    ///   the line number and what is wrong (quoting at most 40 characters).
+    /// - Complexity: O(bytes of the file).
+    public static func parse(_ text: String, path: String, causal: Bool = false,
+                             lengths: (query: Int, key: Int)? = nil) throws -> BlockLayout {
         var blockSize: Int?
         var rows: [[Int]] = []
         var width: Int?
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = index + 1
-            let line = raw.trimmingCharacters(in: " \t\r")
-            if line.isEmpty || line.hasPrefix("#") { continue }
+        var expected: (rows: Int, columns: Int)?
+        let bytes = Array(text.utf8)
+        var lineStart = 0, lineNumber = 0
+        while lineStart <= bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count && bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+            lineNumber += 1
+            defer { lineStart = lineEnd + 1 }
+            // Trim spaces, tabs and a CR (CRLF files).
+            var a = lineStart, b = lineEnd
+            func blank(_ c: UInt8) -> Bool { c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\r") }
+            while a < b && blank(bytes[a]) { a += 1 }
+            while b > a && blank(bytes[b - 1]) { b -= 1 }
+            if a == b || bytes[a] == UInt8(ascii: "#") { continue }
+            let line = bytes[a ..< b]
             func fail(_ why: String) -> AttentionError { .invalidLayoutFile(path: path, line: lineNumber, reason: why) }
-            guard let b = blockSize else {
-                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-                guard fields.count == 2, fields[0] == "block", let b = Int(fields[1]), b >= 1 else {
-                    throw fail("expected 'block B' with B ≥ 1 before the rows, got '\(line)'")
+            func quoted() -> String {
+                let head = String(decoding: line.prefix(40), as: UTF8.self)
+                return line.count > 40 ? "'\(head)…' (\(line.count) characters)" : "'\(head)'"
+            }
+            guard let size = blockSize else {
+                let fields = String(decoding: line, as: UTF8.self).split(separator: " ", omittingEmptySubsequences: true)
+                guard line.count < 64, fields.count == 2, fields[0] == "block", let size = Int(fields[1]), size >= 1 else {
+                    throw fail("expected 'block B' with B ≥ 1 before the rows, got \(quoted())")
                 }
-                blockSize = b
+                blockSize = size
+                if let lengths {
+                    expected = (blockCount(lengths.query, blockSize: size), blockCount(lengths.key, blockSize: size))
+                }
                 continue
             }
-            _ = b
-            var kept: [Int] = []
-            for (c, ch) in line.enumerated() {
-                switch ch {
-                case "1": kept.append(c)
-                case "0": break
-                default: throw fail("column \(c + 1) is '\(ch)'; rows hold only 0 and 1")
-                }
+            if let expected, line.count != expected.columns {
+                throw fail("row has \(line.count) columns; lengths \(lengths!.query)x\(lengths!.key) in blocks of \(size) need \(expected.columns)")
             }
             if let w = width, w != line.count {
                 throw fail("row has \(line.count) columns, earlier rows have \(w)")
+            }
+            if let expected, rows.count == expected.rows {
+                throw fail("more than the \(expected.rows) rows that lengths \(lengths!.query)x\(lengths!.key) in blocks of \(size) need")
+            }
+            var kept: [Int] = []
+            for (c, ch) in line.enumerated() {
+                switch ch {
+                case UInt8(ascii: "1"): kept.append(c)
+                case UInt8(ascii: "0"): break
+                default:
+                    let shown = ch < 0x80 ? "'\(Character(Unicode.Scalar(ch)))'" : "a non-ASCII byte"
+                    throw fail("column \(c + 1) is \(shown); rows hold only 0 and 1")
+                }
             }
             width = line.count
             rows.append(kept)

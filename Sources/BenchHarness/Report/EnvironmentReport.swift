@@ -45,6 +45,10 @@ public struct EnvironmentReport: Codable, Sendable {
     public var binary: String?
     /// A name for that program given by the caller, for example a revision.
     public var label: String?
+    /// The environments of the earlier runs of a resumed sweep, oldest
+    /// first, as they were written: each part of the report keeps the
+    /// machine and software it was measured with.
+    public var earlierRuns: [JSONValue]?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", cpuModel = "cpu_model", cores, memoryBytes = "memory_bytes", os, kernel
@@ -56,7 +60,20 @@ public struct EnvironmentReport: Codable, Sendable {
         case sgemmGflopsChecks = "sgemm_gflops_checks", sgemmGflopsReference = "sgemm_gflops_reference"
         case calibrationWarning = "calibration_warning", disturbedCases = "disturbed_cases", binary, label
         case cpuFeatures = "cpu_features", kernelsAvailable = "kernels_available", kernelDefault = "kernel_default"
-        case tuningFile = "tuning_file"
+        case tuningFile = "tuning_file", earlierRuns = "earlier_runs"
+    }
+
+    /// The environments a resumed sweep must keep from the file at `path`:
+    /// its earlier runs, then the file's own run; empty when there is no
+    /// file. A file that is not JSON is an error rather than lost.
+    public static func runsToKeep(at path: String) throws -> [JSONValue] {
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return [] }
+        guard case .object(var run)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            throw OutputFile.Refused(path: path, reason: "is not the environment JSON of a sweep; --resume would lose it (move it away first)")
+        }
+        var earlier: [JSONValue] = []
+        if case .array(let runs)? = run.removeValue(forKey: CodingKeys.earlierRuns.rawValue) { earlier = runs }
+        return earlier + [.object(run)]
     }
 
     /// Copies the sweep's calibrations in.
@@ -91,7 +108,7 @@ public struct EnvironmentReport: Codable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        try encoder.encode(self).write(to: URL(fileURLWithPath: path))
+        try OutputFile.replace(path, with: try encoder.encode(self), createDirectory: true)
     }
 
     static func osName() -> String {

@@ -110,26 +110,42 @@ public final class ReportWriter {
 
     /// Opens `path` for appending, writing the header first when the file is
     /// new or empty. An existing file must have this schema's header.
+    /// A report whose last row lacks its line end (written by something
+    /// else, or cut short) gets one first, so the next row starts its own
+    /// line; a cut-short row itself fails ``ReportFile``'s reading before this.
+    ///
+    /// - Throws: ``OutputFile/Refused`` when `path` is not a regular
+    ///   writable file; ``ReportFile/ReadError`` when it is not a report of
+    ///   this schema.
     public init(path: String) throws {
         self.path = path
+        try OutputFile.checkReplaceable(path, createDirectory: true)
         let fm = FileManager.default
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let exists = fm.fileExists(atPath: path) && ((try? fm.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) > 0
         if exists {
             let existing = try ReportFile(path: path)
             guard existing.header == ReportSchema.header else {
                 throw ReportFile.ReadError.schemaMismatch(path: path, reason: "its header differs from this attnbench's schema version \(ReportSchema.version); write to another --out")
             }
-        } else if !fm.createFile(atPath: path, contents: Data(CSVTable.line(ReportSchema.header).utf8)) {
-            throw ReportFile.ReadError.unreadable(path: path, reason: "cannot create the file")
+        } else {
+            try OutputFile.replace(path, with: Data(CSVTable.line(ReportSchema.header).utf8), createDirectory: true)
         }
-        guard let h = FileHandle(forWritingAtPath: path) else {
+        guard let h = FileHandle(forUpdatingAtPath: path) else {
             throw ReportFile.ReadError.unreadable(path: path, reason: "cannot open for writing")
         }
         handle = h
-        handle.seekToEndOfFile()
+        let end = handle.seekToEndOfFile()
+        if end > 0 {
+            handle.seek(toFileOffset: end - 1)
+            if handle.readData(ofLength: 1) != Data("\n".utf8) {
+                try handle.write(contentsOf: Data("\n".utf8))
+                repairedLineEnd = true
+            }
+        }
     }
+
+    /// Whether opening the report added a missing final line end.
+    public private(set) var repairedLineEnd = false
 
     deinit { try? handle.close() }
 
@@ -148,17 +164,6 @@ public final class ReportWriter {
     /// The same with rows given as cells in ``ReportSchema/header``'s order.
     public static func rewrite(path: String, rows: [[String]]) throws {
         let text = ([ReportSchema.header] + rows).map(CSVTable.line).joined()
-        let temporary = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)),
-              let h = FileHandle(forWritingAtPath: temporary) else {
-            throw ReportFile.ReadError.unreadable(path: temporary, reason: "cannot create the file")
-        }
-        try h.synchronize()
-        try h.close()
-        guard rename(temporary, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ReportFile.ReadError.unreadable(path: path, reason: "cannot replace it: \(why)")
-        }
+        try OutputFile.replace(path, with: Data(text.utf8))
     }
 }

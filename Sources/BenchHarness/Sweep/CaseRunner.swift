@@ -78,6 +78,17 @@ public struct CaseError: Error, CustomStringConvertible {
 }
 
 public enum CaseRunner {
+    /// What a case holds before its strategy runs: the tensors and the
+    /// resolved mask's upper bound (``MaskPattern/predictedResolvedBytes(queryLength:keyLength:)``),
+    /// known without building anything; `Int.max` when it overflows.
+    public static func bytesBeforeResolving(_ config: CaseConfig) throws -> Int {
+        let pattern = try MaskPattern(parsing: config.pattern)
+        let shape = config.shape
+        let (sum, overflow) = shape.tensorBytes.addingReportingOverflow(
+            pattern.predictedResolvedBytes(queryLength: shape.queryLength, keyLength: shape.keyLength))
+        return overflow ? Int.max : sum
+    }
+
     /// The strategy and the resolved mask of a case, or the error that rules it out.
     public static func prepare(_ config: CaseConfig) throws -> (any AttentionStrategy, AttentionMask) {
         let (strategy, mask, _) = try prepareWithChoice(config)
@@ -115,6 +126,11 @@ public enum CaseRunner {
     ///   memory exceed the machine's physical memory (the case would be killed).
     public static func run(_ config: CaseConfig, inputs given: AttentionInputs? = nil, rssBeforeInputs: Int? = nil,
                            saveOutput: String? = nil) throws -> CaseResult {
+        // Refused before a layout is built: one that cannot fit would trap or take minutes first.
+        let early = try bytesBeforeResolving(config)
+        guard early < ProcessMemory.physicalBytes else {
+            throw CaseError(description: "\(config.strategy) \(config.pattern) on \(config.shape) needs more than \(Bytes.format(early)) for its inputs and mask, more than the machine's \(Bytes.format(ProcessMemory.physicalBytes))")
+        }
         let (strategy, mask, choice) = try prepareWithChoice(config)
         let predicted = strategy.predictedExtraBytes(shape: config.shape, mask: mask, threads: config.threads)
         let needed = Double(config.shape.tensorBytes) + Double(predicted)

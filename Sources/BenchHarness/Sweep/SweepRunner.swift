@@ -52,6 +52,13 @@ public final class SweepRunner {
     @discardableResult
     public func run() throws -> [SweepRecord] {
         let cases = try plan.cases()
+        let envPath = Self.environmentPath(forReport: outputPath)
+        // Both paths are checked before anything is written: a .json that
+        // cannot be written must not leave a header-only CSV behind.
+        try OutputFile.checkReplaceable(outputPath, createDirectory: true)
+        try OutputFile.checkReplaceable(envPath, createDirectory: true)
+        let lock = try ReportLock(report: outputPath)
+        defer { lock.release() }
         var finished = Set<CaseKey>()
         var earlierRows: [[String: String]] = []
         if FileManager.default.fileExists(atPath: outputPath) {
@@ -60,11 +67,15 @@ public final class SweepRunner {
             finished = Set(existing.rows.compactMap(ReportFile.key(of:)))
             earlierRows = existing.rows
         }
-        let writer = try ReportWriter(path: outputPath)
         var environment = EnvironmentReport.capture(threads: plan.threads, memoryLimitBytes: plan.memoryLimitBytes,
                                                     timeoutSeconds: plan.timeoutSeconds)
         environment.tuningFile = (try? TuningCache.file(for: TuningSource(flag: plan.tuning)))??.path
-        let envPath = Self.environmentPath(forReport: outputPath)
+        if !earlierRows.isEmpty {
+            let kept = try EnvironmentReport.runsToKeep(at: envPath)
+            if !kept.isEmpty { environment.earlierRuns = kept }
+        }
+        let writer = try ReportWriter(path: outputPath)
+        if writer.repairedLineEnd { progress.note("note: \(outputPath) lacked a final line end; added one before the new rows") }
         progress.note("calibrating: cblas_sgemm \(calibrationSize)³ on \(plan.threads) thread(s)")
         let gemm = GEMMCalibration(size: calibrationSize, threads: plan.threads)
         var calibration = CalibrationLog(start: gemm.full())
