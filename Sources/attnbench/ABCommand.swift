@@ -50,7 +50,7 @@ struct ABCommand: ParsableCommand {
         // A build that is not there cannot run: exit 2, like one that fails.
         for (flag, path) in [("--baseline-binary", baselineBinary), ("--current-binary", currentBinary)] {
             guard let path, !FileManager.default.isExecutableFile(atPath: path) else { continue }
-            FileHandle.standardError.write(Data("attnbench: error: \(flag) '\(path)' is not an executable file\n".utf8))
+            printError("\(flag) '\(path)' is not an executable file")
             throw ExitCode(2)
         }
         let current = currentBinary ?? ChildProcess.currentExecutable
@@ -63,7 +63,7 @@ struct ABCommand: ParsableCommand {
             rounds: rounds, retries: retries, options: rule.options)
         let outcome: ABRunner.Outcome
         do { outcome = try runner.run() } catch {
-            FileHandle.standardError.write(Data("attnbench: error: \(oneLine("\(error)"))\n".utf8))
+            printError("\(error)")
             throw ExitCode(2)
         }
         print(rule.render(outcome.comparison))

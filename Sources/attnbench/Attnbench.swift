@@ -21,11 +21,16 @@ struct Attnbench: ParsableCommand {
             Foundation.exit(code.rawValue)       // the command already said why
         } catch {
             if exitCode(for: error) == .success || error is CleanExit { exit(withError: error) }
-            FileHandle.standardError.write(Data("attnbench: error: \(oneLine(Self.message(for: error)))\n".utf8))
+            printError(Self.message(for: error))
             let code = exitCode(for: error)
             Foundation.exit(code == .success ? 1 : code.rawValue)
         }
     }
+}
+
+/// Prints `message` as the one `attnbench: error:` line on stderr.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("attnbench: error: \(oneLine(message))\n".utf8))
 }
 
 /// The first line of `message`, cut at 300 characters: an error quotes a

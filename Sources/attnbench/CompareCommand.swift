@@ -26,7 +26,7 @@ struct CompareCommand: ParsableCommand {
             report = try ReportComparison.compare(baseline: try ReportFile(path: baseline),
                                                   current: try ReportFile(path: current), options: rule.options)
         } catch {
-            FileHandle.standardError.write(Data("attnbench: error: \(oneLine("\(error)"))\n".utf8))
+            printError("\(error)")
             throw ExitCode(2)
         }
         print(rule.render(report))

@@ -49,11 +49,11 @@ struct RunCommand: ParsableCommand {
         if repsFlag != nil, repetition.minReps != nil || repetition.maxReps != nil || repetition.minTime != nil {
             throw ValidationError("--reps sets a fixed count; it does not combine with --min-reps, --max-reps or --min-time")
         }
-        if tile != nil, (try? StrategyRegistry.strategy(named: strategy))?.tileKernel == nil {
-            throw ValidationError("--tile does not apply to \(strategy): it has no tiles")
-        }
-        if kernelOptions.kernel != nil, (try? StrategyRegistry.strategy(named: strategy))?.tileKernel == nil {
-            throw ValidationError("--kernel does not apply to \(strategy): its products are whole-matrix OpenBLAS calls")
+        if (try? StrategyRegistry.strategy(named: strategy))?.tileKernel == nil {
+            if tile != nil { throw ValidationError("--tile does not apply to \(strategy): it has no tiles") }
+            if kernelOptions.kernel != nil {
+                throw ValidationError("--kernel does not apply to \(strategy): its products are whole-matrix OpenBLAS calls")
+            }
         }
         if let files = inputs {
             if files.split(separator: ",").count != 3 {
@@ -116,14 +116,14 @@ struct RunCommand: ParsableCommand {
         case .text: print(TextReport.describe(result))
         }
         if let v = result.verification, let n = v.nonFiniteOutputs, n > 0 {
-            FileHandle.standardError.write(Data("attnbench: error: --verify: \(VerificationResult.nonFiniteReason(n))\n".utf8))
+            printError("--verify: \(VerificationResult.nonFiniteReason(n))")
             throw ExitCode(1)
         }
         if let v = result.verification, !v.passes {
             let message = String(format: "--verify: output differs from the reference beyond tolerance (max abs %.3g, limit %.0e; rel Frobenius %.3g, limit %.0e)",
                                  v.maxAbsoluteError, VerificationResult.absoluteTolerance,
                                  v.relativeFrobeniusError, VerificationResult.relativeTolerance)
-            FileHandle.standardError.write(Data("attnbench: error: \(message)\n".utf8))
+            printError(message)
             throw ExitCode(1)
         }
     }

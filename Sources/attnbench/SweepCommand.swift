@@ -51,7 +51,7 @@ struct SweepCommand: ParsableCommand {
         let bad = records.filter { [.failed, .timeout, .wrong].contains($0.status) }
         if !bad.isEmpty {
             let counts = Dictionary(grouping: bad, by: \.status).map { "\($0.value.count) \($0.key.rawValue)" }.sorted()
-            FileHandle.standardError.write(Data("attnbench: error: \(counts.joined(separator: ", ")) of \(records.count) cases (see the report's status and reason columns)\n".utf8))
+            printError("\(counts.joined(separator: ", ")) of \(records.count) cases (see the report's status and reason columns)")
             throw ExitCode(1)
         }
     }

@@ -55,6 +55,10 @@ struct TuneCommand: ParsableCommand {
             throw ValidationError("\(flag) must be at least 1, got \(v)")
         }
         if tuning.isEmpty || tuning == "none" { throw ValidationError("--tuning must name a file to write") }
+        // Checked before minutes of measuring, not after.
+        do { try OutputFile.checkReplaceable(tuning, createDirectory: true) } catch let e as OutputFile.Refused {
+            throw ValidationError("--tuning \(e.description)")
+        }
     }
 
     func run() throws {
@@ -65,8 +69,8 @@ struct TuneCommand: ParsableCommand {
         FileHandle.standardError.write(Data("attnbench: tuning on \(CPUFeatures.current().modelName); kernels here: \(KernelTable.available.map { KernelTable.descriptor($0).name }.joined(separator: ", "))\n".utf8))
         // Unbuffered per line: a tune takes minutes, and piped stdout is block-buffered.
         let file = try tuner.run { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
-        do { try file.write(to: tuning) } catch {
-            throw ValidationError("--tuning '\(tuning)' cannot be written: \((error as NSError).localizedDescription)")
+        do { try file.write(to: tuning) } catch let e as OutputFile.Refused {
+            throw ValidationError("--tuning \(e.description)")
         }
         print("\ntuning file: \(tuning) (\(file.entries.count) entries); run and sweep use it from now on")
     }

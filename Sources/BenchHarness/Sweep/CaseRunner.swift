@@ -80,13 +80,11 @@ public struct CaseError: Error, CustomStringConvertible {
 public enum CaseRunner {
     /// What a case holds before its strategy runs: the tensors and the
     /// resolved mask's upper bound (``MaskPattern/predictedResolvedBytes(queryLength:keyLength:)``),
-    /// known without building anything; `Int.max` when it overflows.
-    public static func bytesBeforeResolving(_ config: CaseConfig) throws -> Int {
-        let pattern = try MaskPattern(parsing: config.pattern)
-        let shape = config.shape
-        let (sum, overflow) = shape.tensorBytes.addingReportingOverflow(
-            pattern.predictedResolvedBytes(queryLength: shape.queryLength, keyLength: shape.keyLength))
-        return overflow ? Int.max : sum
+    /// known without building anything; `Int.max` when the sum overflows.
+    public static func bytesBeforeResolving(_ pattern: MaskPattern, shape: AttentionShape) -> (total: Int, mask: Int) {
+        let mask = pattern.predictedResolvedBytes(queryLength: shape.queryLength, keyLength: shape.keyLength)
+        let (sum, overflow) = shape.tensorBytes.addingReportingOverflow(mask)
+        return (overflow ? Int.max : sum, mask)
     }
 
     /// The strategy and the resolved mask of a case, or the error that rules it out.
@@ -127,7 +125,7 @@ public enum CaseRunner {
     public static func run(_ config: CaseConfig, inputs given: AttentionInputs? = nil, rssBeforeInputs: Int? = nil,
                            saveOutput: String? = nil) throws -> CaseResult {
         // Refused before a layout is built: one that cannot fit would trap or take minutes first.
-        let early = try bytesBeforeResolving(config)
+        let early = bytesBeforeResolving(try MaskPattern(parsing: config.pattern), shape: config.shape).total
         guard early < ProcessMemory.physicalBytes else {
             throw CaseError(description: "\(config.strategy) \(config.pattern) on \(config.shape) needs more than \(Bytes.format(early)) for its inputs and mask, more than the machine's \(Bytes.format(ProcessMemory.physicalBytes))")
         }

@@ -88,10 +88,11 @@ extension SweepPlan {
         // Inputs and the mask's bound first: resolving a mask that cannot fit
         // would trap, or take minutes, before the check below.
         if let pattern = try? MaskPattern(parsing: config.pattern),
-           pattern.predictedResolvedBytes(queryLength: config.shape.queryLength, keyLength: config.shape.keyLength) > 0,
-           (try? StrategyRegistry.strategy(named: config.strategy))?.supports(pattern) == true,
-           let early = try? CaseRunner.bytesBeforeResolving(config), early > memoryLimitBytes - Self.processOverheadBytes {
-            return (.skipped("inputs and mask alone need more than \(Bytes.format(early)), over --memory-limit \(Bytes.format(memoryLimitBytes))"), nil, nil)
+           (try? StrategyRegistry.strategy(named: config.strategy))?.supports(pattern) == true {
+            let early = CaseRunner.bytesBeforeResolving(pattern, shape: config.shape)
+            if early.mask > 0, early.total > memoryLimitBytes - Self.processOverheadBytes {
+                return (.skipped("inputs and mask alone need more than \(Bytes.format(early.total)), over --memory-limit \(Bytes.format(memoryLimitBytes))"), nil, nil)
+            }
         }
         do {
             (strategy, mask) = try CaseRunner.prepare(config)

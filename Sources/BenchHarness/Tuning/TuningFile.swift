@@ -131,14 +131,13 @@ public struct TuningFile: Codable, Sendable, Equatable {
         }
     }
 
-    /// Writes the file, creating its directory.
+    /// Writes the file, creating its directory; what may be at `path` is
+    /// ``OutputFile``'s rule.
     public func write(to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try OutputFile.replace(path, with: try encoder.encode(self), createDirectory: true)
     }
 }
 
