@@ -25,9 +25,11 @@ final class TileKernelTests: XCTestCase {
 
     func testEveryAvailableKernelMatchesATripleLoop() {
         for kernel in KernelTable.available {
-            for rows in [1, 2, 3, 5, 6, 7, 13, 64, 65] {
-                for n in [1, 7, 8, 15, 16, 17, 33, 64, 80] {
-                    for k in [0, 1, 5, 64] {
+            // Rows: every block size and the 7- and 8-row remainders; n: every
+            // panel width and tail; k: across the kernels' depth chunks.
+            for rows in [1, 2, 3, 4, 5, 6, 7, 8, 13, 14, 64, 65] {
+                for n in [1, 7, 8, 15, 16, 17, 24, 33, 64, 80] {
+                    for k in [0, 1, 5, 64, 65, 130] {
                         for transposed in [false, true] {
                             for accumulate in [false, true] {
                                 check(kernel, rows: rows, n: n, k: k, transposed: transposed, accumulate: accumulate)

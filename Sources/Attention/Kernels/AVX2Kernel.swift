@@ -1,4 +1,4 @@
-/// The AVX2 + FMA tile kernel: 6 rows × 16 columns of C in registers.
+/// The AVX2 + FMA tile kernel: up to 6 rows × 16 columns of C in registers.
 ///
 /// Register budget (16 ymm of 8 floats): 12 accumulators (6 rows × 2
 /// vectors) + 2 B vectors + 1 broadcast = 15. Each step of k does 12 fused
@@ -6,106 +6,116 @@
 /// loads, set the pace. (The AVX-512 kernel's 4 × 64 block would need 32
 /// accumulators here, twice the registers there are: it spills, and ran at
 /// a third of this block's rate.)
+///
+/// Edges: rows come in blocks of 6, and a remainder of 1 or 2 rows borrows
+/// one block to make 4 + 3 or 4 + 4, because a block of fewer than 3 rows
+/// keeps too few independent sums to cover the FMA latency (a lone row ran
+/// at an eighth of the rate, and a 64-row tile has one). Columns come in
+/// panels of 16, then one of 8, then a scalar tail.
 public enum AVX2Kernel: TileKernel {
     public typealias Vector = SIMD8<Float>
     public static var id: KernelID { .avx2 }
+
+    /// Steps of k per pass over C. Why: with k in the hundreds (the
+    /// product `P·V` over a wide key range) one panel of B is more than L1
+    /// holds, and every block of rows would stream it again from L2.
+    static let depthChunk = 64
 
     @inline(__always)
     public static func multiply(a: UnsafePointer<Float>, aRowStride rs: Int, aColumnStride cs: Int,
                                 b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                                 rows: Int, n: Int, k: Int, accumulate: Bool) {
-        var j = 0
-        while j + 16 <= n {
-            var r = 0
-            while r + 6 <= rows {
-                block6x16(a: a + r * rs, rs: rs, cs: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, ldc: ldc, k: k,
-                          accumulate: accumulate)
-                r += 6
+        var p0 = 0
+        repeat {
+            let depth = min(depthChunk, k - p0)
+            let ak = a + p0 * cs, bk = b + p0 * ldb
+            let add = accumulate || p0 > 0
+            var j = 0
+            while j + 16 <= n {
+                panel(vectors: 2, a: ak, rs: rs, cs: cs, b: bk + j, ldb: ldb, c: c + j, ldc: ldc, rows: rows, k: depth,
+                      accumulate: add)
+                j += 16
             }
-            if r + 3 <= rows {
-                block3x16(a: a + r * rs, rs: rs, cs: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, ldc: ldc, k: k,
-                          accumulate: accumulate)
-                r += 3
+            if j + 8 <= n {
+                panel(vectors: 1, a: ak, rs: rs, cs: cs, b: bk + j, ldb: ldb, c: c + j, ldc: ldc, rows: rows, k: depth,
+                      accumulate: add)
+                j += 8
             }
-            while r < rows {
-                rowEdge(a: a + r * rs, aColumnStride: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, columns: 16, k: k,
-                        accumulate: accumulate)
-                r += 1
+            if j < n {
+                for r in 0 ..< rows {
+                    rowEdge(a: ak + r * rs, aColumnStride: cs, b: bk + j, ldb: ldb, c: c + r * ldc + j, columns: n - j,
+                            k: depth, accumulate: add)
+                }
             }
-            j += 16
-        }
-        if j < n {
-            for r in 0 ..< rows {
-                rowEdge(a: a + r * rs, aColumnStride: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, columns: n - j, k: k,
-                        accumulate: accumulate)
+            p0 += depth
+        } while p0 < k
+    }
+
+    /// All `rows` of one column panel of `vectors` × 8 floats, in row blocks
+    /// of at most 6 (see the type's note on edges).
+    @inline(__always)
+    static func panel(vectors: Int, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>, ldb: Int,
+                      c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, k: Int, accumulate: Bool) {
+        var r = 0
+        while r < rows {
+            let m = blockRows(left: rows - r)
+            let ar = a + r * rs, cr = c + r * ldc
+            // Each case passes a constant, so each inlined block keeps only its own rows.
+            switch m {
+            case 6: block(rows: 6, vectors: vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
+            case 5: block(rows: 5, vectors: vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
+            case 4: block(rows: 4, vectors: vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
+            case 3: block(rows: 3, vectors: vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
+            case 2: block(rows: 2, vectors: vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
+            default: block(rows: 1, vectors: vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
             }
+            r += m
         }
     }
 
-    /// Six rows by 16 columns: the hot loop.
+    /// The rows of the next block when `left` rows remain: 6 while that
+    /// leaves 0 or at least 3, then 4 (for 7 or 8 left), then the rest.
     @inline(__always)
-    static func block6x16(a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>, ldb: Int,
-                          c: UnsafeMutablePointer<Float>, ldc: Int, k: Int, accumulate: Bool) {
+    static func blockRows(left: Int) -> Int {
+        if left > 8 || left == 6 { return 6 }
+        return left >= 7 ? 4 : left
+    }
+
+    /// `m` rows (1...6) by `vectors` × 8 columns (1 or 2): the hot loop.
+    /// Called with constants, so that inlining drops the unused rows and
+    /// columns and every accumulator stays in a register.
+    @inline(__always)
+    static func block(rows m: Int, vectors: Int, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>,
+                      ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, k: Int, accumulate: Bool) {
         typealias V = Vector
+        let wide = vectors == 2
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
         let a0 = a, a1 = a + rs, a2 = a + 2 * rs, a3 = a + 3 * rs, a4 = a + 4 * rs, a5 = a + 5 * rs
         for p in 0 ..< k {
             let q = p * cs
             let row = b + p * ldb
-            let b0 = V.load(row), b1 = V.load(row + 8)
+            let b0 = V.load(row), b1 = wide ? V.load(row + 8) : V()
             var s = V(repeating: a0[q])
-            c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
-            s = V(repeating: a1[q])
-            c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
-            s = V(repeating: a2[q])
-            c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
-            s = V(repeating: a3[q])
-            c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
-            s = V(repeating: a4[q])
-            c40 = c40.addingProduct(s, b0); c41 = c41.addingProduct(s, b1)
-            s = V(repeating: a5[q])
-            c50 = c50.addingProduct(s, b0); c51 = c51.addingProduct(s, b1)
+            c00 = c00.addingProduct(s, b0); if wide { c01 = c01.addingProduct(s, b1) }
+            if m > 1 { s = V(repeating: a1[q]); c10 = c10.addingProduct(s, b0); if wide { c11 = c11.addingProduct(s, b1) } }
+            if m > 2 { s = V(repeating: a2[q]); c20 = c20.addingProduct(s, b0); if wide { c21 = c21.addingProduct(s, b1) } }
+            if m > 3 { s = V(repeating: a3[q]); c30 = c30.addingProduct(s, b0); if wide { c31 = c31.addingProduct(s, b1) } }
+            if m > 4 { s = V(repeating: a4[q]); c40 = c40.addingProduct(s, b0); if wide { c41 = c41.addingProduct(s, b1) } }
+            if m > 5 { s = V(repeating: a5[q]); c50 = c50.addingProduct(s, b0); if wide { c51 = c51.addingProduct(s, b1) } }
         }
-        store(c, accumulate, c00, c01)
-        store(c + ldc, accumulate, c10, c11)
-        store(c + 2 * ldc, accumulate, c20, c21)
-        store(c + 3 * ldc, accumulate, c30, c31)
-        store(c + 4 * ldc, accumulate, c40, c41)
-        store(c + 5 * ldc, accumulate, c50, c51)
+        store(c, wide, accumulate, c00, c01)
+        if m > 1 { store(c + ldc, wide, accumulate, c10, c11) }
+        if m > 2 { store(c + 2 * ldc, wide, accumulate, c20, c21) }
+        if m > 3 { store(c + 3 * ldc, wide, accumulate, c30, c31) }
+        if m > 4 { store(c + 4 * ldc, wide, accumulate, c40, c41) }
+        if m > 5 { store(c + 5 * ldc, wide, accumulate, c50, c51) }
     }
 
-    /// Three rows by 16 columns: the rows left over by a block of 6.
+    /// Writes (or adds) one row of one or two vectors.
     @inline(__always)
-    static func block3x16(a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>, ldb: Int,
-                          c: UnsafeMutablePointer<Float>, ldc: Int, k: Int, accumulate: Bool) {
-        typealias V = Vector
-        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
-        let a0 = a, a1 = a + rs, a2 = a + 2 * rs
-        for p in 0 ..< k {
-            let q = p * cs
-            let row = b + p * ldb
-            let b0 = V.load(row), b1 = V.load(row + 8)
-            var s = V(repeating: a0[q])
-            c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
-            s = V(repeating: a1[q])
-            c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
-            s = V(repeating: a2[q])
-            c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
-        }
-        store(c, accumulate, c00, c01)
-        store(c + ldc, accumulate, c10, c11)
-        store(c + 2 * ldc, accumulate, c20, c21)
-    }
-
-    @inline(__always)
-    static func store(_ c: UnsafeMutablePointer<Float>, _ accumulate: Bool, _ x0: Vector, _ x1: Vector) {
-        if accumulate {
-            (Vector.load(c) + x0).store(to: c)
-            (Vector.load(c + 8) + x1).store(to: c + 8)
-        } else {
-            x0.store(to: c)
-            x1.store(to: c + 8)
-        }
+    static func store(_ c: UnsafeMutablePointer<Float>, _ wide: Bool, _ accumulate: Bool, _ x0: Vector, _ x1: Vector) {
+        (accumulate ? Vector.load(c) + x0 : x0).store(to: c)
+        if wide { (accumulate ? Vector.load(c + 8) + x1 : x1).store(to: c + 8) }
     }
 }
