@@ -4,29 +4,35 @@ import XCTest
 
 final class KernelTests: XCTestCase {
     func testExp2AccuracyAndMaskedZerosAtEveryWidth() {
-        XCTAssertLessThan(exp2Error(SIMD4<Float>.self), 3e-7)
-        XCTAssertLessThan(exp2Error(SIMD8<Float>.self), 3e-7)
-        XCTAssertLessThan(exp2Error(SIMD16<Float>.self), 3e-7)
+        XCTAssertLessThan(exp2Error(SIMD4<Float>.self, upTo: 20) { exp2($0) }, 3e-7)
+        XCTAssertLessThan(exp2Error(SIMD8<Float>.self, upTo: 20) { exp2($0) }, 3e-7)
+        XCTAssertLessThan(exp2Error(SIMD16<Float>.self, upTo: 20) { exp2($0) }, 3e-7)
     }
 
-    /// The worst relative error of ``exp2(_:)`` at width `V` over [−126, 20],
-    /// after checking its edge cases there.
-    func exp2Error<V: FloatVector>(_: V.Type) -> Double {
+    func testExp2OfNonPositiveInputsMatchesAtEveryWidth() {
+        XCTAssertLessThan(exp2Error(SIMD4<Float>.self, upTo: 0) { exp2(nonPositive: $0) }, 3e-7)
+        XCTAssertLessThan(exp2Error(SIMD8<Float>.self, upTo: 0) { exp2(nonPositive: $0) }, 3e-7)
+        XCTAssertLessThan(exp2Error(SIMD16<Float>.self, upTo: 0) { exp2(nonPositive: $0) }, 3e-7)
+    }
+
+    /// The worst relative error of `exp` at width `V` over [−126, `upper`],
+    /// after checking its edge cases there (masked scores, underflow, 2⁰).
+    func exp2Error<V: FloatVector>(_: V.Type, upTo upper: Float, _ exp: (V) -> V) -> Double {
         var worst = 0.0
         var x: Float = -126
-        while x <= 20 {
+        while x <= upper {
             var v = V()
-            for l in 0 ..< V.scalarCount { v[l] = x + Float(l) * 0.0137 }
-            let e = exp2(v)
+            for l in 0 ..< V.scalarCount { v[l] = min(upper, x + Float(l) * 0.0137) }
+            let e = exp(v)
             for l in 0 ..< V.scalarCount {
                 let exact = Foundation.exp2(Double(v[l]))
                 worst = max(worst, abs(Double(e[l]) - exact) / exact)
             }
             x += 0.37
         }
-        XCTAssertEqual(exp2(V(repeating: -.infinity)), V(repeating: 0), "masked scores give exactly 0")
-        XCTAssertEqual(exp2(V(repeating: -200)), V(repeating: 0))
-        XCTAssertEqual(exp2(V(repeating: 0)), V(repeating: 1))
+        XCTAssertEqual(exp(V(repeating: -.infinity)), V(repeating: 0), "masked scores give exactly 0")
+        XCTAssertEqual(exp(V(repeating: -200)), V(repeating: 0))
+        XCTAssertEqual(exp(V(repeating: 0)), V(repeating: 1))
         return worst
     }
 

@@ -183,7 +183,8 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
             j = 0
             while j + 2 <= total {
                 let cell = sT + j * width + lane
-                let p0 = exp2(V.load(cell) - shift), p1 = exp2(V.load(cell + width) - shift)
+                let p0 = exp2(nonPositive: V.load(cell) - shift),
+                    p1 = exp2(nonPositive: V.load(cell + width) - shift)
                 p0.store(to: cell)
                 p1.store(to: cell + width)
                 sum0 += p0
@@ -192,12 +193,12 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
             }
             if j < total {
                 let cell = sT + j * width + lane
-                let p = exp2(V.load(cell) - shift)
+                let p = exp2(nonPositive: V.load(cell) - shift)
                 p.store(to: cell)
                 sum0 += p
             }
             let sum = sum0 + sum1
-            let rescale = exp2(mOld - shift)           // 0 where nothing was attended before (m = −∞)
+            let rescale = exp2(nonPositive: mOld - shift)           // 0 where nothing was attended before (m = −∞)
             (V.load(rowSum.baseAddress + lane) * rescale + sum).store(to: rowSum.baseAddress + lane)
             mNew.store(to: rowMax.baseAddress + lane)
             for r in lane ..< min(lane + V.scalarCount, rows) where rescale[r - lane] != 1 {
@@ -242,7 +243,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
                 row.update(repeating: 0, count: columns)
                 continue
             }
-            let rescale = mOld == -.infinity ? 0 : exp2(V(repeating: mOld - mNew))[0]
+            let rescale = mOld == -.infinity ? 0 : exp2(nonPositive: V(repeating: mOld - mNew))[0]
             let sum = RowOps<V>.exp2InPlaceAndSum(row, count: columns, shift: mNew)
             rowSum[r] = rowSum[r] * rescale + sum
             rowMax[r] = mNew

@@ -31,7 +31,7 @@
         var acc = V()
         var j = 0
         while j + V.scalarCount <= count {
-            let p = exp2(V.load(row + j) - s)
+            let p = exp2(nonPositive: V.load(row + j) - s)
             p.store(to: row + j)
             acc += p
             j += V.scalarCount
@@ -40,7 +40,7 @@
             // The tail through a padded vector: lanes past `count` are −∞ → 0.
             var v = V(repeating: -.infinity)
             for l in 0 ..< count - j { v[l] = row[j + l] }
-            let p = exp2(v - s)
+            let p = exp2(nonPositive: v - s)
             for l in 0 ..< count - j { row[j + l] = p[l] }
             acc += p
         }

@@ -18,7 +18,21 @@
 /// the generic SIMD helpers for these are scalar loops.
 @inlinable @inline(__always)
 public func exp2<V: FloatVector>(_ x: V) -> V {
-    let x = x.clamped(low: V(repeating: -127), high: V(repeating: 127))
+    exp2OfClamped(x.clamped(low: V(repeating: -127), high: V(repeating: 127)))
+}
+
+/// ``exp2(_:)`` for `x ≤ 0` (or −∞), the only inputs a softmax makes
+/// (a score minus a maximum at least as large): only the lower clamp is
+/// needed, one `max` instead of a compare and two blends per vector.
+/// Positive inputs below 127 are still exact; above, the result is undefined.
+@inlinable @inline(__always)
+public func exp2<V: FloatVector>(nonPositive x: V) -> V {
+    exp2OfClamped(x.maximum(V(repeating: -127)))
+}
+
+/// `2ⁿ · poly(f)` for `x` already in [−127, 127] (see ``exp2(_:)``).
+@inlinable @inline(__always)
+func exp2OfClamped<V: FloatVector>(_ x: V) -> V {
     let magic = V(repeating: 12_582_912)                            // 1.5 · 2²³
     let shifted = x + magic                                         // n lands in the low mantissa bits
     let n = shifted - magic                                         // round(x), ties to even
