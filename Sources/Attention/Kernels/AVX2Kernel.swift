@@ -32,12 +32,12 @@ public enum AVX2Kernel: TileKernel {
             let add = accumulate || p0 > 0
             var j = 0
             while j + 16 <= n {
-                panel(vectors: 2, a: ak, rs: rs, cs: cs, b: bk + j, ldb: ldb, c: c + j, ldc: ldc, rows: rows, k: depth,
+                panel(Count2.self, a: ak, rs: rs, cs: cs, b: bk + j, ldb: ldb, c: c + j, ldc: ldc, rows: rows, k: depth,
                       accumulate: add)
                 j += 16
             }
             if j + 8 <= n {
-                panel(vectors: 1, a: ak, rs: rs, cs: cs, b: bk + j, ldb: ldb, c: c + j, ldc: ldc, rows: rows, k: depth,
+                panel(Count1.self, a: ak, rs: rs, cs: cs, b: bk + j, ldb: ldb, c: c + j, ldc: ldc, rows: rows, k: depth,
                       accumulate: add)
                 j += 8
             }
@@ -51,23 +51,22 @@ public enum AVX2Kernel: TileKernel {
         } while p0 < k
     }
 
-    /// All `rows` of one column panel of `vectors` × 8 floats, in row blocks
-    /// of at most 6 (see the type's note on edges).
+    /// All `rows` of one column panel of `W` × 8 floats, in row blocks of
+    /// at most 6 (see the type's note on edges).
     @inline(__always)
-    static func panel(vectors: Int, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>, ldb: Int,
+    static func panel<W: StaticCount>(_ vectors: W.Type, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>, ldb: Int,
                       c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, k: Int, accumulate: Bool) {
         var r = 0
         while r < rows {
             let m = blockRows(left: rows - r)
             let ar = a + r * rs, cr = c + r * ldc
-            // Each case passes a constant, so each inlined block keeps only its own rows.
             switch m {
-            case 6: block(rows: 6, vectors: vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
-            case 5: block(rows: 5, vectors: vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
-            case 4: block(rows: 4, vectors: vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
-            case 3: block(rows: 3, vectors: vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
-            case 2: block(rows: 2, vectors: vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
-            default: block(rows: 1, vectors: vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
+            case 6: block(Count6.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
+            case 5: block(Count5.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
+            case 4: block(Count4.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
+            case 3: block(Count3.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
+            case 2: block(Count2.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
+            default: block(Count1.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
             }
             r += m
         }
@@ -81,14 +80,12 @@ public enum AVX2Kernel: TileKernel {
         return left >= 7 ? 4 : left
     }
 
-    /// `m` rows (1...6) by `vectors` × 8 columns (1 or 2): the hot loop.
-    /// Called with constants, so that inlining drops the unused rows and
-    /// columns and every accumulator stays in a register.
-    @inline(__always)
-    static func block(rows m: Int, vectors: Int, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>,
+    /// `M` rows (1...6) by `W` × 8 columns (W is 1 or 2): the hot loop,
+    /// specialized per count (see ``StaticCount``).
+    static func block<M: StaticCount, W: StaticCount>(_ rows: M.Type, _ vectors: W.Type, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>,
                       ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, k: Int, accumulate: Bool) {
         typealias V = Vector
-        let wide = vectors == 2
+        let m = M.value, wide = W.value == 2
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
         let a0 = a, a1 = a + rs, a2 = a + 2 * rs, a3 = a + 3 * rs, a4 = a + 4 * rs, a5 = a + 5 * rs

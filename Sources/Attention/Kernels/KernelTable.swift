@@ -63,7 +63,7 @@ public enum KernelTable {
                          gathersByCopy: false, foldsTransposed: false),
         KernelDescriptor(id: .avx2, registerBlock: (6, 16), vectorFloats: 8, requires: "AVX2 and FMA (CPU and build)",
                          registerBudget: "12 accumulators + 2 B vectors + 1 broadcast = 15 of 16 ymm",
-                         tiledTile: try! TileSize(rows: 96, columns: 512), slidingRows: 64, blockSparseColumns: 512,
+                         tiledTile: try! TileSize(rows: 96, columns: 512), slidingRows: 48, blockSparseColumns: 512,
                          gathersByCopy: false, foldsTransposed: true),
         KernelDescriptor(id: .portable, registerBlock: (4, 8), vectorFloats: 4, requires: "nothing (SIMD4: SSE2, NEON)",
                          registerBudget: "8 accumulators + 2 B vectors + 1 broadcast = 11 of 16 xmm",
