@@ -56,7 +56,7 @@ final class StrategyCorrectnessTests: XCTestCase {
     func testGroupedHeadsAndHeadDims() throws {
         for strategy in Self.strategies {
             for (h, g) in [(6, 2), (6, 1), (4, 4)] {
-                for d in [16, 33, 64, 80, 128] {
+                for d in [7, 16, 33, 64, 80, 128] {
                     let shape = try AttentionShape(batch: 2, heads: h, kvHeads: g, queryLength: 45, keyLength: 70, headDim: d)
                     for pattern in ["full", "causal", "window:9:4:g2", "bigbird:16", "fixed:16:2:causal"] {
                         try check(strategy, shape, pattern, seed: UInt64(h * 1000 + g * 100 + d), threads: 3)
@@ -83,7 +83,7 @@ final class StrategyCorrectnessTests: XCTestCase {
 
     func testTileSizesThatDoNotDivideOrExceedTheLengths() throws {
         let shape = try AttentionShape(heads: 2, kvHeads: 1, queryLength: 203, keyLength: 157, headDim: 24)
-        for tile in [(1, 1), (7, 5), (16, 48), (64, 256), (1024, 2048), (3, 300)] {
+        for tile in [(1, 1), (7, 5), (16, 48), (24, 40), (64, 256), (1024, 2048), (3, 300)] {
             let options = StrategyOptions(tile: try TileSize(rows: tile.0, columns: tile.1))
             for name in ["tiled", "sliding", "block-sparse"] {
                 let strategy = try StrategyRegistry.strategy(named: name, options: options)

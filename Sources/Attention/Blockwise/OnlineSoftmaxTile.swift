@@ -144,7 +144,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         let qT = queryTransposed!.baseAddress, sT = scoresTransposed!.baseAddress
         if !queryTransposedReady {
             // Lanes past `rows` are zero, so their scores are finite (and unused).
-            packTransposed(query!, columns: rows, k: d, scale: alpha, into: qT, ldPacked: width)
+            transposeQuery(into: qT, width: width)
             for c in 0 ..< d { (qT + c * width + rows).update(repeating: 0, count: width - rows) }
             queryTransposedReady = true
         }
@@ -159,53 +159,12 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
             offset += range.keys.count
         }
         let total = transposedColumns
-        // −∞ (a lane with nothing attended yet) becomes the lowest float, so
-        // that −∞ − m' is −∞ (→ 0), never −∞ + ∞ = NaN.
-        let lowest = V(repeating: -.greatestFiniteMagnitude)
         var lane = 0
-        while lane < width {
-            let mOld = V.load(rowMax.baseAddress + lane)
-            // Four independent maxima: one chain would wait on each compare.
-            var m0 = mOld, m1 = mOld, m2 = mOld, m3 = mOld
-            var j = 0
-            while j + 4 <= total {
-                let cell = sT + j * width + lane
-                m0 = m0.maximum(V.load(cell))
-                m1 = m1.maximum(V.load(cell + width))
-                m2 = m2.maximum(V.load(cell + 2 * width))
-                m3 = m3.maximum(V.load(cell + 3 * width))
-                j += 4
-            }
-            while j < total { m0 = m0.maximum(V.load(sT + j * width + lane)); j += 1 }
-            let mNew = m0.maximum(m1).maximum(m2.maximum(m3))
-            let shift = mNew.maximum(lowest)
-            var sum0 = V(), sum1 = V()
-            j = 0
-            while j + 2 <= total {
-                let cell = sT + j * width + lane
-                let p0 = exp2(nonPositive: V.load(cell) - shift),
-                    p1 = exp2(nonPositive: V.load(cell + width) - shift)
-                p0.store(to: cell)
-                p1.store(to: cell + width)
-                sum0 += p0
-                sum1 += p1
-                j += 2
-            }
-            if j < total {
-                let cell = sT + j * width + lane
-                let p = exp2(nonPositive: V.load(cell) - shift)
-                p.store(to: cell)
-                sum0 += p
-            }
-            let sum = sum0 + sum1
-            let rescale = exp2(nonPositive: mOld - shift)           // 0 where nothing was attended before (m = −∞)
-            (V.load(rowSum.baseAddress + lane) * rescale + sum).store(to: rowSum.baseAddress + lane)
-            mNew.store(to: rowMax.baseAddress + lane)
-            for r in lane ..< min(lane + V.scalarCount, rows) where rescale[r - lane] != 1 {
-                RowOps<V>.scale(acc.baseAddress + r * d, count: d, by: rescale[r - lane])
-            }
-            lane += V.scalarCount
+        while lane + 2 * V.scalarCount <= width {
+            updateLanes(Count2.self, from: lane, scores: sT, width: width, keys: total)
+            lane += 2 * V.scalarCount
         }
+        if lane < width { updateLanes(Count1.self, from: lane, scores: sT, width: width, keys: total) }
         offset = 0
         for range in queued {
             K.multiply(a: sT + offset * width, aRowStride: 1, aColumnStride: width, b: range.value, ldb: d,
@@ -214,6 +173,86 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         }
         queued.removeAll(keepingCapacity: true)
         transposedColumns = 0
+    }
+
+    /// The softmax update of ``foldQueuedTransposed()`` for `G` vectors of
+    /// query lanes from `lane` over the `keys` rows of `Sᵀ`: the column
+    /// maxima, then `Pᵀ = 2^(Sᵀ − m')` in place with its column sums, then
+    /// the running state. Why two vectors at once: with AVX2 they are one
+    /// 64-byte line of a row of `Sᵀ`, so each pass reads every line once
+    /// (`Sᵀ` is larger than L1; a vector at a time read each line twice).
+    @inline(__always)
+    private func updateLanes<G: StaticCount>(_: G.Type, from lane: Int, scores sT: UnsafeMutablePointer<Float>,
+                                             width: Int, keys total: Int) {
+        let two = G.value == 2, w = V.scalarCount
+        let mOldA = V.load(rowMax.baseAddress + lane), mOldB = two ? V.load(rowMax.baseAddress + lane + w) : V()
+        // Two independent maxima per vector: one chain would wait on each compare.
+        var a0 = mOldA, a1 = mOldA, b0 = mOldB, b1 = mOldB
+        var j = 0
+        while j + 2 <= total {
+            let cell = sT + j * width + lane
+            a0 = a0.maximum(V.load(cell))
+            a1 = a1.maximum(V.load(cell + width))
+            if two {
+                b0 = b0.maximum(V.load(cell + w))
+                b1 = b1.maximum(V.load(cell + width + w))
+            }
+            j += 2
+        }
+        if j < total {
+            let cell = sT + j * width + lane
+            a0 = a0.maximum(V.load(cell))
+            if two { b0 = b0.maximum(V.load(cell + w)) }
+        }
+        // −∞ (a lane with nothing attended yet) becomes the lowest float, so
+        // that −∞ − m' is −∞ (→ 0), never −∞ + ∞ = NaN.
+        let lowest = V(repeating: -.greatestFiniteMagnitude)
+        let mNewA = a0.maximum(a1), mNewB = b0.maximum(b1)
+        let shiftA = mNewA.maximum(lowest), shiftB = mNewB.maximum(lowest)
+        var sumA = V(), sumB = V()
+        for j in 0 ..< total {
+            let cell = sT + j * width + lane
+            let pA = exp2(nonPositive: V.load(cell) - shiftA)
+            pA.store(to: cell)
+            sumA += pA
+            if two {
+                let pB = exp2(nonPositive: V.load(cell + w) - shiftB)
+                pB.store(to: cell + w)
+                sumB += pB
+            }
+        }
+        updateState(lane: lane, oldMax: mOldA, newMax: mNewA, shift: shiftA, sum: sumA)
+        if two { updateState(lane: lane + w, oldMax: mOldB, newMax: mNewB, shift: shiftB, sum: sumB) }
+    }
+
+    /// `l = α·l + sum`, `m = m'` and `acc = α·acc` for one vector of query
+    /// lanes, with `α = 2^(m − m')` (0 where nothing was attended before).
+    @inline(__always)
+    private func updateState(lane: Int, oldMax: V, newMax: V, shift: V, sum: V) {
+        let rescale = exp2(nonPositive: oldMax - shift)
+        (V.load(rowSum.baseAddress + lane) * rescale + sum).store(to: rowSum.baseAddress + lane)
+        newMax.store(to: rowMax.baseAddress + lane)
+        for r in lane ..< min(lane + V.scalarCount, rows) where rescale[r - lane] != 1 {
+            RowOps<V>.scale(acc.baseAddress + r * headDim, count: headDim, by: rescale[r - lane])
+        }
+    }
+
+    /// `qT[c · width + r] = scale·log₂e · Q_b[r][c]`: the query block as
+    /// the B operand of `K · Q_bᵀ`. Row by row of Q_b (contiguous loads, each
+    /// scaled as a vector), scattered into columns of `qT`, which is small
+    /// enough to stay in L1.
+    private func transposeQuery(into qT: UnsafeMutablePointer<Float>, width: Int) {
+        let d = headDim, q = query!, scale = V(repeating: alpha)
+        for r in 0 ..< rows {
+            let row = q + r &* d
+            var c = 0
+            while c + V.scalarCount <= d {
+                let x = V.load(row + c) * scale
+                for l in 0 ..< V.scalarCount { qT[(c &+ l) &* width &+ r] = x[l] }
+                c += V.scalarCount
+            }
+            while c < d { qT[c &* width &+ r] = alpha * row[c]; c += 1 }
+        }
     }
 
     /// Whether key ranges can be queued with ``queueTransposed(key:value:keys:partial:)``
