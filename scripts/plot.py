@@ -96,15 +96,15 @@ MEASURED_STATUSES = ("ok", "wrong")
 MARKED_STATUSES = ("skipped", "failed", "timeout")
 UNSUPPORTED = "unsupported"
 
-# Fixed colours for the known strategies; others take the next free colour in
-# the order they first appear. Red is kept out: it marks wrong results.
-KNOWN_STRATEGY_COLOURS = {
-    "dense": "#1f77b4",
-    "tiled": "#ff7f0e",
-    "sliding": "#2ca02c",
-    "block-sparse": "#9467bd",
-}
-SPARE_COLOURS = (
+# Strategy colours, given out in the order strategies first appear in the
+# report (the sweep's order: the registry's unless --strategies reorders it),
+# so the plot needs no list of strategy names. Red is kept out: it marks
+# wrong results.
+STRATEGY_PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
     "#8c564b",
     "#e377c2",
     "#bcbd22",
@@ -284,14 +284,8 @@ def shape_label(case: Case, fields: list[str], by_tile: bool) -> str:
 
 
 def strategy_colours(strategies: list[str]) -> dict[str, str]:
-    colours = {}
-    spare = iter(SPARE_COLOURS)
-    for strategy in strategies:
-        if strategy in KNOWN_STRATEGY_COLOURS:
-            colours[strategy] = KNOWN_STRATEGY_COLOURS[strategy]
-        else:
-            colours[strategy] = next(spare, REFERENCE_GREY)
-    return colours
+    palette = iter(STRATEGY_PALETTE)
+    return {strategy: next(palette, REFERENCE_GREY) for strategy in strategies}
 
 
 def parse_size(number: str, unit: str | None) -> float:

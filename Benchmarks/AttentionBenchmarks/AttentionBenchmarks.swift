@@ -12,28 +12,18 @@ private let benchmarkShape = try! AttentionShape(batch: 1, heads: 4, queryLength
 private let workerThreads = 2
 private let inputSeed: UInt64 = 0
 
-/// One benchmark: a strategy and the mask pattern it is measured on.
+/// One benchmark: a registered strategy on the pattern it names as its
+/// own (``AttentionStrategy/benchmarkPattern``), so every strategy in
+/// `StrategyRegistry.all` is measured with no edit here.
 private struct Case {
-    let strategy: String
-    let pattern: String
+    let strategy: StrategyRegistry.Entry
 
-    /// `dense-causal-n1024`, `sliding-window64-n1024`: no spaces, no `/` and
-    /// no `:` (threshold files are looked up by the benchmark name).
-    var name: String {
-        let pattern = self.pattern.filter { $0.isLetter || $0.isNumber }
-        return "\(strategy)-\(pattern)-n\(benchmarkShape.queryLength)"
-    }
+    var pattern: MaskPattern { strategy.type.benchmarkPattern }
+
+    /// `dense-causal-n1024`, `sliding-window64-n1024` (threshold files are
+    /// looked up by it).
+    var name: String { strategy.benchmarkName(queryLength: benchmarkShape.queryLength) }
 }
-
-/// The pattern each registered strategy is measured on. A strategy added to
-/// `StrategyRegistry.all` without an entry here fails the suite at start-up,
-/// so it cannot go unmeasured by accident.
-private let patternForStrategy: [String: String] = [
-    "dense": "causal",
-    "tiled": "causal",
-    "sliding": "window:64",
-    "block-sparse": "bigbird:64",
-]
 
 /// Everything a benchmark needs, built once in its setup (outside the
 /// measured region): the strategy, Q/K/V, the resolved mask and the output
@@ -45,9 +35,9 @@ private final class Fixture: @unchecked Sendable {
     let output: AlignedBuffer
 
     init(_ benchmarkCase: Case) throws {
-        strategy = try StrategyRegistry.strategy(named: benchmarkCase.strategy)
+        strategy = benchmarkCase.strategy.make(StrategyOptions())
         inputs = AttentionInputs.random(shape: benchmarkShape, seed: inputSeed)
-        mask = try AttentionMask(try MaskPattern(parsing: benchmarkCase.pattern), shape: benchmarkShape)
+        mask = try AttentionMask(benchmarkCase.pattern, shape: benchmarkShape)
         output = inputs.makeOutput()
     }
 
@@ -116,12 +106,7 @@ private func makeConfiguration() -> Benchmark.Configuration {
 }
 
 let benchmarks: @Sendable () -> Void = {
-    let cases = StrategyRegistry.names.map { strategy in
-        guard let pattern = patternForStrategy[strategy] else {
-            fatalError("AttentionBenchmarks: strategy '\(strategy)' has no benchmark pattern; add it to patternForStrategy")
-        }
-        return Case(strategy: strategy, pattern: pattern)
-    }
+    let cases = StrategyRegistry.all.map(Case.init(strategy:))
 
     let configuration = makeConfiguration()
     for benchmarkCase in cases {

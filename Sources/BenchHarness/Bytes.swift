@@ -1,3 +1,5 @@
+import Foundation
+
 /// Byte counts for people: `1.5 GiB`, `512 MiB`; and sizes from flags: `8G`, `512M`.
 public enum Bytes {
     public static func format(_ bytes: Int) -> String {
@@ -19,5 +21,3 @@ public enum Bytes {
         return Int(v * factor)
     }
 }
-
-import Foundation

@@ -1,6 +1,7 @@
 import Attention
 import ArgumentParser
 import BenchHarness
+import Foundation
 
 /// Batch and heads, shared by `run` and `sweep`.
 struct HeadLayoutOptions: ParsableArguments {
@@ -128,8 +129,6 @@ func parseStrategyName(_ text: String) throws -> String {
 func parseTile(_ text: String) throws -> TileSize {
     do { return try TileSize(parsing: text) } catch let e as AttentionError { throw ValidationError(e.description) }
 }
-
-import Foundation
 
 /// The tile kernel and the tuning file, shared by `run`, `sweep` and `ab`.
 struct KernelOptions: ParsableArguments {

@@ -10,7 +10,7 @@ struct RunCommand: ParsableCommand {
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
     @Option(help: "Strategy: \(StrategyRegistry.names.joined(separator: ", ")).", transform: parseStrategyName)
-    var strategy: String = "dense"
+    var strategy: String = StrategyRegistry.names[0]
 
     @OptionGroup var shape: ShapeOptions
     @OptionGroup var execution: ExecutionOptions

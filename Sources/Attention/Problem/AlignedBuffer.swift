@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A fixed-size, 64-byte aligned, zero-initialized float32 buffer that owns
 /// its memory: the storage for Q, K, V, O and the strategies' workspaces.
 ///
@@ -71,7 +75,3 @@ public final class AlignedBuffer: @unchecked Sendable {
 
     public func toArray() -> [Float] { Array(buffer) }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A seeded source of standard normal floats that gives the same sequence on
 /// every run and machine.
 ///
@@ -59,11 +65,6 @@ public struct NormalGenerator: Sendable {
     @inline(__always) private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 @inline(__always) private func _log(_ x: Double) -> Double { log(x) }
 @inline(__always) private func _sin(_ x: Double) -> Double { sin(x) }
 @inline(__always) private func _cos(_ x: Double) -> Double { cos(x) }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The judge: attention in float64 with plain loops, written to be obviously
 /// correct rather than fast. Used only to verify strategies.
 ///
@@ -56,5 +58,3 @@ public enum ReferenceAttention {
         return out
     }
 }
-
-import Foundation

@@ -28,7 +28,12 @@ public struct BlockSparseAttention: AttentionStrategy {
         self.kernel = kernel ?? KernelTable.defaultKernel
     }
 
-    public var name: String { "block-sparse" }
+    /// Reads ``StrategyOptions/tile`` (its columns) and ``StrategyOptions/kernel``.
+    public init(options: StrategyOptions) { self.init(tile: options.tile, kernel: options.kernel) }
+
+    public static let name = "block-sparse"
+    public static let benchmarkPattern = MaskPattern.bigBird(.init(blockSize: 64))
+
 
     public func execution(shape: AttentionShape, mask: AttentionMask) -> StrategyExecution {
         guard let layout = mask.blockLayout else { return StrategyExecution(kernel: KernelTable.descriptor(kernel).name, tile: nil) }

@@ -22,7 +22,15 @@ public struct DenseAttention: AttentionStrategy {
 
     public init() {}
 
-    public var name: String { "dense" }
+    /// Reads no options: OpenBLAS does the products.
+    public init(options: StrategyOptions) { self.init() }
+
+    public static let name = "dense"
+    public static let benchmarkPattern = MaskPattern.causal
+
+    /// Every pair: the masked ones are computed and then thrown away.
+    public func computedPairs(_ mask: AttentionMask) -> Int { mask.queryLength * mask.keyLength }
+
     public var summary: String { "materializes the Nq×Nk scores per head with sgemm, masks, softmax, sgemm" }
     public var supportedKinds: Set<MaskPattern.Kind> { Set(MaskPattern.Kind.allCases) }
 

@@ -51,7 +51,12 @@ public struct SlidingWindowAttention: AttentionStrategy {
             .filter { seen.insert($0).inserted }
     }
 
-    public var name: String { "sliding" }
+    /// Reads ``StrategyOptions/tile`` and ``StrategyOptions/kernel``.
+    public init(options: StrategyOptions) { self.init(tile: options.tile, kernel: options.kernel) }
+
+    public static let name = "sliding"
+    public static let benchmarkPattern = MaskPattern.window(.init(left: 64, right: 64))
+
     public var summary: String {
         "visits only the window's band of keys (plus global tokens); " + (tile.map { "\($0) tiles" } ?? "tiles fitted to the band")
     }

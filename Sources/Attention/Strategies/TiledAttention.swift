@@ -21,7 +21,12 @@ public struct TiledAttention: AttentionStrategy {
         self.tile = tile ?? KernelTable.descriptor(self.kernel).tiledTile
     }
 
-    public var name: String { "tiled" }
+    /// Reads ``StrategyOptions/tile`` and ``StrategyOptions/kernel``.
+    public init(options: StrategyOptions) { self.init(tile: options.tile, kernel: options.kernel) }
+
+    public static let name = "tiled"
+    public static let benchmarkPattern = MaskPattern.causal
+
     public var summary: String { "online softmax over \(tile) tiles (FlashAttention-2), skips masked tiles" }
 
     public func execution(shape: AttentionShape, mask: AttentionMask) -> StrategyExecution {

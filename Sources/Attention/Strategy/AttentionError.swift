@@ -9,6 +9,8 @@ public enum AttentionError: Error, Equatable, Sendable, CustomStringConvertible 
     case unsupportedPattern(strategy: String, pattern: String, supported: String)
     /// No strategy of that name is registered.
     case unknownStrategy(String, known: [String])
+    /// A strategy cannot be registered under that name.
+    case invalidStrategyName(String, reason: String)
     /// A caller-provided buffer has the wrong number of elements.
     case bufferSizeMismatch(String)
     /// A block layout file could not be read or is malformed.
@@ -26,6 +28,8 @@ public enum AttentionError: Error, Equatable, Sendable, CustomStringConvertible 
             return "strategy '\(strategy)' does not support pattern '\(pattern)' (it supports: \(supported))"
         case let .unknownStrategy(name, known):
             return "unknown strategy '\(name)' (known: \(known.joined(separator: ", ")))"
+        case let .invalidStrategyName(name, reason):
+            return "cannot register strategy '\(name)': \(reason)"
         case .bufferSizeMismatch(let why): return "buffer size mismatch: \(why)"
         case let .unknownKernel(name, known):
             return "unknown kernel '\(name)' (known: \(known.joined(separator: ", ")))"

@@ -5,9 +5,31 @@
 ///
 /// Every strategy computes the same function; they differ in how much work
 /// and memory it takes. The float64 ``ReferenceAttention`` is the judge.
+///
+/// A strategy describes itself completely: its name, how it is configured,
+/// the work it does and the pattern it is benchmarked on. The registry, the
+/// command line, the sweep's FLOP counts and the benchmark suite all derive
+/// from these, so adding a strategy is its own file plus its type in
+/// ``StrategyRegistry/builtIn`` (or ``StrategyRegistry/register(_:)`` at
+/// run time).
 public protocol AttentionStrategy: Sendable {
-    /// The registry name, used by `--strategy` (for example `dense`).
-    var name: String { get }
+    /// The registry name, used by `--strategy` and in every report (for
+    /// example `dense`): lowercase letters, digits and `-`.
+    static var name: String { get }
+
+    /// The strategy configured with `options`; each strategy documents
+    /// which options it reads and ignores the others.
+    init(options: StrategyOptions)
+
+    /// The pattern the package-benchmark suite measures it on: one the
+    /// strategy supports and is meant for.
+    static var benchmarkPattern: MaskPattern { get }
+
+    /// The (query, key) pairs a forward pass computes scores for, per
+    /// (batch, head): the attended pairs for strategies that skip masked
+    /// work (the default), Nq·Nk for one that computes every pair. The sweep
+    /// counts computed FLOPs from it.
+    func computedPairs(_ mask: AttentionMask) -> Int
 
     /// One line on how the strategy works, for `attnbench list`.
     var summary: String { get }
@@ -43,6 +65,11 @@ public protocol AttentionStrategy: Sendable {
 }
 
 extension AttentionStrategy {
+    /// ``name``, through an instance.
+    public var name: String { Self.name }
+
+    public func computedPairs(_ mask: AttentionMask) -> Int { mask.attendedPairs }
+
     public func supports(_ pattern: MaskPattern) -> Bool { supportedKinds.contains(pattern.kind) }
 
     /// The supported families in a stable order, for messages and listings.

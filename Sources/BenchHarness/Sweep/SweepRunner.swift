@@ -234,12 +234,13 @@ struct TimeModel {
 
     private func work(_ c: CaseConfig, _ mask: AttentionMask) -> Double { max(1, Self.computedFlops(c, mask: mask)) }
 
-    /// FLOPs a case computes per forward pass: 4·B·H·d per pair, over all
-    /// Nq·Nk pairs for dense (it computes masked pairs too) and over the
-    /// attended pairs for the others.
+    /// FLOPs a case computes per forward pass: 4·B·H·d per pair the
+    /// strategy computes (``AttentionStrategy/computedPairs(_:)``: the
+    /// attended pairs, or all Nq·Nk for a strategy that computes masked
+    /// pairs too).
     static func computedFlops(_ c: CaseConfig, mask: AttentionMask) -> Double {
-        let pairs = c.strategy == "dense" ? Double(c.shape.queryLength) * Double(c.shape.keyLength) : Double(mask.attendedPairs)
-        return 4 * Double(c.shape.batch * c.shape.heads * c.shape.headDim) * pairs
+        let pairs = (try? StrategyRegistry.strategy(named: c.strategy))?.computedPairs(mask) ?? mask.attendedPairs
+        return 4 * Double(c.shape.batch * c.shape.heads * c.shape.headDim) * Double(pairs)
     }
 
     func predictMs(_ c: CaseConfig, mask: AttentionMask) -> (ms: Double, from: Int)? {
