@@ -101,15 +101,14 @@ public struct SlidingWindowAttention: AttentionStrategy {
             }
             let bandStart = max(0, firstPosition - window.left)
             let band = bandStart ..< max(bandStart, min(nk, lastPosition + window.right + 1))
-            // The global keys and the band, as disjoint ascending ranges.
-            var ranges: [Range<Int>] = []
+            // The global keys and the band, as disjoint ascending ranges (no
+            // array: one per query block would allocate).
             if global > 0 && !band.isEmpty && band.lowerBound <= global {
-                ranges = [0 ..< max(global, band.upperBound)]
-            } else {
-                if global > 0 { ranges.append(0 ..< global) }
-                if !band.isEmpty { ranges.append(band) }
+                visitChunks(of: 0 ..< max(global, band.upperBound), width: tile.columns, queries: queries, mask: mask, visit)
+                return
             }
-            for r in ranges { visitChunks(of: r, width: tile.columns, queries: queries, mask: mask, visit) }
+            if global > 0 { visitChunks(of: 0 ..< global, width: tile.columns, queries: queries, mask: mask, visit) }
+            if !band.isEmpty { visitChunks(of: band, width: tile.columns, queries: queries, mask: mask, visit) }
         }
     }
 
