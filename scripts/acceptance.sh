@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-measures the speed and memory targets of the strategy issues, each ratio
+# Re-measures the speed and memory targets of the strategies, each ratio
 # within one process run (an in-process sweep calibrates cblas_sgemm first and
 # then runs every case of the comparison). B=1, H=8, d=64, all cores.
 # Leaves CSVs in results/acceptance/ and prints the summaries.
