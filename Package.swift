@@ -1,7 +1,6 @@
+import Foundation
 // swift-tools-version: 6.2
 import PackageDescription
-
-import Foundation
 
 /// The CPU the code is compiled for: this machine's by default (the suite
 /// measures the machine it is built on), or `ATTNBENCH_TARGET_CPU`, such as
@@ -21,7 +20,7 @@ let package = Package(
         .executable(name: "attnbench", targets: ["attnbench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // OpenBLAS's CBLAS, found with pkg-config (Debian: libopenblas-dev).

@@ -8,7 +8,11 @@ import Benchmark
 
 /// The problem every benchmark solves: small enough that the whole suite runs
 /// in seconds, large enough that each strategy does real blocked work.
-private let benchmarkShape = try! AttentionShape(batch: 1, heads: 4, queryLength: 1024, headDim: 64)
+private let benchmarkShape: AttentionShape = {
+    do { return try AttentionShape(batch: 1, heads: 4, queryLength: 1024, headDim: 64) } catch {
+        fatalError("AttentionBenchmarks: the benchmark shape is invalid: \(error)")
+    }
+}()
 private let workerThreads = 2
 private let inputSeed: UInt64 = 0
 
@@ -117,7 +121,7 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(fixture.output[0])
         } setup: {
             let fixture = try Fixture(benchmarkCase)
-            try fixture.forward()   // fails the benchmark early on a bad case
+            try fixture.forward()  // fails the benchmark early on a bad case
             return fixture
         }
     }

@@ -29,11 +29,15 @@ public struct BLASEnvironment: Codable, Sendable, Equatable {
         let core = String(cString: openblas_get_corename())
         let config = String(cString: openblas_get_config()).trimmingCharacters(in: .whitespaces)
         let cpu = CPUFeatures.current()
-        let decision = KernelDecision.decide(cpu: cpu, core: core, requested: env[coreVariable],
-                                             alreadyReexecuted: env[reexecMarker] != nil)
+        let decision = KernelDecision.decide(
+            cpu: cpu, core: core, requested: env[coreVariable],
+            alreadyReexecuted: env[reexecMarker] != nil)
         var source = "openblas"
-        if let was = env[reexecMarker] { source = "attnbench (OpenBLAS chose \(was))" }
-        else if env[coreVariable] != nil { source = "environment" }
+        if let was = env[reexecMarker] {
+            source = "attnbench (OpenBLAS chose \(was))"
+        } else if env[coreVariable] != nil {
+            source = "environment"
+        }
         var warning = ""
         if case .warn(let w) = decision { warning = w }
         return BLASEnvironment(core: core, config: config, source: source, warning: warning)
@@ -50,22 +54,29 @@ public struct BLASEnvironment: Codable, Sendable, Equatable {
     public static func prepareProcess(arguments: [String]) {
         let env = ProcessInfo.processInfo.environment
         let core = String(cString: openblas_get_corename())
-        let decision = KernelDecision.decide(cpu: .current(), core: core, requested: env[coreVariable],
-                                             alreadyReexecuted: env[reexecMarker] != nil)
+        let decision = KernelDecision.decide(
+            cpu: .current(), core: core, requested: env[coreVariable],
+            alreadyReexecuted: env[reexecMarker] != nil)
         switch decision {
         case .keep: return
         case .warn(let message):
-            if env["ATTNBENCH_QUIET_BLAS"] == nil { FileHandle.standardError.write(Data("attnbench: warning: \(message)\n".utf8)) }
+            if env["ATTNBENCH_QUIET_BLAS"] == nil {
+                FileHandle.standardError.write(Data("attnbench: warning: \(message)\n".utf8))
+            }
         case .reexecute(let better):
-            FileHandle.standardError.write(Data(
-                "attnbench: OpenBLAS chose its '\(core)' kernels on a CPU that supports '\(better)'; re-running with \(coreVariable)=\(better)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "attnbench: OpenBLAS chose its '\(core)' kernels on a CPU that supports '\(better)'; re-running with \(coreVariable)=\(better)\n"
+                        .utf8))
             setenv(coreVariable, better, 1)
             setenv(reexecMarker, core, 1)
             var cArgs = arguments.map { strdup($0) } + [nil]
             execv("/proc/self/exe", &cArgs)
             // execv returns only on failure: go on with the slow kernels, loudly.
-            FileHandle.standardError.write(Data(
-                "attnbench: warning: could not re-execute (\(String(cString: strerror(errno)))); measuring with slow '\(core)' kernels\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "attnbench: warning: could not re-execute (\(String(cString: strerror(errno)))); measuring with slow '\(core)' kernels\n"
+                        .utf8))
         }
     }
 }
@@ -81,19 +92,24 @@ public enum KernelDecision: Equatable, Sendable {
     static let avx512Cores: Set<String> = ["SkylakeX", "Cooperlake", "SapphireRapids"]
     static let avx2Cores: Set<String> = avx512Cores.union(["Haswell", "Zen"])
 
-    public static func decide(cpu: CPUFeatures, core: String, requested: String?,
-                              alreadyReexecuted: Bool) -> KernelDecision {
+    public static func decide(
+        cpu: CPUFeatures, core: String, requested: String?,
+        alreadyReexecuted: Bool
+    ) -> KernelDecision {
         let best: String? = cpu.avx512f ? "SkylakeX" : (cpu.avx2 && cpu.fma ? "Haswell" : nil)
         guard let best else { return .keep }
         let fastEnough = cpu.avx512f ? avx512Cores.contains(core) : avx2Cores.contains(core)
         if fastEnough { return .keep }
         if let requested {
-            return .warn("OPENBLAS_CORETYPE=\(requested) is set in the environment and obeyed: OpenBLAS runs its '\(core)' kernels, "
-                + "but this CPU supports '\(best)' (\(cpu.avx512f ? "AVX-512" : "AVX2")); GEMM-bound figures will be lower than the machine can do. "
-                + "Unset OPENBLAS_CORETYPE to let attnbench choose.")
+            return .warn(
+                "OPENBLAS_CORETYPE=\(requested) is set in the environment and obeyed: OpenBLAS runs its '\(core)' kernels, "
+                    + "but this CPU supports '\(best)' (\(cpu.avx512f ? "AVX-512" : "AVX2")); GEMM-bound figures will be lower than the machine can do. "
+                    + "Unset OPENBLAS_CORETYPE to let attnbench choose.")
         }
         if alreadyReexecuted {
-            return .warn("OpenBLAS still runs '\(core)' kernels after re-executing with OPENBLAS_CORETYPE=\(best); figures are slow")
+            return .warn(
+                "OpenBLAS still runs '\(core)' kernels after re-executing with OPENBLAS_CORETYPE=\(best); figures are slow"
+            )
         }
         return .reexecute(coreType: best)
     }
@@ -110,7 +126,10 @@ public struct CPUFeatures: Equatable, Sendable, Codable {
     public var vectorFlags: [String] = []
 
     public init(modelName: String, avx2: Bool, fma: Bool, avx512f: Bool, vectorFlags: [String] = []) {
-        self.modelName = modelName; self.avx2 = avx2; self.fma = fma; self.avx512f = avx512f
+        self.modelName = modelName
+        self.avx2 = avx2
+        self.fma = fma
+        self.avx512f = avx512f
         self.vectorFlags = vectorFlags
     }
 
@@ -124,8 +143,11 @@ public struct CPUFeatures: Equatable, Sendable, Codable {
             if key == "model name", model == "unknown" { model = parts[1].trimmingCharacters(in: .whitespaces) }
             if key == "flags", flags.isEmpty { flags = Set(parts[1].split(separator: " ")) }
         }
-        let vector = flags.filter { $0.hasPrefix("avx") || $0.hasPrefix("amx") || ["sse4_2", "fma", "f16c"].contains($0) }
-        return CPUFeatures(modelName: model, avx2: flags.contains("avx2"), fma: flags.contains("fma"),
-                           avx512f: flags.contains("avx512f"), vectorFlags: vector.map(String.init).sorted())
+        let vector = flags.filter {
+            $0.hasPrefix("avx") || $0.hasPrefix("amx") || ["sse4_2", "fma", "f16c"].contains($0)
+        }
+        return CPUFeatures(
+            modelName: model, avx2: flags.contains("avx2"), fma: flags.contains("fma"),
+            avx512f: flags.contains("avx512f"), vectorFlags: vector.map(String.init).sorted())
     }
 }

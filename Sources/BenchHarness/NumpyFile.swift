@@ -16,8 +16,9 @@ public struct NumpyArray: Sendable, Equatable {
     /// Precondition: every extent is non-negative and their product equals
     /// `values.count`.
     public init(shape: [Int], values: [Float]) {
-        precondition(NumpyShape.elementCount(shape) == values.count,
-                     "shape \(NumpyShape.text(shape)) does not hold \(values.count) values")
+        precondition(
+            NumpyShape.elementCount(shape) == values.count,
+            "shape \(NumpyShape.text(shape)) does not hold \(values.count) values")
         self.shape = shape
         self.values = values
     }
@@ -63,10 +64,10 @@ public enum NumpyFileError: Error, CustomStringConvertible, Equatable, Sendable 
     public var path: String {
         switch self {
         case .cannotRead(let path, _), .cannotWrite(let path, _), .badMagic(let path, _),
-             .unsupportedVersion(let path, _, _), .truncatedHeader(let path, _, _),
-             .malformedHeader(let path, _), .unsupportedDType(let path, _), .bigEndian(let path, _),
-             .fortranOrder(let path), .invalidShape(let path, _, _), .truncatedData(let path, _, _),
-             .trailingData(let path, _, _), .shapeMismatch(let path, _, _):
+            .unsupportedVersion(let path, _, _), .truncatedHeader(let path, _, _),
+            .malformedHeader(let path, _), .unsupportedDType(let path, _), .bigEndian(let path, _),
+            .fortranOrder(let path), .invalidShape(let path, _, _), .truncatedData(let path, _, _),
+            .trailingData(let path, _, _), .shapeMismatch(let path, _, _):
             return path
         }
     }
@@ -81,37 +82,46 @@ public enum NumpyFileError: Error, CustomStringConvertible, Equatable, Sendable 
             text = "cannot write file: \(reason)"
         case .badMagic(_, let found):
             let hex = found.map { String(format: "%02x", $0) }.joined(separator: " ")
-            text = "not a .npy file: the first bytes are [\(hex)] "
+            text =
+                "not a .npy file: the first bytes are [\(hex)] "
                 + "(allowed: files starting with the magic string \\x93NUMPY, as numpy.save writes)"
         case .unsupportedVersion(_, let major, let minor):
             text = ".npy format version \(major).\(minor) is not supported (allowed: 1.0, 2.0, 3.0)"
         case .truncatedHeader(_, let needed, let fileBytes):
-            text = "file is truncated inside the header: the header needs \(needed) bytes "
+            text =
+                "file is truncated inside the header: the header needs \(needed) bytes "
                 + "but the file has \(fileBytes) (allowed: complete .npy files)"
         case .malformedHeader(_, let detail):
-            text = "malformed header: \(detail) (allowed: a dict like "
+            text =
+                "malformed header: \(detail) (allowed: a dict like "
                 + "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), })"
         case .unsupportedDType(_, let descr):
             text = "dtype '\(descr)' is not supported (\(allowedDTypes))"
         case .bigEndian(_, let descr):
-            text = "dtype '\(descr)' is big-endian, which is not supported "
+            text =
+                "dtype '\(descr)' is big-endian, which is not supported "
                 + "(\(allowedDTypes); convert with a.astype('<f4'))"
         case .fortranOrder:
-            text = "fortran_order is True, which is not supported "
+            text =
+                "fortran_order is True, which is not supported "
                 + "(allowed: C order, fortran_order False; save numpy.ascontiguousarray(a))"
         case .invalidShape(_, let shape, let detail):
-            text = "shape \(NumpyShape.text(shape)) is invalid: \(detail) "
+            text =
+                "shape \(NumpyShape.text(shape)) is invalid: \(detail) "
                 + "(allowed: non-negative extents whose byte count fits in memory)"
         case .truncatedData(_, let needed, let available):
-            text = "data is truncated: the shape and dtype need \(needed) bytes after the header "
+            text =
+                "data is truncated: the shape and dtype need \(needed) bytes after the header "
                 + "but the file has \(available) (allowed: complete .npy files)"
         case .trailingData(_, let needed, let available):
-            text = "\(available - needed) unexpected bytes after the data: the shape and dtype need "
+            text =
+                "\(available - needed) unexpected bytes after the data: the shape and dtype need "
                 + "\(needed) bytes after the header but the file has \(available) "
                 + "(allowed: exactly one array per .npy file)"
         case .shapeMismatch(_, let shape, let count):
             let expected = NumpyShape.elementCount(shape).map(String.init) ?? "an invalid number of"
-            text = "shape \(NumpyShape.text(shape)) holds \(expected) values but \(count) were given "
+            text =
+                "shape \(NumpyShape.text(shape)) holds \(expected) values but \(count) were given "
                 + "(allowed: non-negative extents whose product is the value count)"
         }
         return NumpyFileError.oneLine("\(path): \(text)")
@@ -197,7 +207,7 @@ public enum NumpyFile {
     /// Decodes the bytes of a `.npy` file; `path` only names it in errors.
     static func decode(_ data: Data, path: String) throws -> NumpyArray {
         let bytes = [UInt8](data.prefix(min(data.count, 12)))
-        guard bytes.count >= magic.count, Array(bytes[0..<magic.count]) == magic else {
+        guard bytes.count >= magic.count, Array(bytes[0 ..< magic.count]) == magic else {
             throw NumpyFileError.badMagic(path: path, found: Array(bytes.prefix(magic.count)))
         }
         guard bytes.count >= 8 else {
@@ -215,19 +225,20 @@ public enum NumpyFile {
             throw NumpyFileError.truncatedHeader(path: path, neededBytes: headerStart, fileBytes: data.count)
         }
         var headerLength = 0
-        for i in (0..<lengthFieldSize).reversed() { headerLength = headerLength << 8 | Int(bytes[8 + i]) }
+        for i in (0 ..< lengthFieldSize).reversed() { headerLength = headerLength << 8 | Int(bytes[8 + i]) }
         let dataStart = headerStart + headerLength
         guard data.count >= dataStart else {
             throw NumpyFileError.truncatedHeader(path: path, neededBytes: dataStart, fileBytes: data.count)
         }
 
         let base = data.startIndex
-        let headerBytes = data[(base + headerStart)..<(base + dataStart)]
+        let headerBytes = data[(base + headerStart) ..< (base + dataStart)]
         let header = try NumpyHeader(bytes: headerBytes, utf8: major == 3, path: path)
 
         guard let elementCount = NumpyShape.elementCount(header.shape) else {
-            throw NumpyFileError.invalidShape(path: path, shape: header.shape,
-                                              detail: "an extent is negative or the element count overflows")
+            throw NumpyFileError.invalidShape(
+                path: path, shape: header.shape,
+                detail: "an extent is negative or the element count overflows")
         }
         let (byteCount, overflow) = elementCount.multipliedReportingOverflow(by: header.dtype.byteWidth)
         guard !overflow else {
@@ -254,17 +265,17 @@ public enum NumpyFile {
             switch dtype {
             case .float32:
                 #if _endian(little)
-                if count > 0, let source = raw.baseAddress, let target = out.baseAddress {
-                    UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: count * 4)
-                }
+                    if count > 0, let source = raw.baseAddress, let target = out.baseAddress {
+                        UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: count * 4)
+                    }
                 #else
-                for i in 0..<count {
-                    let bits = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-                    out[i] = Float(bitPattern: bits)
-                }
+                    for i in 0 ..< count {
+                        let bits = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+                        out[i] = Float(bitPattern: bits)
+                    }
                 #endif
             case .float64:
-                for i in 0..<count {
+                for i in 0 ..< count {
                     let bits = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
                     out[i] = Float(Double(bitPattern: bits))
                 }
@@ -300,15 +311,15 @@ public enum NumpyFile {
         data.append(contentsOf: [version, 0])
         let length = UInt32(header.count)
         let lengthBytes = version == 1 ? 2 : 4
-        for i in 0..<lengthBytes { data.append(UInt8(truncatingIfNeeded: length >> (8 * UInt32(i)))) }
+        for i in 0 ..< lengthBytes { data.append(UInt8(truncatingIfNeeded: length >> (8 * UInt32(i)))) }
         data.append(contentsOf: header)
         #if _endian(little)
-        if !values.isEmpty { data.append(values) }
+            if !values.isEmpty { data.append(values) }
         #else
-        for value in values {
-            let bits = value.bitPattern.littleEndian
-            withUnsafeBytes(of: bits) { data.append(contentsOf: $0) }
-        }
+            for value in values {
+                let bits = value.bitPattern.littleEndian
+                withUnsafeBytes(of: bits) { data.append(contentsOf: $0) }
+            }
         #endif
         return data
     }
@@ -517,15 +528,24 @@ struct PythonLiteralParser {
         var entries: [(key: String, value: PythonLiteral)] = []
         while true {
             skipWhitespace()
-            if current == "}" { position += 1; return entries }
+            if current == "}" {
+                position += 1
+                return entries
+            }
             guard case .string(let key) = try value() else {
                 throw error("dict keys must be strings")
             }
             try expect(":")
             entries.append((key, try value()))
             skipWhitespace()
-            if current == "," { position += 1; continue }
-            if current == "}" { position += 1; return entries }
+            if current == "," {
+                position += 1
+                continue
+            }
+            if current == "}" {
+                position += 1
+                return entries
+            }
             throw error("expected ',' or '}' but found \(describeCurrent())")
         }
     }
@@ -537,11 +557,21 @@ struct PythonLiteralParser {
         var sawComma = false
         while true {
             skipWhitespace()
-            if current == close { position += 1; return (items, sawComma) }
+            if current == close {
+                position += 1
+                return (items, sawComma)
+            }
             items.append(try value())
             skipWhitespace()
-            if current == "," { position += 1; sawComma = true; continue }
-            if current == close { position += 1; return (items, sawComma) }
+            if current == "," {
+                position += 1
+                sawComma = true
+                continue
+            }
+            if current == close {
+                position += 1
+                return (items, sawComma)
+            }
             throw error("expected ',' or '\(Character(close))' but found \(describeCurrent())")
         }
     }
@@ -563,7 +593,7 @@ struct PythonLiteralParser {
             return .list(try sequence(until: "]").items)
         case "{":
             return .dict(try dictEntries().map(\.key))
-        case "-", "+", "0"..."9":
+        case "-", "+", "0" ... "9":
             return .int(try integer())
         default:
             let word = identifier()
@@ -579,7 +609,7 @@ struct PythonLiteralParser {
 
     private mutating func identifier() -> String {
         var word = ""
-        while let c = current, c.properties.isAlphabetic || c == "_" || ("0"..."9").contains(c) {
+        while let c = current, c.properties.isAlphabetic || c == "_" || ("0" ... "9").contains(c) {
             word.unicodeScalars.append(c)
             position += 1
         }
@@ -612,7 +642,7 @@ struct PythonLiteralParser {
             position += 1
         }
         var digits = ""
-        while let c = current, ("0"..."9").contains(c) {
+        while let c = current, ("0" ... "9").contains(c) {
             digits.unicodeScalars.append(c)
             position += 1
         }

@@ -164,8 +164,9 @@ extension SampleStatistics {
     ///
     /// Precondition: all values are finite.
     public static func mannWhitneyU(_ a: [Double], _ b: [Double]) -> (u: Double, z: Double, pValue: Double) {
-        precondition(a.allSatisfy(\.isFinite) && b.allSatisfy(\.isFinite),
-                     "Mann-Whitney U needs finite values")
+        precondition(
+            a.allSatisfy(\.isFinite) && b.allSatisfy(\.isFinite),
+            "Mann-Whitney U needs finite values")
         let n1 = Double(a.count), n2 = Double(b.count)
         guard !a.isEmpty, !b.isEmpty else { return (0, 0, 1) }
 
@@ -178,7 +179,7 @@ extension SampleStatistics {
             var end = start + 1
             while end < pooled.count && pooled[end].0 == pooled[start].0 { end += 1 }
             let meanRank = Double(start + end + 1) / 2  // mean of ranks start+1 ... end
-            for i in start..<end where pooled[i].1 { rankSumA += meanRank }
+            for i in start ..< end where pooled[i].1 { rankSumA += meanRank }
             let t = Double(end - start)
             tieTerm += t * t * t - t
             start = end

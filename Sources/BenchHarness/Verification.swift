@@ -15,10 +15,15 @@ public struct VerificationResult: Codable, Sendable, Equatable {
     /// that did not count them.
     public var nonFiniteOutputs: Int?
 
-    public init(maxAbsoluteError: Double, relativeFrobeniusError: Double, checkedRows: Int, coverage: String,
-                nonFiniteOutputs: Int? = nil) {
-        self.maxAbsoluteError = maxAbsoluteError; self.relativeFrobeniusError = relativeFrobeniusError
-        self.checkedRows = checkedRows; self.coverage = coverage; self.nonFiniteOutputs = nonFiniteOutputs
+    public init(
+        maxAbsoluteError: Double, relativeFrobeniusError: Double, checkedRows: Int, coverage: String,
+        nonFiniteOutputs: Int? = nil
+    ) {
+        self.maxAbsoluteError = maxAbsoluteError
+        self.relativeFrobeniusError = relativeFrobeniusError
+        self.checkedRows = checkedRows
+        self.coverage = coverage
+        self.nonFiniteOutputs = nonFiniteOutputs
     }
 
     /// The tolerances the suite holds every strategy to on standard normal
@@ -51,7 +56,9 @@ public enum Verification {
     /// evenly between (every masked edge case of a pattern sits at the
     /// beginning or the end: causal's first rows, a window's borders, global
     /// tokens, partial last blocks).
-    public static func verify(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer) -> VerificationResult {
+    public static func verify(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer)
+        -> VerificationResult
+    {
         let s = inputs.shape
         let work = Double(s.batch * s.heads) * Double(s.queryLength) * Double(s.keyLength) * Double(s.headDim)
         var heads: [(Int, Int)] = []
@@ -86,8 +93,9 @@ public enum Verification {
         let rel = ref2 > 0 ? (diff2 / ref2).squareRoot() : diff2.squareRoot()
         var nonFinite = 0
         for i in 0 ..< output.count where !output.baseAddress[i].isFinite { nonFinite += 1 }
-        return VerificationResult(maxAbsoluteError: maxAbs, relativeFrobeniusError: rel,
-                                  checkedRows: rows.count * heads.count, coverage: coverage, nonFiniteOutputs: nonFinite)
+        return VerificationResult(
+            maxAbsoluteError: maxAbs, relativeFrobeniusError: rel,
+            checkedRows: rows.count * heads.count, coverage: coverage, nonFiniteOutputs: nonFinite)
     }
 
     /// The sampled rows: first 8, last 8, 48 evenly spaced; sorted, unique.

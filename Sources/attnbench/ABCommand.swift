@@ -5,7 +5,8 @@ import Foundation
 struct ABCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ab",
-        abstract: "Measure two builds side by side on one grid (alternating per case) and compare them; exit 1 on a regression, 2 when a build cannot run.",
+        abstract:
+            "Measure two builds side by side on one grid (alternating per case) and compare them; exit 1 on a regression, 2 when a build cannot run.",
         discussion: """
             Each case runs in --rounds rounds; in each round both builds run it, each in its own child process, \
             in the order A B, B A, A B, B A, … (the side that starts alternates per case), so that the machine's \
@@ -16,13 +17,17 @@ struct ABCommand: ParsableCommand {
             side only) are measured again, up to --retries times, and judged on all their rounds together.
             """)
 
-    @Option(name: .customLong("baseline-binary"), help: "The attnbench build to compare against (for example one built from the base revision).")
+    @Option(
+        name: .customLong("baseline-binary"),
+        help: "The attnbench build to compare against (for example one built from the base revision).")
     var baselineBinary: String
 
     @Option(name: .customLong("current-binary"), help: "The build under test (default: this program).")
     var currentBinary: String?
 
-    @Option(name: .customLong("baseline-label"), help: "A name for the baseline in the reports, such as its revision (default: its path).")
+    @Option(
+        name: .customLong("baseline-label"),
+        help: "A name for the baseline in the reports, such as its revision (default: its path).")
     var baselineLabel: String?
 
     @Option(name: .customLong("current-label"), help: "A name for the current build (default: its path).")
@@ -30,13 +35,21 @@ struct ABCommand: ParsableCommand {
 
     @OptionGroup var grid: GridOptions
 
-    @Option(parsing: .unconditional, help: "Rounds per case (even numbers balance the order); each round runs both builds once, with 1/rounds of the repetitions.")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Rounds per case (even numbers balance the order); each round runs both builds once, with 1/rounds of the repetitions."
+    )
     var rounds: Int = 4
 
-    @Option(parsing: .unconditional, help: "Times a regression (or a verdict reached while the machine was disturbed) is measured again.")
+    @Option(
+        parsing: .unconditional,
+        help: "Times a regression (or a verdict reached while the machine was disturbed) is measured again.")
     var retries: Int = 2
 
-    @Option(name: .customLong("out-dir"), help: "Where baseline.csv and current.csv (and their .json) are written; must not hold them already.")
+    @Option(
+        name: .customLong("out-dir"),
+        help: "Where baseline.csv and current.csv (and their .json) are written; must not hold them already.")
     var outDir: String = "results/ab"
 
     @OptionGroup var rule: ComparisonFlags
@@ -56,10 +69,12 @@ struct ABCommand: ParsableCommand {
         let current = currentBinary ?? ChildProcess.currentExecutable
         let runner = ABRunner(
             plan: try grid.plan(),
-            baseline: .init(executable: baselineBinary, label: baselineLabel ?? baselineBinary,
-                            outputPath: (outDir as NSString).appendingPathComponent("baseline.csv")),
-            current: .init(executable: current, label: currentLabel ?? current,
-                           outputPath: (outDir as NSString).appendingPathComponent("current.csv")),
+            baseline: .init(
+                executable: baselineBinary, label: baselineLabel ?? baselineBinary,
+                outputPath: (outDir as NSString).appendingPathComponent("baseline.csv")),
+            current: .init(
+                executable: current, label: currentLabel ?? current,
+                outputPath: (outDir as NSString).appendingPathComponent("current.csv")),
             rounds: rounds, retries: retries, options: rule.options)
         let outcome: ABRunner.Outcome
         do { outcome = try runner.run() } catch {

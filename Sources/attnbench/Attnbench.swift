@@ -7,7 +7,9 @@ struct Attnbench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attnbench",
         abstract: "Measure attention strategies on this CPU: time, memory and error against a float64 reference.",
-        subcommands: [ListCommand.self, RunCommand.self, SweepCommand.self, CompareCommand.self, ABCommand.self, TuneCommand.self])
+        subcommands: [
+            ListCommand.self, RunCommand.self, SweepCommand.self, CompareCommand.self, ABCommand.self, TuneCommand.self,
+        ])
 
     /// Fixes OpenBLAS's kernels before anything runs (it may re-execute the
     /// program once), then runs the command. Errors are one line on stderr
@@ -18,7 +20,7 @@ struct Attnbench: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let code as ExitCode {
-            Foundation.exit(code.rawValue)       // the command already said why
+            Foundation.exit(code.rawValue)  // the command already said why
         } catch {
             if exitCode(for: error) == .success || error is CleanExit { exit(withError: error) }
             printError(Self.message(for: error))

@@ -23,8 +23,9 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         let report: ComparisonReport
         do {
-            report = try ReportComparison.compare(baseline: try ReportFile(path: baseline),
-                                                  current: try ReportFile(path: current), options: rule.options)
+            report = try ReportComparison.compare(
+                baseline: try ReportFile(path: baseline),
+                current: try ReportFile(path: current), options: rule.options)
         } catch {
             printError("\(error)")
             throw ExitCode(2)

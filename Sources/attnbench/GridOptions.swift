@@ -14,7 +14,9 @@ struct GridOptions: ParsableArguments {
     @Option(help: "Comma-separated patterns (see attnbench list).")
     var patterns: String = "full,causal,window:256,bigbird:64"
 
-    @Option(name: .customLong("kv-len"), parsing: .unconditional, help: "A fixed key length for every case (default: equal to each --seq-lens value).")
+    @Option(
+        name: .customLong("kv-len"), parsing: .unconditional,
+        help: "A fixed key length for every case (default: equal to each --seq-lens value).")
     var kvLen: Int?
 
     @OptionGroup var layout: HeadLayoutOptions
@@ -30,10 +32,14 @@ struct GridOptions: ParsableArguments {
     @OptionGroup var execution: ExecutionOptions
     @OptionGroup var repetition: RepetitionOptions
 
-    @Option(name: .customLong("memory-limit"), help: "Skip cases whose predicted peak exceeds this (e.g. 8G, 512M; default: 75% of physical memory).")
+    @Option(
+        name: .customLong("memory-limit"),
+        help: "Skip cases whose predicted peak exceeds this (e.g. 8G, 512M; default: 75% of physical memory).")
     var memoryLimit: String?
 
-    @Option(parsing: .unconditional, help: "Seconds a case may run before it is killed; cases predicted to take longer are skipped.")
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds a case may run before it is killed; cases predicted to take longer are skipped.")
     var timeout: Double = 300
 
     /// A week: longer is a typo (or `inf`), and seconds must fit an `Int`.
@@ -42,7 +48,8 @@ struct GridOptions: ParsableArguments {
     func validate() throws {
         _ = try plan()
         if !(timeout > 0 && timeout <= Self.maxTimeout) {
-            throw ValidationError("--timeout must be a positive number of seconds up to \(Int(Self.maxTimeout)) (a week), got \(timeout)")
+            throw ValidationError(
+                "--timeout must be a positive number of seconds up to \(Int(Self.maxTimeout)) (a week), got \(timeout)")
         }
     }
 
@@ -50,7 +57,9 @@ struct GridOptions: ParsableArguments {
         // Repeated values name the same cases once: a case is measured and written once.
         let names = strategies.split(separator: ",").map(String.init).uniqued()
         for n in names { _ = try parseStrategyName(n) }
-        guard !names.isEmpty else { throw ValidationError("--strategies is empty (known: \(StrategyRegistry.names.joined(separator: ", ")))") }
+        guard !names.isEmpty else {
+            throw ValidationError("--strategies is empty (known: \(StrategyRegistry.names.joined(separator: ", ")))")
+        }
         if tile != nil, !names.contains(where: { (try? StrategyRegistry.strategy(named: $0))?.tileKernel != nil }) {
             throw ValidationError("--tile does not apply to \(names.joined(separator: ", ")): none of them has tiles")
         }
@@ -59,7 +68,9 @@ struct GridOptions: ParsableArguments {
         var seenPatterns = Set<String>()
         let patternList = try given.filter { seenPatterns.insert(try parsePattern($0).description).inserted }
         guard let lengths = SweepPlan.parseLengths(seqLens)?.uniqued() else {
-            throw ValidationError("--seq-lens '\(seqLens)' must be a comma list of lengths ≥ 1 (512,1024) or a doubling range LOW:HIGH (512:65536)")
+            throw ValidationError(
+                "--seq-lens '\(seqLens)' must be a comma list of lengths ≥ 1 (512,1024) or a doubling range LOW:HIGH (512:65536)"
+            )
         }
         let dims = headDims.split(separator: ",").map { Int($0) }
         guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) >= 1 }) else {
@@ -73,11 +84,13 @@ struct GridOptions: ParsableArguments {
             }
             limit = v
         }
-        var plan = SweepPlan(strategies: names, patterns: patternList, seqLens: lengths, kvLen: kvLen, headDims: dims.map { $0! }.uniqued(),
-                             batch: layout.batch, heads: layout.heads, kvHeads: layout.kvHeads, threads: execution.threads,
-                             tile: tile?.description, seed: execution.seed,
-                             repetitions: repetition.policy(warmup: execution.warmup),
-                             memoryLimitBytes: limit, timeoutSeconds: timeout)
+        var plan = SweepPlan(
+            strategies: names, patterns: patternList, seqLens: lengths, kvLen: kvLen,
+            headDims: dims.map { $0! }.uniqued(),
+            batch: layout.batch, heads: layout.heads, kvHeads: layout.kvHeads, threads: execution.threads,
+            tile: tile?.description, seed: execution.seed,
+            repetitions: repetition.policy(warmup: execution.warmup),
+            memoryLimitBytes: limit, timeoutSeconds: timeout)
         plan.kernel = kernelOptions.kernel?.rawValue
         plan.tuning = kernelOptions.tuning
         return plan

@@ -4,9 +4,12 @@ import Attention
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List the strategies, the pattern families each supports, and the tile kernels this CPU and build can run.")
+        abstract:
+            "List the strategies, the pattern families each supports, and the tile kernels this CPU and build can run.")
 
-    @Flag(name: .customLong("kernels"), help: "Only print the names of the tile kernels this CPU and build can run, the default first, one per line.")
+    @Flag(
+        name: .customLong("kernels"),
+        help: "Only print the names of the tile kernels this CPU and build can run, the default first, one per line.")
     var kernelsOnly = false
 
     func run() throws {
@@ -26,16 +29,21 @@ struct ListCommand: ParsableCommand {
         print("\ntile kernels (--kernel NAME; * the default here):")
         let rows = KernelTable.all.map { k -> [String] in
             let why = KernelTable.unavailability(k.id)
-            return [(k.id == KernelTable.defaultKernel ? "* " : "  ") + k.name,
-                    k.vectorFloats > 0 ? "\(k.vectorFloats) floats" : "-",
-                    why == nil ? "yes" : "no: \(why!)",
-                    "tiled \(k.tiledTile), sliding \(k.slidingRows) rows, block-sparse \(k.blockSparseColumns) columns",
-                    k.requires]
+            return [
+                (k.id == KernelTable.defaultKernel ? "* " : "  ") + k.name,
+                k.vectorFloats > 0 ? "\(k.vectorFloats) floats" : "-",
+                why == nil ? "yes" : "no: \(why!)",
+                "tiled \(k.tiledTile), sliding \(k.slidingRows) rows, block-sparse \(k.blockSparseColumns) columns",
+                k.requires,
+            ]
         }
         let header = ["kernel", "vector", "runs here", "default tiles", "needs"]
         let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max()! }
         for row in [header] + rows {
-            print("  " + zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            print(
+                "  "
+                    + zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(
+                        separator: "  "))
         }
         print("\nregister budgets:")
         for k in KernelTable.all { print("  \(k.name): \(k.registerBudget)") }

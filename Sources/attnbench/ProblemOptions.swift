@@ -1,5 +1,5 @@
-import Attention
 import ArgumentParser
+import Attention
 import BenchHarness
 import Foundation
 
@@ -14,7 +14,9 @@ struct HeadLayoutOptions: ParsableArguments {
     var headsFlag: Int?
     var heads: Int { headsFlag ?? 8 }
 
-    @Option(name: .customLong("kv-heads"), parsing: .unconditional, help: "Key/value heads (divides --heads; default: --heads).")
+    @Option(
+        name: .customLong("kv-heads"), parsing: .unconditional,
+        help: "Key/value heads (divides --heads; default: --heads).")
     var kvHeads: Int?
 
     func validate() throws {
@@ -42,7 +44,8 @@ struct ShapeOptions: ParsableArguments {
     @OptionGroup var layout: HeadLayoutOptions
 
     func validate() throws {
-        for (flag, value) in [("--seq-len", seqLen), ("--kv-len", kvLen), ("--head-dim", headDim)] where (value ?? 1) < 1 {
+        for (flag, value) in [("--seq-len", seqLen), ("--kv-len", kvLen), ("--head-dim", headDim)]
+        where (value ?? 1) < 1 {
             throw ValidationError("\(flag) must be at least 1, got \(value!)")
         }
     }
@@ -50,8 +53,9 @@ struct ShapeOptions: ParsableArguments {
     /// The shape for query length `length` (with `--kv-len` when given).
     func shape(queryLength: Int) throws -> AttentionShape {
         do {
-            return try AttentionShape(batch: layout.batch, heads: layout.heads, kvHeads: layout.kvHeads,
-                                      queryLength: queryLength, keyLength: kvLen ?? queryLength, headDim: headDim)
+            return try AttentionShape(
+                batch: layout.batch, heads: layout.heads, kvHeads: layout.kvHeads,
+                queryLength: queryLength, keyLength: kvLen ?? queryLength, headDim: headDim)
         } catch let e as AttentionError {
             throw ValidationError(e.description)
         }
@@ -73,8 +77,10 @@ struct ExecutionOptions: ParsableArguments {
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         if threads > cores {
-            FileHandle.standardError.write(Data(
-                "attnbench: warning: --threads \(threads) exceeds the \(cores) cores; at most \(cores) run at once, so figures are for \(cores) threads\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "attnbench: warning: --threads \(threads) exceeds the \(cores) cores; at most \(cores) run at once, so figures are for \(cores) threads\n"
+                        .utf8))
         }
         if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
     }
@@ -88,7 +94,9 @@ struct RepetitionOptions: ParsableArguments {
     @Option(name: .customLong("max-reps"), parsing: .unconditional, help: "Timed runs at most (default 30).")
     var maxReps: Int?
 
-    @Option(name: .customLong("min-time"), parsing: .unconditional, help: "Seconds of timed runs at least, within --max-reps (default 1).")
+    @Option(
+        name: .customLong("min-time"), parsing: .unconditional,
+        help: "Seconds of timed runs at least, within --max-reps (default 1).")
     var minTime: Double?
 
     /// An hour of timed runs per case: more is a typo (or `inf`).
@@ -100,7 +108,9 @@ struct RepetitionOptions: ParsableArguments {
         if let t = minTime, !(t >= 0 && t <= Self.maxMinTime) {
             throw ValidationError("--min-time must be 0 to \(Int(Self.maxMinTime)) seconds, got \(t)")
         }
-        if let r = minReps, let m = maxReps, m < r { throw ValidationError("--max-reps (\(m)) must be at least --min-reps (\(r))") }
+        if let r = minReps, let m = maxReps, m < r {
+            throw ValidationError("--max-reps (\(m)) must be at least --min-reps (\(r))")
+        }
     }
 
     /// The given values over ``RepetitionPolicy``'s defaults.
@@ -108,8 +118,9 @@ struct RepetitionOptions: ParsableArguments {
         let defaults = RepetitionPolicy()
         // A lone --max-reps below the default minimum lowers the minimum too: at most means at most.
         let minReps = self.minReps ?? min(defaults.minReps, maxReps ?? defaults.minReps)
-        return RepetitionPolicy(warmup: warmup, minReps: minReps, maxReps: max(maxReps ?? defaults.maxReps, minReps),
-                                minTime: minTime ?? defaults.minTime)
+        return RepetitionPolicy(
+            warmup: warmup, minReps: minReps, maxReps: max(maxReps ?? defaults.maxReps, minReps),
+            minTime: minTime ?? defaults.minTime)
     }
 }
 
@@ -132,16 +143,23 @@ func parseTile(_ text: String) throws -> TileSize {
 
 /// The tile kernel and the tuning file, shared by `run`, `sweep` and `ab`.
 struct KernelOptions: ParsableArguments {
-    @Option(help: "Tile kernel: \(KernelID.allCases.map(\.rawValue).joined(separator: ", ")) (default: the tuning file's choice, else the widest this CPU and build can run; see attnbench list).",
-            transform: parseKernel)
+    @Option(
+        help:
+            "Tile kernel: \(KernelID.allCases.map(\.rawValue).joined(separator: ", ")) (default: the tuning file's choice, else the widest this CPU and build can run; see attnbench list).",
+        transform: parseKernel)
     var kernel: KernelID?
 
-    @Option(help: "Tuning file written by attnbench tune (default: \(TuningFile.defaultPath) when it exists; none: use none).")
+    @Option(
+        help:
+            "Tuning file written by attnbench tune (default: \(TuningFile.defaultPath) when it exists; none: use none)."
+    )
     var tuning: String?
 
     func validate() throws {
         if let kernel {
-            do { try KernelTable.require(kernel) } catch let e as AttentionError { throw ValidationError("--kernel: \(e.description)") }
+            do { try KernelTable.require(kernel) } catch let e as AttentionError {
+                throw ValidationError("--kernel: \(e.description)")
+            }
         }
         if let path = tuning, path != "none" {
             do { _ = try TuningCache.file(for: .file(path)) } catch { throw ValidationError("--tuning \(error)") }

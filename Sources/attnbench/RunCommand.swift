@@ -1,11 +1,12 @@
-import Attention
 import ArgumentParser
+import Attention
 import BenchHarness
 import Foundation
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Time one strategy on one problem, optionally checking it against the float64 reference.")
+        commandName: "run",
+        abstract: "Time one strategy on one problem, optionally checking it against the float64 reference.")
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
@@ -23,13 +24,16 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var kernelOptions: KernelOptions
 
-    @Option(name: .customLong("reps"), parsing: .unconditional, help: "Timed repetitions, a fixed count (default 10; or use --min-reps, --max-reps and --min-time).")
+    @Option(
+        name: .customLong("reps"), parsing: .unconditional,
+        help: "Timed repetitions, a fixed count (default 10; or use --min-reps, --max-reps and --min-time).")
     var repsFlag: Int?
     var reps: Int { repsFlag ?? 10 }
 
     @OptionGroup var repetition: RepetitionOptions
 
-    @Option(help: "Q, K, V from .npy files Q,K,V ([B, heads, N, d], float32 or float64); the shape comes from the files.")
+    @Option(
+        help: "Q, K, V from .npy files Q,K,V ([B, heads, N, d], float32 or float64); the shape comes from the files.")
     var inputs: String?
 
     @Option(name: .customLong("save-output"), help: "Write the output O as a [B, H, Nq, d] float32 .npy file.")
@@ -47,21 +51,25 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         if reps < 1 { throw ValidationError("--reps must be at least 1, got \(reps)") }
         if repsFlag != nil, repetition.minReps != nil || repetition.maxReps != nil || repetition.minTime != nil {
-            throw ValidationError("--reps sets a fixed count; it does not combine with --min-reps, --max-reps or --min-time")
+            throw ValidationError(
+                "--reps sets a fixed count; it does not combine with --min-reps, --max-reps or --min-time")
         }
         if (try? StrategyRegistry.strategy(named: strategy))?.tileKernel == nil {
             if tile != nil { throw ValidationError("--tile does not apply to \(strategy): it has no tiles") }
             if kernelOptions.kernel != nil {
-                throw ValidationError("--kernel does not apply to \(strategy): its products are whole-matrix OpenBLAS calls")
+                throw ValidationError(
+                    "--kernel does not apply to \(strategy): its products are whole-matrix OpenBLAS calls")
             }
         }
         if let files = inputs {
             if files.split(separator: ",").count != 3 {
                 throw ValidationError("--inputs takes three .npy files separated by commas: Q,K,V")
             }
-            let given = [("--seq-len", shape.seqLen), ("--kv-len", shape.kvLen), ("--kv-heads", shape.layout.kvHeads),
-                         ("--heads", shape.layout.headsFlag), ("--batch", shape.layout.batchFlag),
-                         ("--head-dim", shape.headDimFlag)].filter { $0.1 != nil }.map(\.0)
+            let given = [
+                ("--seq-len", shape.seqLen), ("--kv-len", shape.kvLen), ("--kv-heads", shape.layout.kvHeads),
+                ("--heads", shape.layout.headsFlag), ("--batch", shape.layout.batchFlag),
+                ("--head-dim", shape.headDimFlag),
+            ].filter { $0.1 != nil }.map(\.0)
             if !given.isEmpty {
                 throw ValidationError("--inputs takes the shape from the files; drop \(given.joined(separator: ", "))")
             }
@@ -94,14 +102,16 @@ struct RunCommand: ParsableCommand {
             }
         }
         let config = CaseConfig(
-            strategy: strategy, tile: tile?.description, kernel: kernelOptions.kernel?.rawValue, tuning: kernelOptions.tuning,
+            strategy: strategy, tile: tile?.description, kernel: kernelOptions.kernel?.rawValue,
+            tuning: kernelOptions.tuning,
             shape: try loaded?.shape ?? shape.shape(queryLength: shape.seqLen!),
             pattern: pattern.description, threads: execution.threads, seed: execution.seed,
             repetitions: repetitionPolicy, verify: verify, calibrate: calibrate)
         let result: CaseResult
         do {
-            result = try CaseRunner.run(config, inputs: loaded, rssBeforeInputs: loaded == nil ? nil : rssBeforeInputs,
-                                        saveOutput: saveOutput)
+            result = try CaseRunner.run(
+                config, inputs: loaded, rssBeforeInputs: loaded == nil ? nil : rssBeforeInputs,
+                saveOutput: saveOutput)
         } catch let e as AttentionError {
             throw ValidationError(e.description)
         } catch let e as NumpyFileError {
@@ -120,9 +130,11 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if let v = result.verification, !v.passes {
-            let message = String(format: "--verify: output differs from the reference beyond tolerance (max abs %.3g, limit %.0e; rel Frobenius %.3g, limit %.0e)",
-                                 v.maxAbsoluteError, VerificationResult.absoluteTolerance,
-                                 v.relativeFrobeniusError, VerificationResult.relativeTolerance)
+            let message = String(
+                format:
+                    "--verify: output differs from the reference beyond tolerance (max abs %.3g, limit %.0e; rel Frobenius %.3g, limit %.0e)",
+                v.maxAbsoluteError, VerificationResult.absoluteTolerance,
+                v.relativeFrobeniusError, VerificationResult.relativeTolerance)
             printError(message)
             throw ExitCode(1)
         }
@@ -144,18 +156,26 @@ enum TextReport {
             "threads    \(c.threads); OpenBLAS \(r.blas.core) kernels (chosen by \(r.blas.source))",
             "kernel     " + (r.execution.map { $0.kernel + ($0.tile.map { ", tile \($0)" } ?? "") } ?? "?")
                 + (r.kernelChoice.map { " (\($0))" } ?? ""),
-            String(format: "time       median %.3f ms, min %.3f ms over %d reps (%d warm-up)",
-                   r.statistics.median, r.statistics.min, r.statistics.count, c.repetitions.warmup),
-            String(format: "useful     %.1f GFLOP/s (4·B·H·d per attended pair), %.0f tokens/s",
-                   r.usefulGflops, r.tokensPerSecond),
+            String(
+                format: "time       median %.3f ms, min %.3f ms over %d reps (%d warm-up)",
+                r.statistics.median, r.statistics.min, r.statistics.count, c.repetitions.warmup),
+            String(
+                format: "useful     %.1f GFLOP/s (4·B·H·d per attended pair), %.0f tokens/s",
+                r.usefulGflops, r.tokensPerSecond),
             "memory     peak extra \(Bytes.format(r.peakExtraBytes)) (predicted \(Bytes.format(r.predictedExtraBytes))), inputs+output \(Bytes.format(r.inputBytes))",
         ]
         if let rate = r.sgemmGflops, let f = r.fractionOfSgemm {
-            lines.append(String(format: "sgemm      %.1f GFLOP/s (2048³, same threads, this process): the case runs at %.0f%% of it", rate, f * 100))
+            lines.append(
+                String(
+                    format:
+                        "sgemm      %.1f GFLOP/s (2048³, same threads, this process): the case runs at %.0f%% of it",
+                    rate, f * 100))
         }
         if let v = r.verification {
-            lines.append(String(format: "verify     max abs %.3g, rel Frobenius %.3g over %@: %@",
-                                v.maxAbsoluteError, v.relativeFrobeniusError, v.coverage, v.passes ? "OK" : "WRONG"))
+            lines.append(
+                String(
+                    format: "verify     max abs %.3g, rel Frobenius %.3g over %@: %@",
+                    v.maxAbsoluteError, v.relativeFrobeniusError, v.coverage, v.passes ? "OK" : "WRONG"))
         }
         if !r.blas.warning.isEmpty { lines.append("warning    \(r.blas.warning)") }
         return lines.joined(separator: "\n")

@@ -6,7 +6,8 @@ import Foundation
 struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
-        abstract: "Measure the tile kernels and tiles of each strategy on this machine and keep the fastest in a tuning file.",
+        abstract:
+            "Measure the tile kernels and tiles of each strategy on this machine and keep the fastest in a tuning file.",
         discussion: """
             For each strategy with something to tune, head dim and pattern: every kernel this CPU and build can run, \
             with each of the strategy's candidate tiles and the kernel's default, the fastest of --reps runs after a \
@@ -48,10 +49,12 @@ struct TuneCommand: ParsableCommand {
         }
         for p in patterns.split(separator: ",") { _ = try parsePattern(String(p)) }
         guard let dims = Optional(headDims.split(separator: ",").map { Int($0) }), !dims.isEmpty,
-              dims.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            dims.allSatisfy({ ($0 ?? 0) >= 1 })
+        else {
             throw ValidationError("--head-dims '\(headDims)' must be a comma list of integers ≥ 1")
         }
-        for (flag, v) in [("--seq-len", seqLen), ("--heads", heads), ("--threads", threads), ("--reps", reps)] where v < 1 {
+        for (flag, v) in [("--seq-len", seqLen), ("--heads", heads), ("--threads", threads), ("--reps", reps)]
+        where v < 1 {
             throw ValidationError("\(flag) must be at least 1, got \(v)")
         }
         if tuning.isEmpty || tuning == "none" { throw ValidationError("--tuning must name a file to write") }
@@ -62,11 +65,15 @@ struct TuneCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tuner = Tuner(strategies: strategies.split(separator: ",").map(String.init),
-                          headDims: headDims.split(separator: ",").compactMap { Int($0) },
-                          patterns: patterns.split(separator: ",").map(String.init), seqLen: seqLen, heads: heads,
-                          threads: threads, reps: reps)
-        FileHandle.standardError.write(Data("attnbench: tuning on \(CPUFeatures.current().modelName); kernels here: \(KernelTable.available.map { KernelTable.descriptor($0).name }.joined(separator: ", "))\n".utf8))
+        let tuner = Tuner(
+            strategies: strategies.split(separator: ",").map(String.init),
+            headDims: headDims.split(separator: ",").compactMap { Int($0) },
+            patterns: patterns.split(separator: ",").map(String.init), seqLen: seqLen, heads: heads,
+            threads: threads, reps: reps)
+        FileHandle.standardError.write(
+            Data(
+                "attnbench: tuning on \(CPUFeatures.current().modelName); kernels here: \(KernelTable.available.map { KernelTable.descriptor($0).name }.joined(separator: ", "))\n"
+                    .utf8))
         // Unbuffered per line: a tune takes minutes, and piped stdout is block-buffered.
         let file = try tuner.run { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
         do { try file.write(to: tuning) } catch let e as OutputFile.Refused {

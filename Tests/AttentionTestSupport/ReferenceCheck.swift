@@ -26,30 +26,37 @@ public struct CheckedRun {
 public enum ReferenceCheck {
     /// Runs `strategy` on seeded standard normal inputs and compares every
     /// output element with ``ReferenceAttention``.
-    public static func run(_ strategy: any AttentionStrategy, shape: AttentionShape, pattern: MaskPattern,
-                           seed: UInt64, threads: Int = 2) throws -> CheckedRun {
+    public static func run(
+        _ strategy: any AttentionStrategy, shape: AttentionShape, pattern: MaskPattern,
+        seed: UInt64, threads: Int = 2
+    ) throws -> CheckedRun {
         let inputs = AttentionInputs.random(shape: shape, seed: seed)
         let mask = try AttentionMask(pattern, shape: shape)
         let output = inputs.makeOutput()
-        output.fill(.nan)       // a strategy that forgets a row cannot pass
+        output.fill(.nan)  // a strategy that forgets a row cannot pass
         try strategy.forward(inputs, mask: mask, output: output, threads: threads)
         let reference = ReferenceAttention.forward(inputs, mask: mask)
-        return CheckedRun(inputs: inputs, mask: mask, output: output.toArray(), reference: reference,
-                          error: compare(output.toArray(), reference))
+        return CheckedRun(
+            inputs: inputs, mask: mask, output: output.toArray(), reference: reference,
+            error: compare(output.toArray(), reference))
     }
 
     public static func compare(_ output: [Float], _ reference: [Double]) -> OutputError {
         precondition(output.count == reference.count)
         var maxAbs = 0.0, diff2 = 0.0, ref2 = 0.0, nan = false
         for (o, r) in zip(output, reference) {
-            if o.isNaN { nan = true; continue }
+            if o.isNaN {
+                nan = true
+                continue
+            }
             let e = Double(o) - r
             maxAbs = max(maxAbs, abs(e))
             diff2 += e * e
             ref2 += r * r
         }
-        return OutputError(maxAbsolute: maxAbs, relativeFrobenius: ref2 > 0 ? (diff2 / ref2).squareRoot() : diff2.squareRoot(),
-                           hasNaN: nan)
+        return OutputError(
+            maxAbsolute: maxAbs, relativeFrobenius: ref2 > 0 ? (diff2 / ref2).squareRoot() : diff2.squareRoot(),
+            hasNaN: nan)
     }
 }
 

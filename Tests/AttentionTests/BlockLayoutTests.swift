@@ -23,7 +23,9 @@ final class BlockLayoutTests: XCTestCase {
     /// draws must be the ones a plain list of candidates gives (layouts, and
     /// so benchmark results, stay the same for the same seed).
     func testBigBirdRandomBlocksMatchTheCandidateList() throws {
-        func plain(_ nq: Int, _ nk: Int, _ b: Int, _ w: Int, _ g: Int, _ rCount: Int, _ seed: UInt64, _ causal: Bool) -> [[Int]] {
+        func plain(_ nq: Int, _ nk: Int, _ b: Int, _ w: Int, _ g: Int, _ rCount: Int, _ seed: UInt64, _ causal: Bool)
+            -> [[Int]]
+        {
             let qBlocks = (nq - 1) / b + 1, kBlocks = (nk - 1) / b + 1, offset = nk - nq
             func block(_ i: Int) -> Int { min(max(i + offset, 0) / b, kBlocks - 1) }
             return (0 ..< qBlocks).map { r in
@@ -50,31 +52,39 @@ final class BlockLayoutTests: XCTestCase {
             let nq = 1 + Int(random.nextBits() % 900), nk = 1 + Int(random.nextBits() % 900)
             let w = Int(random.nextBits() % 5), g = Int(random.nextBits() % 3), r = Int(random.nextBits() % 6)
             let causal = trial % 3 == 0, seed = random.nextBits()
-            let layout = try BlockLayout.bigBird(queryLength: nq, keyLength: nk, blockSize: b, windowBlocks: w,
-                                                 globalBlocks: g, randomBlocks: r, seed: seed, causal: causal)
+            let layout = try BlockLayout.bigBird(
+                queryLength: nq, keyLength: nk, blockSize: b, windowBlocks: w,
+                globalBlocks: g, randomBlocks: r, seed: seed, causal: causal)
             let expected = plain(nq, nk, b, w, g, r, seed, causal)
-            XCTAssertEqual((0 ..< layout.queryBlocks).map { Array(layout.keptBlocks(ofRow: $0)) }, expected,
-                           "Nq \(nq) Nk \(nk) b \(b) w \(w) g \(g) r \(r) causal \(causal)")
+            XCTAssertEqual(
+                (0 ..< layout.queryBlocks).map { Array(layout.keptBlocks(ofRow: $0)) }, expected,
+                "Nq \(nq) Nk \(nk) b \(b) w \(w) g \(g) r \(r) causal \(causal)")
         }
     }
 
     /// The size bound holds for the generated layouts and is known without building them.
     func testPredictedLayoutBytesBoundTheLayout() throws {
-        for (pattern, n) in [("bigbird:64", 8192), ("bigbird:16:w5:g2:r4:causal", 3000), ("fixed:8:4", 2048), ("fixed:1:1", 300)] {
+        for (pattern, n) in [
+            ("bigbird:64", 8192), ("bigbird:16:w5:g2:r4:causal", 3000), ("fixed:8:4", 2048), ("fixed:1:1", 300),
+        ] {
             let p = try MaskPattern(parsing: pattern)
             let mask = try AttentionMask(p, queryLength: n, keyLength: n)
             let layout = try XCTUnwrap(mask.blockLayout, pattern)
-            let actual = BlockLayout.bytesWhileBuilding(keptBlocks: layout.columns.count, queryBlocks: layout.queryBlocks)
+            let actual = BlockLayout.bytesWhileBuilding(
+                keptBlocks: layout.columns.count, queryBlocks: layout.queryBlocks)
             XCTAssertLessThanOrEqual(actual, p.predictedResolvedBytes(queryLength: n, keyLength: n), pattern)
         }
         // fixed:1:1 at N = 2^20 keeps ~N²/2 blocks: predicted in O(1), far beyond any machine.
-        let huge = try MaskPattern(parsing: "fixed:1:1").predictedResolvedBytes(queryLength: 1 << 20, keyLength: 1 << 20)
+        let huge = try MaskPattern(parsing: "fixed:1:1").predictedResolvedBytes(
+            queryLength: 1 << 20, keyLength: 1 << 20)
         XCTAssertGreaterThan(huge, 1 << 40)
     }
 
     func testCausalGeneratorsKeepNothingAboveTheDiagonal() throws {
-        for layout in [try BlockLayout.bigBird(queryLength: 500, keyLength: 500, blockSize: 32, causal: true),
-                       try BlockLayout.fixed(queryLength: 500, keyLength: 500, blockSize: 32, stride: 4, causal: true)] {
+        for layout in [
+            try BlockLayout.bigBird(queryLength: 500, keyLength: 500, blockSize: 32, causal: true),
+            try BlockLayout.fixed(queryLength: 500, keyLength: 500, blockSize: 32, stride: 4, causal: true),
+        ] {
             XCTAssert(layout.causal)
             for r in 0 ..< layout.queryBlocks {
                 XCTAssert(layout.keptBlocks(ofRow: r).allSatisfy { $0 <= r }, "row \(r)")
@@ -101,8 +111,12 @@ final class BlockLayoutTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: url) }
         let mask = try AttentionMask(.layoutFile(path: url.path, causal: false), queryLength: 300, keyLength: 200)
         XCTAssertEqual(mask.blockLayout, layout)
-        XCTAssertThrowsError(try AttentionMask(.layoutFile(path: url.path, causal: false), queryLength: 100, keyLength: 200)) {
-            XCTAssertEqual("\($0)", "layout file '\(url.path)', line 10: more than the 7 rows that lengths 100x200 in blocks of 16 need")
+        XCTAssertThrowsError(
+            try AttentionMask(.layoutFile(path: url.path, causal: false), queryLength: 100, keyLength: 200)
+        ) {
+            XCTAssertEqual(
+                "\($0)",
+                "layout file '\(url.path)', line 10: more than the 7 rows that lengths 100x200 in blocks of 16 need")
         }
     }
 
@@ -149,16 +163,26 @@ final class BlockLayoutTests: XCTestCase {
         // Quotes are cut at 40 characters; rows that cannot fit the lengths fail as they are read.
         let long = String(repeating: "z", count: 100_000)
         XCTAssertThrowsError(try BlockLayout.parse(long, path: "f")) {
-            XCTAssertEqual("\($0)", "layout file 'f', line 1: expected 'block B' with B ≥ 1 before the rows, got '\(long.prefix(40))…' (100000 characters)")
+            XCTAssertEqual(
+                "\($0)",
+                "layout file 'f', line 1: expected 'block B' with B ≥ 1 before the rows, got '\(long.prefix(40))…' (100000 characters)"
+            )
         }
         let lengths = (query: 8, key: 8)
-        XCTAssertThrowsError(try BlockLayout.parse("block 4\n" + String(repeating: "1", count: 1_000_000) + "\n", path: "f", lengths: lengths)) {
-            XCTAssertEqual("\($0)", "layout file 'f', line 2: row has 1000000 columns; lengths 8x8 in blocks of 4 need 2")
+        XCTAssertThrowsError(
+            try BlockLayout.parse(
+                "block 4\n" + String(repeating: "1", count: 1_000_000) + "\n", path: "f", lengths: lengths)
+        ) {
+            XCTAssertEqual(
+                "\($0)", "layout file 'f', line 2: row has 1000000 columns; lengths 8x8 in blocks of 4 need 2")
         }
         XCTAssertThrowsError(try BlockLayout.parse("block 4\n11\n11\n11\n", path: "f", lengths: lengths)) {
-            XCTAssertEqual("\($0)", "layout file 'f', line 4: more than the 2 rows that lengths 8x8 in blocks of 4 need")
+            XCTAssertEqual(
+                "\($0)", "layout file 'f', line 4: more than the 2 rows that lengths 8x8 in blocks of 4 need")
         }
-        XCTAssertThrowsError(try AttentionMask(.layoutFile(path: "/nonexistent/l.txt", causal: false), queryLength: 4, keyLength: 4)) {
+        XCTAssertThrowsError(
+            try AttentionMask(.layoutFile(path: "/nonexistent/l.txt", causal: false), queryLength: 4, keyLength: 4)
+        ) {
             XCTAssert("\($0)".hasPrefix("layout file '/nonexistent/l.txt': cannot be read"), "\($0)")
         }
     }

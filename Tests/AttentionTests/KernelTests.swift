@@ -60,8 +60,11 @@ final class KernelTests: XCTestCase {
         let bytes = TiledAttention().predictedExtraBytes(shape: shape, mask: mask, threads: 2)
         XCTAssertLessThan(bytes, 64 << 20)
         let longer = try AttentionShape(heads: 8, queryLength: 1 << 20, headDim: 64)
-        XCTAssertEqual(TiledAttention().predictedExtraBytes(shape: longer, mask: try AttentionMask(.full, shape: longer), threads: 2), bytes)
-        XCTAssertEqual(DenseAttention().predictedExtraBytes(shape: shape, mask: mask, threads: 2),
-                       (65536 * 65536 + 65536) * 4)
+        XCTAssertEqual(
+            TiledAttention().predictedExtraBytes(
+                shape: longer, mask: try AttentionMask(.full, shape: longer), threads: 2), bytes)
+        XCTAssertEqual(
+            DenseAttention().predictedExtraBytes(shape: shape, mask: mask, threads: 2),
+            (65536 * 65536 + 65536) * 4)
     }
 }

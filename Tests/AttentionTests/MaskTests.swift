@@ -4,9 +4,11 @@ import XCTest
 
 final class MaskTests: XCTestCase {
     func testParsingRoundTrips() throws {
-        for text in ["full", "causal", "window:4", "window:5:2", "window:3:g2", "window:6:0:g3",
-                     "bigbird:64", "bigbird:64:w5:g2:r1:s9:causal", "fixed:8:3", "fixed:8:3:causal",
-                     "layout:some/file.txt", "layout:a:b.txt:causal"] {
+        for text in [
+            "full", "causal", "window:4", "window:5:2", "window:3:g2", "window:6:0:g3",
+            "bigbird:64", "bigbird:64:w5:g2:r1:s9:causal", "fixed:8:3", "fixed:8:3:causal",
+            "layout:some/file.txt", "layout:a:b.txt:causal",
+        ] {
             XCTAssertEqual(try MaskPattern(parsing: text).description, text)
         }
         XCTAssertEqual(try MaskPattern(parsing: "window:7"), .window(.init(left: 7, right: 7)))
@@ -14,8 +16,10 @@ final class MaskTests: XCTestCase {
     }
 
     func testMalformedPatternsGiveOneLineErrors() {
-        for text in ["", "ful", "window", "window:", "window:-1", "window:a", "window:1:2:3", "window:1:causal",
-                     "bigbird", "bigbird:0", "bigbird:16:x3", "fixed:8", "fixed:0:2", "layout:", "causal:3"] {
+        for text in [
+            "", "ful", "window", "window:", "window:-1", "window:a", "window:1:2:3", "window:1:causal",
+            "bigbird", "bigbird:0", "bigbird:16:x3", "fixed:8", "fixed:0:2", "layout:", "causal:3",
+        ] {
             XCTAssertThrowsError(try MaskPattern(parsing: text), text) { error in
                 let message = "\(error)"
                 XCTAssert(message.hasPrefix("invalid pattern: '\(text)'"), message)
@@ -43,12 +47,16 @@ final class MaskTests: XCTestCase {
                     let q0 = rng.int(in: 0 ... nq - 1), k0 = rng.int(in: 0 ... nk - 1)
                     let queries = q0 ..< rng.int(in: q0 + 1 ... nq), keys = k0 ..< rng.int(in: k0 + 1 ... nk)
                     let attended = queries.flatMap { i in keys.map { mask.isAttended(query: i, key: $0) } }
-                    let expected: TileCoverage = attended.allSatisfy { $0 } ? .full : (attended.contains(true) ? .partial : .empty)
+                    let expected: TileCoverage =
+                        attended.allSatisfy { $0 } ? .full : (attended.contains(true) ? .partial : .empty)
                     let got = mask.coverage(queries: queries, keys: keys)
                     // Coverage may say partial for a tile it cannot prove full or empty,
                     // but never empty or full wrongly.
                     if got != .partial { XCTAssertEqual(got, expected, "\(text) \(queries) \(keys)") }
-                    if case .blocks = mask.pattern.kind {} else { XCTAssertEqual(got, expected, "\(text) \(queries) \(keys)") }
+                    if case .blocks = mask.pattern.kind {
+                    } else {
+                        XCTAssertEqual(got, expected, "\(text) \(queries) \(keys)")
+                    }
 
                     var tile = [Float](repeating: 1, count: queries.count * keys.count)
                     tile.withUnsafeMutableBufferPointer {
@@ -83,7 +91,10 @@ final class MaskTests: XCTestCase {
     /// Extents and block sizes as large as a user can type: no overflow.
     func testHugeParametersAreSafe() throws {
         let shape = try AttentionShape(heads: 1, queryLength: 37, keyLength: 21, headDim: 16)
-        for text in ["window:\(Int.max)", "window:\(Int.max):\(Int.max):g\(Int.max)", "bigbird:\(Int.max)", "fixed:\(Int.max):\(Int.max)"] {
+        for text in [
+            "window:\(Int.max)", "window:\(Int.max):\(Int.max):g\(Int.max)", "bigbird:\(Int.max)",
+            "fixed:\(Int.max):\(Int.max)",
+        ] {
             let pattern = try MaskPattern(parsing: text)
             for entry in StrategyRegistry.all where entry.make(.init()).supports(pattern) {
                 let run = try ReferenceCheck.run(entry.make(.init()), shape: shape, pattern: pattern, seed: 1)
@@ -97,7 +108,8 @@ final class MaskTests: XCTestCase {
     /// pattern; every query must still see its own position under causal.
     func testFixedPatternKeepsEachQuerysOwnPosition() throws {
         for (nq, nk, b, stride) in [(20, 23, 8, 2), (37, 50, 8, 3), (50, 37, 4, 2), (9, 64, 16, 1)] {
-            let mask = try AttentionMask(.fixed(.init(blockSize: b, stride: stride, causal: true)), queryLength: nq, keyLength: nk)
+            let mask = try AttentionMask(
+                .fixed(.init(blockSize: b, stride: stride, causal: true)), queryLength: nq, keyLength: nk)
             for i in 0 ..< nq where i + nk - nq >= 0 {
                 XCTAssert(mask.isAttended(query: i, key: i + nk - nq), "fixed:\(b):\(stride) \(nq)x\(nk) row \(i)")
             }
@@ -115,10 +127,16 @@ final class ShapeTests: XCTestCase {
         let cases: [(() throws -> AttentionShape, String)] = [
             ({ try AttentionShape(heads: 0, queryLength: 4, headDim: 8) }, "heads must be at least 1, got 0"),
             ({ try AttentionShape(heads: 2, queryLength: -1, headDim: 8) }, "seq-len must be at least 1, got -1"),
-            ({ try AttentionShape(heads: 2, queryLength: 4, keyLength: 0, headDim: 8) }, "kv-len must be at least 1, got 0"),
+            (
+                { try AttentionShape(heads: 2, queryLength: 4, keyLength: 0, headDim: 8) },
+                "kv-len must be at least 1, got 0"
+            ),
             ({ try AttentionShape(heads: 2, queryLength: 4, headDim: 0) }, "head-dim must be at least 1, got 0"),
             ({ try AttentionShape(batch: 0, heads: 2, queryLength: 4, headDim: 8) }, "batch must be at least 1, got 0"),
-            ({ try AttentionShape(heads: 6, kvHeads: 4, queryLength: 4, headDim: 8) }, "heads (6) must be a multiple of kv-heads (4)"),
+            (
+                { try AttentionShape(heads: 6, kvHeads: 4, queryLength: 4, headDim: 8) },
+                "heads (6) must be a multiple of kv-heads (4)"
+            ),
         ]
         for (make, message) in cases {
             XCTAssertThrowsError(try make()) { XCTAssertEqual("\($0)", "invalid shape: \(message)") }

@@ -23,14 +23,17 @@ final class StrategyCorrectnessTests: XCTestCase {
         }
     }
 
-    func check(_ strategy: any AttentionStrategy, _ shape: AttentionShape, _ pattern: String,
-               seed: UInt64, threads: Int = 2, file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(
+        _ strategy: any AttentionStrategy, _ shape: AttentionShape, _ pattern: String,
+        seed: UInt64, threads: Int = 2, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let p = try MaskPattern(parsing: pattern)
         guard strategy.supports(p) else { return }
         let run = try ReferenceCheck.run(strategy, shape: shape, pattern: p, seed: seed, threads: threads)
-        XCTAssert(run.error.withinTolerance,
-                  "\(strategy.name)\(strategy.tileKernel.map { " [\($0)]" } ?? "") \(shape) \(pattern) seed \(seed): \(run.error)",
-                  file: file, line: line)
+        XCTAssert(
+            run.error.withinTolerance,
+            "\(strategy.name)\(strategy.tileKernel.map { " [\($0)]" } ?? "") \(shape) \(pattern) seed \(seed): \(run.error)",
+            file: file, line: line)
     }
 
     func testEveryStrategyOnEveryPatternAtAwkwardLengths() throws {
@@ -46,7 +49,10 @@ final class StrategyCorrectnessTests: XCTestCase {
         for strategy in Self.strategies {
             for n in [1000, 1537] {
                 let shape = try AttentionShape(heads: 1, queryLength: n, headDim: 32)
-                for pattern in ["full", "causal", "window:100:37", "window:64:0:g5", "bigbird:64", "bigbird:64:causal", "fixed:64:4"] {
+                for pattern in [
+                    "full", "causal", "window:100:37", "window:64:0:g5", "bigbird:64", "bigbird:64:causal",
+                    "fixed:64:4",
+                ] {
                     try check(strategy, shape, pattern, seed: UInt64(n))
                 }
             }
@@ -57,7 +63,8 @@ final class StrategyCorrectnessTests: XCTestCase {
         for strategy in Self.strategies {
             for (h, g) in [(6, 2), (6, 1), (4, 4)] {
                 for d in [7, 16, 33, 64, 80, 128] {
-                    let shape = try AttentionShape(batch: 2, heads: h, kvHeads: g, queryLength: 45, keyLength: 70, headDim: d)
+                    let shape = try AttentionShape(
+                        batch: 2, heads: h, kvHeads: g, queryLength: 45, keyLength: 70, headDim: d)
                     for pattern in ["full", "causal", "window:9:4:g2", "bigbird:16", "fixed:16:2:causal"] {
                         try check(strategy, shape, pattern, seed: UInt64(h * 1000 + g * 100 + d), threads: 3)
                     }
@@ -116,7 +123,8 @@ final class StrategyCorrectnessTests: XCTestCase {
         let shape = try AttentionShape(heads: 2, queryLength: 50, keyLength: 20, headDim: 16)
         let layout = try BlockLayout(blockSize: 8, keyBlocks: 3, rows: [[0], [], [1, 2], [], [0, 2], [], [1]])
         for strategy in Self.strategies {
-            for pattern in [MaskPattern.causal, .window(.init(left: 2, right: 0)), .layout(layout)] where strategy.supports(pattern) {
+            for pattern in [MaskPattern.causal, .window(.init(left: 2, right: 0)), .layout(layout)]
+            where strategy.supports(pattern) {
                 let run = try ReferenceCheck.run(strategy, shape: shape, pattern: pattern, seed: 5)
                 XCTAssert(run.error.withinTolerance, "\(strategy.name) \(pattern): \(run.error)")
                 let d = shape.headDim
@@ -126,8 +134,9 @@ final class StrategyCorrectnessTests: XCTestCase {
                         XCTAssert(row.allSatisfy { $0 == 0 }, "\(strategy.name) \(pattern) row \(i) is not zero")
                     }
                 }
-                XCTAssert((0 ..< shape.queryLength).contains { run.mask.attendedKeyCount(ofRow: $0) == 0 },
-                          "the case must contain an empty row")
+                XCTAssert(
+                    (0 ..< shape.queryLength).contains { run.mask.attendedKeyCount(ofRow: $0) == 0 },
+                    "the case must contain an empty row")
             }
         }
     }
@@ -145,7 +154,8 @@ final class StrategyCorrectnessTests: XCTestCase {
 
     func testWindowAsLongAsTheSequenceEqualsFull() throws {
         let shape = try AttentionShape(heads: 1, queryLength: 90, headDim: 16)
-        let window = try ReferenceCheck.run(SlidingWindowAttention(), shape: shape, pattern: try MaskPattern(parsing: "window:90"), seed: 4)
+        let window = try ReferenceCheck.run(
+            SlidingWindowAttention(), shape: shape, pattern: try MaskPattern(parsing: "window:90"), seed: 4)
         let full = ReferenceAttention.forward(window.inputs, mask: try AttentionMask(.full, shape: shape))
         XCTAssert(ReferenceCheck.compare(window.output, full).withinTolerance)
     }
@@ -159,7 +169,9 @@ final class StrategyCorrectnessTests: XCTestCase {
             (BlockSparseAttention(), .window(.init(left: 1, right: 1))), (BlockSparseAttention(), .full),
         ]
         for (strategy, pattern) in cases {
-            XCTAssertThrowsError(try strategy.forward(inputs, mask: try AttentionMask(pattern, shape: shape), output: out, threads: 1)) {
+            XCTAssertThrowsError(
+                try strategy.forward(inputs, mask: try AttentionMask(pattern, shape: shape), output: out, threads: 1)
+            ) {
                 guard case AttentionError.unsupportedPattern(let s, let p, _) = $0 else { return XCTFail("\($0)") }
                 XCTAssertEqual(s, strategy.name)
                 XCTAssertEqual(p, pattern.description)
@@ -172,15 +184,18 @@ final class StrategyCorrectnessTests: XCTestCase {
         let shape = try AttentionShape(heads: 1, queryLength: 8, headDim: 16)
         let inputs = AttentionInputs.random(shape: shape, seed: 1)
         for entry in StrategyRegistry.all {
-            XCTAssertThrowsError(try entry.make(.init()).forward(
-                inputs, mask: try AttentionMask(.bigBird(.init(blockSize: 4)), shape: shape),
-                output: AlignedBuffer(count: 3), threads: 1))
+            XCTAssertThrowsError(
+                try entry.make(.init()).forward(
+                    inputs, mask: try AttentionMask(.bigBird(.init(blockSize: 4)), shape: shape),
+                    output: AlignedBuffer(count: 3), threads: 1))
         }
     }
 
     func testUnknownStrategy() {
+        // Other test targets in this process may have registered strategies of their own after the built-in ones.
         XCTAssertThrowsError(try StrategyRegistry.strategy(named: "flash")) {
-            XCTAssertEqual("\($0)", "unknown strategy 'flash' (known: dense, tiled, sliding, block-sparse)")
+            XCTAssert(
+                "\($0)".hasPrefix("unknown strategy 'flash' (known: dense, tiled, sliding, block-sparse"), "\($0)")
         }
     }
 }

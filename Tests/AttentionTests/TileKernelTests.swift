@@ -15,12 +15,16 @@ final class TileKernelTests: XCTestCase {
             XCTAssertThrowsError(try KernelTable.require(id)) { XCTAssert("\($0)".contains(why), "\($0)") }
             let shape = try AttentionShape(heads: 1, queryLength: 8, headDim: 16)
             let inputs = AttentionInputs.random(shape: shape, seed: 0)
-            XCTAssertThrowsError(try TiledAttention(kernel: id).forward(inputs, mask: AttentionMask(.full, shape: shape),
-                                                                        output: inputs.makeOutput(), threads: 1))
+            XCTAssertThrowsError(
+                try TiledAttention(kernel: id).forward(
+                    inputs, mask: AttentionMask(.full, shape: shape),
+                    output: inputs.makeOutput(), threads: 1))
         }
         XCTAssertEqual(try KernelTable.parse("avx2"), .avx2)
         XCTAssertEqual(try KernelTable.parse("avx2-6x16"), .avx2)
-        XCTAssertThrowsError(try KernelTable.parse("neon")) { XCTAssert("\($0)".contains("unknown kernel 'neon'"), "\($0)") }
+        XCTAssertThrowsError(try KernelTable.parse("neon")) {
+            XCTAssert("\($0)".contains("unknown kernel 'neon'"), "\($0)")
+        }
     }
 
     func testEveryAvailableKernelMatchesATripleLoop() {
@@ -43,35 +47,43 @@ final class TileKernelTests: XCTestCase {
 
     /// C = (accumulate ? C : 0) + A·B for one shape, with a guard band
     /// around C that must stay untouched.
-    func check(_ kernel: KernelID, rows: Int, n: Int, k: Int, transposed: Bool, accumulate: Bool,
-               file: StaticString = #filePath, line: UInt = #line) {
+    func check(
+        _ kernel: KernelID, rows: Int, n: Int, k: Int, transposed: Bool, accumulate: Bool,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         var rng = TestRandom(seed: UInt64(rows * 10_000 + n * 100 + k))
         let lda = transposed ? rows + 3 : k + 2, ldb = n + 5, ldc = n + 4
         let aCount = transposed ? max(k, 1) * lda : max(rows, 1) * lda
         let a = (0 ..< aCount).map { _ in Float(rng.double(in: -1 ... 1)) }
         let b = (0 ..< max(k, 1) * ldb).map { _ in Float(rng.double(in: -1 ... 1)) }
         let guardValue: Float = 12345
-        var c = (0 ..< (rows + 2) * ldc).map { i in i < rows * ldc && i % ldc < n ? Float(rng.double(in: -1 ... 1)) : guardValue }
+        var c = (0 ..< (rows + 2) * ldc).map { i in
+            i < rows * ldc && i % ldc < n ? Float(rng.double(in: -1 ... 1)) : guardValue
+        }
         var expected = c
         for r in 0 ..< rows {
             for j in 0 ..< n {
                 var sum = 0.0
-                for p in 0 ..< k { sum += Double(transposed ? a[p * lda + r] : a[r * lda + p]) * Double(b[p * ldb + j]) }
+                for p in 0 ..< k {
+                    sum += Double(transposed ? a[p * lda + r] : a[r * lda + p]) * Double(b[p * ldb + j])
+                }
                 expected[r * ldc + j] = Float((accumulate ? Double(c[r * ldc + j]) : 0) + sum)
             }
         }
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 c.withUnsafeMutableBufferPointer { c in
-                    KernelTable.multiply(kernel, a: a.baseAddress!, aRowStride: transposed ? 1 : lda,
-                                         aColumnStride: transposed ? lda : 1, b: b.baseAddress!, ldb: ldb,
-                                         c: c.baseAddress!, ldc: ldc, rows: rows, n: n, k: k, accumulate: accumulate)
+                    KernelTable.multiply(
+                        kernel, a: a.baseAddress!, aRowStride: transposed ? 1 : lda,
+                        aColumnStride: transposed ? lda : 1, b: b.baseAddress!, ldb: ldb,
+                        c: c.baseAddress!, ldc: ldc, rows: rows, n: n, k: k, accumulate: accumulate)
                 }
             }
         }
         let worst = zip(c, expected).map { abs($0 - $1) }.max() ?? 0
-        XCTAssertLessThan(worst, 1e-4, "\(kernel) rows \(rows) n \(n) k \(k) transposed \(transposed) accumulate \(accumulate)",
-                          file: file, line: line)
+        XCTAssertLessThan(
+            worst, 1e-4, "\(kernel) rows \(rows) n \(n) k \(k) transposed \(transposed) accumulate \(accumulate)",
+            file: file, line: line)
         for i in c.indices where !(i < rows * ldc && i % ldc < n) {
             if c[i] != guardValue {
                 XCTFail("\(kernel) wrote outside C at \(i) (rows \(rows) n \(n) k \(k))", file: file, line: line)

@@ -34,8 +34,9 @@ extension CLITests {
 
     /// `run --max-reps 2` runs 2, not the default minimum of 5.
     func testRunMaxRepsIsAnUpperBound() throws {
-        let r = try attnbench("run", "--strategy", "tiled", "--seq-len", "16", "--heads", "1", "--head-dim", "8",
-                              "--max-reps", "2")
+        let r = try attnbench(
+            "run", "--strategy", "tiled", "--seq-len", "16", "--heads", "1", "--head-dim", "8",
+            "--max-reps", "2")
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssert(r.stdout.contains("over 2 reps"), r.stdout)
     }
@@ -45,9 +46,11 @@ extension CLITests {
         let dir = try TemporaryDirectory(prefix: "dedupe-cli")
         defer { dir.remove() }
         let out = dir.path("s.csv")
-        let r = try attnbench(["sweep", "--strategies", "tiled,tiled", "--patterns", "full,full", "--seq-lens", "16,16",
-                               "--heads", "1", "--head-dims", "8,8", "--min-reps", "1", "--max-reps", "1", "--min-time", "0",
-                               "--in-process", "--out", out])
+        let r = try attnbench([
+            "sweep", "--strategies", "tiled,tiled", "--patterns", "full,full", "--seq-lens", "16,16",
+            "--heads", "1", "--head-dims", "8,8", "--min-reps", "1", "--max-reps", "1", "--min-time", "0",
+            "--in-process", "--out", out,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try ReportFile(path: out).rows.count, 1)
     }
@@ -58,9 +61,11 @@ extension CLITests {
         defer { dir.remove() }
         let out = dir.path("s.csv")
         // The child cannot even start and verify 64 heads of N=1024 within 50 ms.
-        let r = try attnbench(["sweep", "--strategies", "dense", "--patterns", "full", "--seq-lens", "16,1024",
-                               "--heads", "64", "--head-dims", "64", "--min-reps", "1", "--max-reps", "1", "--min-time", "0",
-                               "--timeout", "0.05", "--out", out])
+        let r = try attnbench([
+            "sweep", "--strategies", "dense", "--patterns", "full", "--seq-lens", "16,1024",
+            "--heads", "64", "--head-dims", "64", "--min-reps", "1", "--max-reps", "1", "--min-time", "0",
+            "--timeout", "0.05", "--out", out,
+        ])
         let rows = try ReportFile(path: out).rows
         XCTAssertEqual(rows.count, 2, r.stderr)
         let statuses = Set(rows.map { $0["status"]! })
@@ -81,7 +86,7 @@ extension CLITests {
         let k = try fixture("k"), v = try fixture("v")
         var q = try NumpyFile.read(path: try fixture("q"))
         var values = q.values
-        values[3 * 16 + 5] = .nan                      // [0, 0, 3, 5] of [1, 4, 37, 16]
+        values[3 * 16 + 5] = .nan  // [0, 0, 3, 5] of [1, 4, 37, 16]
         q = NumpyArray(shape: q.shape, values: values)
         let nanPath = dir.path("q-nan.npy")
         try NumpyFile.write(q, to: nanPath)
@@ -89,7 +94,10 @@ extension CLITests {
         let infPath = dir.path("q-inf.npy")
         try NumpyFile.write(NumpyArray(shape: q.shape, values: values), to: infPath)
         let cases: [([String], String)] = [
-            (["run", "--inputs", "\(nanPath),\(k),\(v)", "--verify", "--format", "json"], "q-nan.npy: element [0, 0, 3, 5] is NaN"),
+            (
+                ["run", "--inputs", "\(nanPath),\(k),\(v)", "--verify", "--format", "json"],
+                "q-nan.npy: element [0, 0, 3, 5] is NaN"
+            ),
             (["run", "--inputs", "\(infPath),\(k),\(v)"], "q-inf.npy: element [0, 0, 3, 5] is infinite"),
         ]
         try assertEachFailsWithOneErrorLine(cases)
@@ -101,9 +109,11 @@ extension CLITests {
         let dir = try TemporaryDirectory(prefix: "compare-strict")
         defer { dir.remove() }
         let base = dir.path("base.csv")
-        let r = try attnbench(["sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "16,32", "--heads", "1",
-                               "--head-dims", "8", "--min-reps", "6", "--max-reps", "6", "--min-time", "0", "--in-process",
-                               "--out", base])
+        let r = try attnbench([
+            "sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "16,32", "--heads", "1",
+            "--head-dims", "8", "--min-reps", "6", "--max-reps", "6", "--min-time", "0", "--in-process",
+            "--out", base,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let records = try CSVTable.parse(try String(contentsOfFile: base, encoding: .utf8)).filter { $0 != [""] }
         let header = records[0]
@@ -127,8 +137,10 @@ extension CLITests {
             let c = try attnbench(["compare", base, path])
             XCTAssertEqual(c.status, 2, "\(column)=\(value): \(c.stdout)")
             XCTAssertEqual(c.errors.count, 1, c.stderr)
-            XCTAssert(c.errors.first?.contains("bad\(n).csv: not a sweep CSV (row 2, column \(column): '\(value)' \(problem)") == true,
-                      c.stderr)
+            XCTAssert(
+                c.errors.first?.contains("bad\(n).csv: not a sweep CSV (row 2, column \(column): '\(value)' \(problem)")
+                    == true,
+                c.stderr)
         }
 
         // A case written twice: an error when the rows disagree, read once when they agree.
@@ -181,18 +193,22 @@ extension CLITests {
         let out = dir.path("s.csv")
         let first = Process()
         first.executableURL = Self.binary
-        first.arguments = ["sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "256,512", "--heads", "2",
-                           "--head-dims", "32", "--min-reps", "3", "--max-reps", "3", "--min-time", "0.5", "--in-process",
-                           "--out", out]
+        first.arguments = [
+            "sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "256,512", "--heads", "2",
+            "--head-dims", "32", "--min-reps", "3", "--max-reps", "3", "--min-time", "0.5", "--in-process",
+            "--out", out,
+        ]
         first.standardOutput = FileHandle.nullDevice
         first.standardError = FileHandle.nullDevice
         try first.run()
         let lock = dir.path(".s.csv.lock")
         let deadline = Date().addingTimeInterval(30)
         while !FileManager.default.fileExists(atPath: lock) && Date() < deadline { usleep(20_000) }
-        let second = try attnbench(["sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "64", "--heads", "1",
-                                    "--head-dims", "8", "--min-reps", "1", "--max-reps", "1", "--min-time", "0", "--in-process",
-                                    "--resume", "--out", out])
+        let second = try attnbench([
+            "sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "64", "--heads", "1",
+            "--head-dims", "8", "--min-reps", "1", "--max-reps", "1", "--min-time", "0", "--in-process",
+            "--resume", "--out", out,
+        ])
         first.waitUntilExit()
         XCTAssertNotEqual(second.status, 0)
         XCTAssertEqual(second.errors.count, 1, second.stderr)
@@ -209,8 +225,10 @@ extension CLITests {
         let dir = try TemporaryDirectory(prefix: "resume")
         defer { dir.remove() }
         let out = dir.path("s.csv")
-        let grid = ["sweep", "--strategies", "tiled", "--patterns", "full", "--heads", "1", "--head-dims", "8",
-                    "--min-reps", "1", "--max-reps", "1", "--min-time", "0", "--in-process", "--out", out]
+        let grid = [
+            "sweep", "--strategies", "tiled", "--patterns", "full", "--heads", "1", "--head-dims", "8",
+            "--min-reps", "1", "--max-reps", "1", "--min-time", "0", "--in-process", "--out", out,
+        ]
         XCTAssertEqual(try attnbench(grid + ["--seq-lens", "16"]).status, 0)
         var text = try String(contentsOfFile: out, encoding: .utf8)
         XCTAssert(text.hasSuffix("\n"))
@@ -220,7 +238,8 @@ extension CLITests {
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssert(resumed.stderr.contains("lacked a final line end"), resumed.stderr)
         XCTAssertEqual(try ReportFile(path: out).rows.map { $0["seq_len"]! }, ["16", "32"])
-        let json = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: dir.path("s.json"))))
+        let json = try JSONDecoder().decode(
+            JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: dir.path("s.json"))))
         guard case .object(let top) = json, case .array(let earlier)? = top["earlier_runs"] else {
             return XCTFail("no earlier_runs in \(json)")
         }
@@ -242,15 +261,27 @@ extension CLITests {
         let dir = try TemporaryDirectory(prefix: "layouts")
         defer { dir.remove() }
         let wide = dir.path("wide.txt")
-        try ("block 4\n" + String(repeating: "1", count: 2_000_000) + "\n").write(toFile: wide, atomically: true, encoding: .utf8)
+        try ("block 4\n" + String(repeating: "1", count: 2_000_000) + "\n").write(
+            toFile: wide, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
-            (["--strategy", "block-sparse", "--pattern", "fixed:1:1", "--seq-len", "65536", "--batch", "100000"], "more than the machine's"),
-            (["--strategy", "block-sparse", "--pattern", "bigbird:64", "--seq-len", "16777216"], "more than the machine's"),
-            (["--strategy", "block-sparse", "--pattern", "layout:\(wide)", "--seq-len", "16"], "line 2: row has 2000000 columns"),
+            (
+                ["--strategy", "block-sparse", "--pattern", "fixed:1:1", "--seq-len", "65536", "--batch", "100000"],
+                "more than the machine's"
+            ),
+            (
+                ["--strategy", "block-sparse", "--pattern", "bigbird:64", "--seq-len", "16777216"],
+                "more than the machine's"
+            ),
+            (
+                ["--strategy", "block-sparse", "--pattern", "layout:\(wide)", "--seq-len", "16"],
+                "line 2: row has 2000000 columns"
+            ),
         ]
         try assertEachFailsWithOneErrorLine(cases, prefix: ["run", "--reps", "1"])
-        let dry = try attnbench(["sweep", "--dry-run", "--strategies", "block-sparse", "--patterns", "fixed:1:1",
-                                 "--seq-lens", "1048576", "--memory-limit", "8G"])
+        let dry = try attnbench([
+            "sweep", "--dry-run", "--strategies", "block-sparse", "--patterns", "fixed:1:1",
+            "--seq-lens", "1048576", "--memory-limit", "8G",
+        ])
         XCTAssertEqual(dry.status, 0, dry.stderr)
         XCTAssert(dry.stdout.contains("skip"), dry.stdout)
     }

@@ -16,8 +16,10 @@ final class CLITests: XCTestCase {
     /// The `attnbench` product built beside the test runner (`swift test` builds it
     /// because this target depends on it).
     static var binary: URL {
-        let candidates = [Bundle.main.executableURL, Bundle(for: CLITests.self).executableURL,
-                          URL(fileURLWithPath: CommandLine.arguments[0])].compactMap { $0 }
+        let candidates = [
+            Bundle.main.executableURL, Bundle(for: CLITests.self).executableURL,
+            URL(fileURLWithPath: CommandLine.arguments[0]),
+        ].compactMap { $0 }
         for c in candidates {
             var dir = c.deletingLastPathComponent()
             for _ in 0 ..< 3 {
@@ -39,9 +41,10 @@ final class CLITests: XCTestCase {
     }
 
     func testRunVerifiesAndPrintsJSON() throws {
-        let r = try attnbench("run", "--strategy", "tiled", "--seq-len", "100", "--kv-len", "77", "--heads", "6",
-                              "--kv-heads", "2", "--head-dim", "80", "--pattern", "causal", "--threads", "2",
-                              "--reps", "2", "--verify", "--format", "json")
+        let r = try attnbench(
+            "run", "--strategy", "tiled", "--seq-len", "100", "--kv-len", "77", "--heads", "6",
+            "--kv-heads", "2", "--head-dim", "80", "--pattern", "causal", "--threads", "2",
+            "--reps", "2", "--verify", "--format", "json")
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let config = try XCTUnwrap(json["config"] as? [String: Any])
@@ -60,7 +63,9 @@ final class CLITests: XCTestCase {
     func testRunTextReport() throws {
         let r = try attnbench("run", "--strategy", "dense", "--seq-len", "64", "--reps", "1", "--verify")
         XCTAssertEqual(r.status, 0, r.stderr)
-        for field in ["median", "GFLOP/s", "rel Frobenius", "OK", "OpenBLAS"] { XCTAssert(r.stdout.contains(field), r.stdout) }
+        for field in ["median", "GFLOP/s", "rel Frobenius", "OK", "OpenBLAS"] {
+            XCTAssert(r.stdout.contains(field), r.stdout)
+        }
     }
 
     /// Each bad input: a non-zero exit and one error line that names the flag.
@@ -68,8 +73,14 @@ final class CLITests: XCTestCase {
         let cases: [([String], String)] = [
             (["run", "--seq-len", "0"], "--seq-len must be at least 1"),
             (["run", "--seq-len", "8", "--head-dim=-3"], "--head-dim must be at least 1"),
-            (["run", "--seq-len", "8", "--heads", "6", "--kv-heads", "4"], "--heads (6) must be a multiple of --kv-heads (4)"),
-            (["run", "--seq-len", "8", "--strategy", "flash"], "unknown strategy 'flash' (known: dense, tiled, sliding, block-sparse)"),
+            (
+                ["run", "--seq-len", "8", "--heads", "6", "--kv-heads", "4"],
+                "--heads (6) must be a multiple of --kv-heads (4)"
+            ),
+            (
+                ["run", "--seq-len", "8", "--strategy", "flash"],
+                "unknown strategy 'flash' (known: dense, tiled, sliding, block-sparse)"
+            ),
             (["run", "--seq-len", "8", "--pattern", "window:x"], "--pattern"),
             (["run", "--seq-len", "8", "--pattern", "window:1:2:3"], "window takes one extent"),
             (["run", "--seq-len", "8", "--pattern", "diagonal"], "allowed: full, causal"),
@@ -77,7 +88,10 @@ final class CLITests: XCTestCase {
             (["run", "--seq-len", "8", "--threads", "0"], "--threads must be at least 1"),
             (["run", "--seq-len", "8", "--reps", "0"], "--reps must be at least 1"),
             (["run"], "--seq-len is required"),
-            (["run", "--seq-len", "8", "--strategy", "sliding", "--pattern", "full"], "strategy 'sliding' does not support pattern 'full'"),
+            (
+                ["run", "--seq-len", "8", "--strategy", "sliding", "--pattern", "full"],
+                "strategy 'sliding' does not support pattern 'full'"
+            ),
             (["run", "--seq-len", "8", "--pattern", "layout:/nonexistent/file"], "layout file '/nonexistent/file'"),
             (["run", "--seq-len", "8", "--format", "xml"], "--format"),
         ]
@@ -95,8 +109,9 @@ final class CLITests: XCTestCase {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     func fixture(_ name: String) throws -> String {
@@ -109,8 +124,10 @@ final class CLITests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: out) }
         let inputs = [try fixture("q"), try fixture("k"), try fixture("v")].joined(separator: ",")
         for strategy in ["dense", "tiled"] {
-            let r = try attnbench(["run", "--strategy", strategy, "--inputs", inputs, "--pattern", "causal", "--reps", "1",
-                                   "--verify", "--save-output", out])
+            let r = try attnbench([
+                "run", "--strategy", strategy, "--inputs", inputs, "--pattern", "causal", "--reps", "1",
+                "--verify", "--save-output", out,
+            ])
             XCTAssertEqual(r.status, 0, r.stderr)
             XCTAssert(r.stdout.contains("H=4 Hkv=2 Nq=37 Nk=53 d=16"), r.stdout)
             let got = try NumpyFile.read(path: out)
@@ -139,9 +156,11 @@ final class CLITests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-cli-\(UUID())")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("s.csv").path
-        let r = try attnbench(["sweep", "--strategies", "dense,tiled,block-sparse", "--patterns", "full,bigbird:8:causal",
-                               "--seq-lens", "16,40", "--heads", "2", "--kv-heads", "1", "--head-dims", "16",
-                               "--min-reps", "2", "--max-reps", "2", "--min-time", "0", "--out", out])
+        let r = try attnbench([
+            "sweep", "--strategies", "dense,tiled,block-sparse", "--patterns", "full,bigbird:8:causal",
+            "--seq-lens", "16,40", "--heads", "2", "--kv-heads", "1", "--head-dims", "16",
+            "--min-reps", "2", "--max-reps", "2", "--min-time", "0", "--out", out,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let report = try ReportFile(path: out)
         XCTAssertEqual(report.rows.count, 2 * 2 * 3)
@@ -153,12 +172,17 @@ final class CLITests: XCTestCase {
         }
         XCTAssert(FileManager.default.fileExists(atPath: dir.appendingPathComponent("s.json").path))
         XCTAssert(r.stdout.contains("bigbird:8:causal") && r.stdout.contains("*"), r.stdout)
-        XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.hasPrefix("[") }.count, 12, "one progress line per case off a terminal")
+        XCTAssertEqual(
+            r.stderr.split(separator: "\n").filter { $0.hasPrefix("[") }.count, 12,
+            "one progress line per case off a terminal")
 
         let dry = try attnbench(["sweep", "--seq-lens", "512:65536", "--memory-limit", "8G", "--dry-run"])
         XCTAssertEqual(dry.status, 0, dry.stderr)
         XCTAssert(dry.stdout.contains("dense full B=1 H=8/8 N=65536"), dry.stdout)
-        XCTAssert(dry.stdout.split(separator: "\n").contains { $0.contains("dense full B=1 H=8/8 N=65536") && $0.contains("skip") })
+        XCTAssert(
+            dry.stdout.split(separator: "\n").contains {
+                $0.contains("dense full B=1 H=8/8 N=65536") && $0.contains("skip")
+            })
     }
 
     func testSweepArgumentErrors() throws {
@@ -179,8 +203,10 @@ final class CLITests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("compare-cli-\(UUID())")
         defer { try? FileManager.default.removeItem(at: dir) }
         let base = dir.appendingPathComponent("base.csv").path
-        let r = try attnbench(["sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "32", "--heads", "1",
-                               "--head-dims", "16", "--min-reps", "6", "--max-reps", "6", "--min-time", "0", "--out", base])
+        let r = try attnbench([
+            "sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "32", "--heads", "1",
+            "--head-dims", "16", "--min-reps", "6", "--max-reps", "6", "--min-time", "0", "--out", base,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let same = try attnbench(["compare", base, base])
         XCTAssertEqual(same.status, 0, same.stderr)
@@ -192,7 +218,8 @@ final class CLITests: XCTestCase {
         let header = records[0]
         let timesColumn = header.firstIndex(of: "times_ms")!, medianColumn = header.firstIndex(of: "median_ms")!
         for i in 1 ..< records.count {
-            records[i][timesColumn] = records[i][timesColumn].split(separator: ";").map { "\(Double($0)! * 2)" }.joined(separator: ";")
+            records[i][timesColumn] = records[i][timesColumn].split(separator: ";").map { "\(Double($0)! * 2)" }.joined(
+                separator: ";")
             records[i][medianColumn] = "\(Double(records[i][medianColumn])! * 2)"
         }
         let slow = dir.appendingPathComponent("slow.csv").path
@@ -226,13 +253,21 @@ final class CLITests: XCTestCase {
         }
         let a = try wrapper("a.sh", "echo A >> '\(log)'\nexec '\(Self.binary.path)' \"$@\"")
         let b = try wrapper("b.sh", "echo B >> '\(log)'\nexec '\(Self.binary.path)' \"$@\"")
-        let grid = ["--strategies", "tiled,sliding", "--patterns", "full", "--seq-lens", "32", "--heads", "1", "--head-dims", "16",
-                    "--min-reps", "6", "--max-reps", "6", "--min-time", "0", "--rounds", "3",
-                    "--retries", "0", "--threshold", "500%"]     // microsecond cases: no verdict on their noise
-        let r = try attnbench(["ab", "--baseline-binary", a, "--current-binary", b, "--out-dir", dir.path("out"),
-                               "--format", "markdown"] + grid)
+        let grid = [
+            "--strategies", "tiled,sliding", "--patterns", "full", "--seq-lens", "32", "--heads", "1", "--head-dims",
+            "16",
+            "--min-reps", "6", "--max-reps", "6", "--min-time", "0", "--rounds", "3",
+            "--retries", "0", "--threshold", "500%",
+        ]  // microsecond cases: no verdict on their noise
+        let r = try attnbench(
+            [
+                "ab", "--baseline-binary", a, "--current-binary", b, "--out-dir", dir.path("out"),
+                "--format", "markdown",
+            ] + grid)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8), "A\nB\nB\nA\nA\nB\n", "one case, three rounds; sliding is n/a")
+        XCTAssertEqual(
+            try String(contentsOfFile: log, encoding: .utf8), "A\nB\nB\nA\nA\nB\n",
+            "one case, three rounds; sliding is n/a")
         XCTAssert(r.stdout.hasPrefix("### attnbench compare: ✅ no regression"), r.stdout)
         for side in ["baseline", "current"] {
             let rows = try ReportFile(path: dir.path("out/\(side).csv")).rows
@@ -243,22 +278,31 @@ final class CLITests: XCTestCase {
         }
 
         let broken = try wrapper("broken.sh", "echo 'attnbench: error: Unknown option --min-reps' >&2\nexit 64")
-        let failed = try attnbench(["ab", "--baseline-binary", broken, "--current-binary", b, "--out-dir", dir.path("out2")] + grid)
+        let failed = try attnbench(
+            ["ab", "--baseline-binary", broken, "--current-binary", b, "--out-dir", dir.path("out2")] + grid)
         XCTAssertEqual(failed.status, 2, failed.stderr)
         XCTAssertEqual(failed.errors.count, 1, failed.stderr)
-        XCTAssert(failed.errors[0].contains("the baseline build (\(broken)) measured no case: exit status 64: Unknown option --min-reps"),
-                  failed.stderr)
+        XCTAssert(
+            failed.errors[0].contains(
+                "the baseline build (\(broken)) measured no case: exit status 64: Unknown option --min-reps"),
+            failed.stderr)
 
-        try assertEachFailsWithOneErrorLine([
-            (["--baseline-binary", dir.path("missing")], "--baseline-binary '\(dir.path("missing"))' is not an executable file"),
-            (["--baseline-binary", a, "--rounds", "0"], "--rounds must be at least 1"),
-        ], prefix: ["ab"])
+        try assertEachFailsWithOneErrorLine(
+            [
+                (
+                    ["--baseline-binary", dir.path("missing")],
+                    "--baseline-binary '\(dir.path("missing"))' is not an executable file"
+                ),
+                (["--baseline-binary", a, "--rounds", "0"], "--rounds must be at least 1"),
+            ], prefix: ["ab"])
     }
 
     /// Each `(arguments, message)` exits non-zero with exactly one
     /// `attnbench: error:` line, which contains the message.
-    func assertEachFailsWithOneErrorLine(_ cases: [([String], String)], prefix: [String] = [],
-                                         file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertEachFailsWithOneErrorLine(
+        _ cases: [([String], String)], prefix: [String] = [],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         for (arguments, expected) in cases {
             let r = try attnbench(prefix + arguments)
             XCTAssertNotEqual(r.status, 0, "\(arguments)", file: file, line: line)

@@ -49,8 +49,9 @@ final class ThrowawayStrategyTests: XCTestCase {
         XCTAssertEqual(StrategyRegistry.names.last, "throwaway")
         XCTAssertEqual(try StrategyRegistry.strategy(named: "throwaway").name, "throwaway")
         XCTAssertThrowsError(try StrategyRegistry.register(ThrowawayAttention.self)) { error in
-            XCTAssertEqual(error as? AttentionError,
-                           .invalidStrategyName("throwaway", reason: "a strategy of that name is already registered"))
+            XCTAssertEqual(
+                error as? AttentionError,
+                .invalidStrategyName("throwaway", reason: "a strategy of that name is already registered"))
         }
     }
 
@@ -61,8 +62,10 @@ final class ThrowawayStrategyTests: XCTestCase {
     }
 
     func testRunVerifiesIt() throws {
-        let run = try RunCommand.parse(["--strategy", "throwaway", "--seq-len", "37", "--kv-len", "45", "--head-dim", "7",
-                                        "--pattern", "causal", "--reps", "2", "--verify", "--tuning", "none"])
+        let run = try RunCommand.parse([
+            "--strategy", "throwaway", "--seq-len", "37", "--kv-len", "45", "--head-dim", "7",
+            "--pattern", "causal", "--reps", "2", "--verify", "--tuning", "none",
+        ])
         XCTAssertNoThrow(try run.run())
     }
 
@@ -70,10 +73,12 @@ final class ThrowawayStrategyTests: XCTestCase {
         let directory = try TemporaryDirectory(prefix: "throwaway")
         defer { directory.remove() }
         let out = directory.path("sweep.csv")
-        let sweep = try SweepCommand.parse(["--in-process", "--strategies", "throwaway,tiled", "--patterns", "causal,window:8",
-                                            "--seq-lens", "33,64", "--heads", "2", "--head-dims", "16",
-                                            "--min-reps", "1", "--max-reps", "2", "--min-time", "0",
-                                            "--tuning", "none", "--out", out])
+        let sweep = try SweepCommand.parse([
+            "--in-process", "--strategies", "throwaway,tiled", "--patterns", "causal,window:8",
+            "--seq-lens", "33,64", "--heads", "2", "--head-dims", "16",
+            "--min-reps", "1", "--max-reps", "2", "--min-time", "0",
+            "--tuning", "none", "--out", out,
+        ])
         try sweep.run()
         let report = try ReportFile(path: out)
         let rows = report.rows.filter { $0["strategy"] == "throwaway" }

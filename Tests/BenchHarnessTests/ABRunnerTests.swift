@@ -14,17 +14,20 @@ final class ABRunnerTests: XCTestCase {
     override func setUpWithError() throws {
         directory = try TemporaryDirectory(prefix: "ab-tests")
         let shape = try AttentionShape(batch: 1, heads: 1, queryLength: 16, keyLength: 16, headDim: 16)
-        template = try CaseRunner.run(CaseConfig(strategy: "tiled", shape: shape, pattern: "full", threads: 1,
-                                                 repetitions: .fixed(warmup: 0, reps: 1), verify: true))
+        template = try CaseRunner.run(
+            CaseConfig(
+                strategy: "tiled", shape: shape, pattern: "full", threads: 1,
+                repetitions: .fixed(warmup: 0, reps: 1), verify: true))
     }
 
     override func tearDown() { directory.remove() }
 
     func plan(strategies: [String] = ["dense", "tiled"], reps: Int = 12) -> SweepPlan {
-        SweepPlan(strategies: strategies, patterns: ["full", "window:4"], seqLens: [16, 32], headDims: [16], batch: 1,
-                  heads: 1, kvHeads: nil, threads: 1, tile: nil, seed: 0,
-                  repetitions: RepetitionPolicy(warmup: 1, minReps: reps, maxReps: reps, minTime: 0),
-                  memoryLimitBytes: 1 << 34, timeoutSeconds: 60)
+        SweepPlan(
+            strategies: strategies, patterns: ["full", "window:4"], seqLens: [16, 32], headDims: [16], batch: 1,
+            heads: 1, kvHeads: nil, threads: 1, tile: nil, seed: 0,
+            repetitions: RepetitionPolicy(warmup: 1, minReps: reps, maxReps: reps, minTime: 0),
+            memoryLimitBytes: 1 << 34, timeoutSeconds: 60)
     }
 
     /// A result for `config` whose times are `ms` with a little spread.
@@ -36,15 +39,18 @@ final class ABRunnerTests: XCTestCase {
         return r
     }
 
-    func runner(rounds: Int = 4, retries: Int = 2, strategies: [String] = ["dense", "tiled"],
-                execute: @escaping ABRunner.Execute) -> ABRunner {
+    func runner(
+        rounds: Int = 4, retries: Int = 2, strategies: [String] = ["dense", "tiled"],
+        execute: @escaping ABRunner.Execute
+    ) -> ABRunner {
         var options = ComparisonOptions()
         options.threshold = 0.15
         options.metric = .median
-        return ABRunner(plan: plan(strategies: strategies),
-                        baseline: .init(executable: "/base", label: "base", outputPath: directory.path("b-\(UUID()).csv")),
-                        current: .init(executable: "/head", label: "head", outputPath: directory.path("c-\(UUID()).csv")),
-                        rounds: rounds, retries: retries, options: options, calibrationSize: 64, execute: execute)
+        return ABRunner(
+            plan: plan(strategies: strategies),
+            baseline: .init(executable: "/base", label: "base", outputPath: directory.path("b-\(UUID()).csv")),
+            current: .init(executable: "/head", label: "head", outputPath: directory.path("c-\(UUID()).csv")),
+            rounds: rounds, retries: retries, options: options, calibrationSize: 64, execute: execute)
     }
 
     func testBuildsAlternatePerCaseInRoundsAndRepetitionsAreSplit() throws {
@@ -62,8 +68,10 @@ final class ABRunnerTests: XCTestCase {
             XCTAssertEqual(Set(run.map(\.0)).count, 1, "one case's rounds run back to back")
             let (a, b): (ABRunner.Which, ABRunner.Which) = n % 2 == 0 ? (.baseline, .current) : (.current, .baseline)
             XCTAssertEqual(run.map(\.1), [a, b, b, a, a, b, b, a], "A B B A …, the first side alternating per case")
-            XCTAssertEqual(run.map(\.2.verify), [true, true, false, false, false, false, false, false], "verified once per build")
-            XCTAssert(run.allSatisfy { $0.2.repetitions == RepetitionPolicy(warmup: 1, minReps: 3, maxReps: 3, minTime: 0) })
+            XCTAssertEqual(
+                run.map(\.2.verify), [true, true, false, false, false, false, false, false], "verified once per build")
+            XCTAssert(
+                run.allSatisfy { $0.2.repetitions == RepetitionPolicy(warmup: 1, minReps: 3, maxReps: 3, minTime: 0) })
         }
         let rows = try ReportFile(path: ab.current.outputPath).rows.filter { $0["status"] == "ok" }
         XCTAssertEqual(rows.count, 8)
@@ -72,8 +80,10 @@ final class ABRunnerTests: XCTestCase {
         XCTAssert(rows.allSatisfy { $0["verified_rows"] == "16" || $0["verified_rows"] == "32" })
         let reference = try XCTUnwrap(Set(rows.map { $0["sgemm_gflops"]! }).first)
         XCTAssertEqual(Set(rows.map { $0["sgemm_gflops"]! }).count, 1, "one reference rate for every row")
-        let env = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: SweepRunner.environmentPath(forReport: ab.baseline.outputPath))))
+        let env =
+            try JSONSerialization.jsonObject(
+                with: Data(
+                    contentsOf: URL(fileURLWithPath: SweepRunner.environmentPath(forReport: ab.baseline.outputPath))))
             as? [String: Any]
         XCTAssertEqual(env?["label"] as? String, "base")
         XCTAssertEqual(env?["binary"] as? String, "/base")
@@ -102,7 +112,7 @@ final class ABRunnerTests: XCTestCase {
             if which == .current, config.strategy == "dense" {
                 let n = currentRuns[CaseKey(config), default: 0]
                 currentRuns[CaseKey(config)] = n + 1
-                if n < 4 { ms = 20 }          // the whole first measurement (4 rounds) hit by noise
+                if n < 4 { ms = 20 }  // the whole first measurement (4 rounds) hit by noise
             }
             return (.measured(self.result(config, ms: ms)), nil)
         }
@@ -111,10 +121,13 @@ final class ABRunnerTests: XCTestCase {
         let dense = outcome.comparison.cases.filter { $0.key.strategy == "dense" }
         XCTAssertEqual(dense.count, 4)
         // Pooled: 4 slow rounds and 4 quick ones still look slower; 4 slow of 12 do not.
-        XCTAssert(dense.allSatisfy { $0.note.contains("re-measured 2×; before: regression at ratio 2.000") }, "\(dense.map(\.note))")
+        XCTAssert(
+            dense.allSatisfy { $0.note.contains("re-measured 2×; before: regression at ratio 2.000") },
+            "\(dense.map(\.note))")
         let rows = try ReportFile(path: ab.current.outputPath).rows.filter { $0["strategy"] == "dense" }
-        XCTAssert(rows.allSatisfy { $0["round_sizes"] == Array(repeating: "3", count: 12).joined(separator: ";") },
-                  "every measurement's rounds are kept")
+        XCTAssert(
+            rows.allSatisfy { $0["round_sizes"] == Array(repeating: "3", count: 12).joined(separator: ";") },
+            "every measurement's rounds are kept")
     }
 
     /// A real slowdown whose second measurement is hit by noise on the other
@@ -126,7 +139,8 @@ final class ABRunnerTests: XCTestCase {
             if which == .current { return (.measured(self.result(config, ms: 13)), nil) }
             let n = baselineRuns[CaseKey(config), default: 0]
             baselineRuns[CaseKey(config)] = n + 1
-            return (.measured(self.result(config, ms: (4 ..< 6).contains(n) ? 14 : 10)), nil)   // half the retry is noise
+            // Half the retry is noise.
+            return (.measured(self.result(config, ms: (4 ..< 6).contains(n) ? 14 : 10)), nil)
         }
         let outcome = try ab.run()
         XCTAssertEqual(outcome.comparison.regressions, 4, outcome.comparison.text())
@@ -167,21 +181,28 @@ final class ABRunnerTests: XCTestCase {
 
     func testABuildThatCannotRunIsAnErrorNotAPass() throws {
         let ab = runner { config, which in
-            which == .baseline ? (.failed("exit status 64: unknown option '--min-reps'"), nil)
+            which == .baseline
+                ? (.failed("exit status 64: unknown option '--min-reps'"), nil)
                 : (.measured(self.result(config, ms: 10)), nil)
         }
         XCTAssertThrowsError(try ab.run()) { error in
-            XCTAssertEqual("\(error)", "the baseline build (base) measured no case: exit status 64: unknown option '--min-reps'")
+            XCTAssertEqual(
+                "\(error)", "the baseline build (base) measured no case: exit status 64: unknown option '--min-reps'")
         }
     }
 
     func testABuildThatFailsItsFirstCasesStopsTheRunEarly() throws {
         var baselineCalls = 0
         let ab = runner { config, which in
-            if which == .baseline { baselineCalls += 1; return (.failed("could not start /base: not found"), nil) }
+            if which == .baseline {
+                baselineCalls += 1
+                return (.failed("could not start /base: not found"), nil)
+            }
             return (.measured(self.result(config, ms: 10)), nil)
         }
-        XCTAssertThrowsError(try ab.run()) { XCTAssert("\($0)".contains("the baseline build (base) measured no case"), "\($0)") }
+        XCTAssertThrowsError(try ab.run()) {
+            XCTAssert("\($0)".contains("the baseline build (base) measured no case"), "\($0)")
+        }
         XCTAssertEqual(baselineCalls, ABRunner.failuresBeforeGivingUp, "not the whole grid")
     }
 
@@ -190,9 +211,11 @@ final class ABRunnerTests: XCTestCase {
         options.metric = .median
         var p = plan(strategies: ["dense"])
         p.memoryLimitBytes = 1 << 10
-        let ab = ABRunner(plan: p, baseline: .init(executable: "/base", label: "base", outputPath: directory.path("nb.csv")),
-                          current: .init(executable: "/head", label: "head", outputPath: directory.path("nc.csv")),
-                          options: options, calibrationSize: 64) { config, _ in (.measured(self.result(config, ms: 10)), nil) }
+        let ab = ABRunner(
+            plan: p, baseline: .init(executable: "/base", label: "base", outputPath: directory.path("nb.csv")),
+            current: .init(executable: "/head", label: "head", outputPath: directory.path("nc.csv")),
+            options: options, calibrationSize: 64
+        ) { config, _ in (.measured(self.result(config, ms: 10)), nil) }
         XCTAssertThrowsError(try ab.run()) { XCTAssert("\($0)".contains("no case of the grid ran"), "\($0)") }
     }
 
@@ -200,7 +223,7 @@ final class ABRunnerTests: XCTestCase {
         var failedOnce = false
         let ab = runner(strategies: ["tiled"]) { config, which in
             if which == .baseline, config.shape.queryLength == 32, !failedOnce {
-                failedOnce = true      // one transient failure: an out-of-memory kill caused by something else
+                failedOnce = true  // one transient failure: an out-of-memory kill caused by something else
                 return (.failed("killed by signal 9 (the kernel's out-of-memory killer sends this)"), nil)
             }
             return (.measured(self.result(config, ms: 10)), nil)
@@ -222,7 +245,8 @@ final class ABRunnerTests: XCTestCase {
         }
         let outcome = try ab.run()
         XCTAssertEqual(tiledCalls, 4, "once per case: a failed build is not run again in later rounds")
-        XCTAssert(outcome.comparison.cases.filter { $0.verdict == .regression }.allSatisfy { $0.note.contains("now failed") })
+        XCTAssert(
+            outcome.comparison.cases.filter { $0.verdict == .regression }.allSatisfy { $0.note.contains("now failed") })
         XCTAssertEqual(outcome.comparison.regressions, 4)
     }
 

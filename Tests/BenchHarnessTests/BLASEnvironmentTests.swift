@@ -7,31 +7,42 @@ final class BLASEnvironmentTests: XCTestCase {
     let sse = CPUFeatures(modelName: "x", avx2: false, fma: false, avx512f: false)
 
     func testSlowKernelsOnAModernCPUAreReplacedByReexecution() {
-        XCTAssertEqual(KernelDecision.decide(cpu: avx512, core: "Prescott", requested: nil, alreadyReexecuted: false),
-                       .reexecute(coreType: "SkylakeX"))
-        XCTAssertEqual(KernelDecision.decide(cpu: avx512, core: "Haswell", requested: nil, alreadyReexecuted: false),
-                       .reexecute(coreType: "SkylakeX"))
-        XCTAssertEqual(KernelDecision.decide(cpu: avx2, core: "Nehalem", requested: nil, alreadyReexecuted: false),
-                       .reexecute(coreType: "Haswell"))
+        XCTAssertEqual(
+            KernelDecision.decide(cpu: avx512, core: "Prescott", requested: nil, alreadyReexecuted: false),
+            .reexecute(coreType: "SkylakeX"))
+        XCTAssertEqual(
+            KernelDecision.decide(cpu: avx512, core: "Haswell", requested: nil, alreadyReexecuted: false),
+            .reexecute(coreType: "SkylakeX"))
+        XCTAssertEqual(
+            KernelDecision.decide(cpu: avx2, core: "Nehalem", requested: nil, alreadyReexecuted: false),
+            .reexecute(coreType: "Haswell"))
     }
 
     func testGoodKernelsAreKept() {
         for core in ["SkylakeX", "Cooperlake", "SapphireRapids"] {
-            XCTAssertEqual(KernelDecision.decide(cpu: avx512, core: core, requested: nil, alreadyReexecuted: false), .keep)
+            XCTAssertEqual(
+                KernelDecision.decide(cpu: avx512, core: core, requested: nil, alreadyReexecuted: false), .keep)
         }
         XCTAssertEqual(KernelDecision.decide(cpu: avx2, core: "Zen", requested: nil, alreadyReexecuted: false), .keep)
-        XCTAssertEqual(KernelDecision.decide(cpu: sse, core: "Prescott", requested: nil, alreadyReexecuted: false), .keep)
+        XCTAssertEqual(
+            KernelDecision.decide(cpu: sse, core: "Prescott", requested: nil, alreadyReexecuted: false), .keep)
     }
 
     func testAUserChoiceIsObeyedWithAWarning() {
-        guard case .warn(let message) = KernelDecision.decide(cpu: avx512, core: "Haswell", requested: "Haswell",
-                                                              alreadyReexecuted: false) else { return XCTFail() }
+        guard
+            case .warn(let message) = KernelDecision.decide(
+                cpu: avx512, core: "Haswell", requested: "Haswell",
+                alreadyReexecuted: false)
+        else { return XCTFail() }
         XCTAssert(message.contains("OPENBLAS_CORETYPE=Haswell") && message.contains("obeyed"), message)
-        XCTAssertEqual(KernelDecision.decide(cpu: avx512, core: "SkylakeX", requested: "SkylakeX", alreadyReexecuted: false), .keep)
+        XCTAssertEqual(
+            KernelDecision.decide(cpu: avx512, core: "SkylakeX", requested: "SkylakeX", alreadyReexecuted: false), .keep
+        )
     }
 
     func testNoSecondReexecution() {
-        guard case .warn = KernelDecision.decide(cpu: avx512, core: "Prescott", requested: nil, alreadyReexecuted: true) else {
+        guard case .warn = KernelDecision.decide(cpu: avx512, core: "Prescott", requested: nil, alreadyReexecuted: true)
+        else {
             return XCTFail("must not loop")
         }
     }

@@ -19,7 +19,7 @@ final class CalibrationTests: XCTestCase {
 
     func testAgreementWithinTenPercentIsQuietEvenWithOneOddCheck() {
         var log = CalibrationLog(start: 150)
-        log.checks = [148, 90, 152, 149, 190]    // one check slowed by a sleeping thread, one lucky
+        log.checks = [148, 90, 152, 149, 190]  // one check slowed by a sleeping thread, one lucky
         log.end = 147
         XCTAssertNil(log.warning, "a single quick check is not the machine's speed")
         XCTAssertEqual(log.reference, 150)

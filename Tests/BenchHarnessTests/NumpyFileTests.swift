@@ -22,13 +22,15 @@ final class NumpyFileTests: XCTestCase {
 
     /// Writes a hand-made `.npy` file: magic, version, header length, the
     /// header text as given (no padding added) and `payload`.
-    private func writeRaw(_ name: String, major: UInt8 = 1, header: String,
-                          payload: [UInt8] = [], in directory: URL) throws -> String {
+    private func writeRaw(
+        _ name: String, major: UInt8 = 1, header: String,
+        payload: [UInt8] = [], in directory: URL
+    ) throws -> String {
         var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [major, 0]
         let headerBytes = Array(header.utf8)
         let length = UInt32(headerBytes.count)
         let lengthBytes = major == 1 ? 2 : 4
-        for i in 0..<lengthBytes { bytes.append(UInt8(truncatingIfNeeded: length >> (8 * UInt32(i)))) }
+        for i in 0 ..< lengthBytes { bytes.append(UInt8(truncatingIfNeeded: length >> (8 * UInt32(i)))) }
         bytes += headerBytes + payload
         let url = directory.appendingPathComponent(name)
         try Data(bytes).write(to: url)
@@ -64,14 +66,14 @@ final class NumpyFileTests: XCTestCase {
         let array = try NumpyFile.read(path: fixture("f32_2x3x4x5"))
         XCTAssertEqual(array.shape, [2, 3, 4, 5])
         XCTAssertEqual(array.count, 120)
-        XCTAssertEqual(array.values, (0..<120).map { Float($0) * 0.5 })
+        XCTAssertEqual(array.values, (0 ..< 120).map { Float($0) * 0.5 })
     }
 
     func testReadsFloat64FixtureRoundingToFloat() throws {
         let array = try NumpyFile.read(path: fixture("f64_small"))
         XCTAssertEqual(array.shape, [3, 4])
         // Same float64 arithmetic as the generator, then rounded to Float.
-        XCTAssertEqual(array.values, (0..<12).map { Float(Double($0) * 0.1 - 0.5) })
+        XCTAssertEqual(array.values, (0 ..< 12).map { Float(Double($0) * 0.1 - 0.5) })
     }
 
     func testReadsVersion2And3Headers() throws {
@@ -103,8 +105,9 @@ final class NumpyFileTests: XCTestCase {
         let path = try fixture("int32")
         let error = readError(path)
         XCTAssertEqual(error, .unsupportedDType(path: path, descr: "<i4"))
-        XCTAssertEqual(error?.description,
-                       "\(path): dtype '<i4' is not supported (allowed: <f4 float32, <f8 float64)")
+        XCTAssertEqual(
+            error?.description,
+            "\(path): dtype '<i4' is not supported (allowed: <f4 float32, <f8 float64)")
     }
 
     func testRejectsBigEndian() throws {
@@ -143,9 +146,10 @@ final class NumpyFileTests: XCTestCase {
 
     func testRejectsUnsupportedVersion() throws {
         let dir = try temporaryDirectory()
-        let path = try writeRaw("v4.npy", major: 4,
-                                header: "{'descr': '<f4', 'fortran_order': False, 'shape': (), }\n",
-                                payload: [0, 0, 0, 0], in: dir)
+        let path = try writeRaw(
+            "v4.npy", major: 4,
+            header: "{'descr': '<f4', 'fortran_order': False, 'shape': (), }\n",
+            payload: [0, 0, 0, 0], in: dir)
         XCTAssertEqual(readError(path), .unsupportedVersion(path: path, major: 4, minor: 0))
     }
 
@@ -185,14 +189,16 @@ final class NumpyFileTests: XCTestCase {
 
     func testRejectsNegativeExtentAndTrailingData() throws {
         let dir = try temporaryDirectory()
-        let negative = try writeRaw("negative.npy",
-                                    header: "{'descr': '<f4', 'fortran_order': False, 'shape': (-1, 2), }\n",
-                                    in: dir)
+        let negative = try writeRaw(
+            "negative.npy",
+            header: "{'descr': '<f4', 'fortran_order': False, 'shape': (-1, 2), }\n",
+            in: dir)
         guard case .invalidShape? = readError(negative) else { return XCTFail("expected invalidShape") }
 
-        let trailing = try writeRaw("trailing.npy",
-                                    header: "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n",
-                                    payload: [0, 0, 0, 0, 9], in: dir)
+        let trailing = try writeRaw(
+            "trailing.npy",
+            header: "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n",
+            payload: [0, 0, 0, 0, 9], in: dir)
         XCTAssertEqual(readError(trailing), .trailingData(path: trailing, neededBytes: 4, availableBytes: 5))
     }
 
@@ -204,8 +210,9 @@ final class NumpyFileTests: XCTestCase {
             payload: [UInt8](repeating: 0, count: 8), in: dir)
         guard case .unsupportedDType? = readError(structured) else { return XCTFail("expected unsupportedDType") }
 
-        let half = try writeRaw("half.npy", header: "{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }\n",
-                                payload: [0, 0], in: dir)
+        let half = try writeRaw(
+            "half.npy", header: "{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }\n",
+            payload: [0, 0], in: dir)
         XCTAssertEqual(readError(half), .unsupportedDType(path: half, descr: "<f2"))
     }
 
@@ -213,11 +220,12 @@ final class NumpyFileTests: XCTestCase {
         // Double quotes, no trailing comma, key order changed, Python 2 long
         // suffix, no padding and no final newline are all valid Python.
         let dir = try temporaryDirectory()
-        let path = try writeRaw("variant.npy",
-                                header: "{\"shape\": (1L, 2L), \"fortran_order\": False, \"descr\": \"<f8\"}",
-                                payload: (0..<2).flatMap { i -> [UInt8] in
-                                    withUnsafeBytes(of: Double(i + 1).bitPattern.littleEndian, Array.init)
-                                }, in: dir)
+        let path = try writeRaw(
+            "variant.npy",
+            header: "{\"shape\": (1L, 2L), \"fortran_order\": False, \"descr\": \"<f8\"}",
+            payload: (0 ..< 2).flatMap { i -> [UInt8] in
+                withUnsafeBytes(of: Double(i + 1).bitPattern.littleEndian, Array.init)
+            }, in: dir)
         let array = try NumpyFile.read(path: path)
         XCTAssertEqual(array.shape, [1, 2])
         XCTAssertEqual(array.values, [1, 2])
@@ -230,9 +238,13 @@ final class NumpyFileTests: XCTestCase {
         let shapes: [[Int]] = [[], [0], [7], [3, 4], [2, 3, 4, 5], [1, 1, 17], [4, 0, 2], [2, 2, 2, 2, 2]]
         for (index, shape) in shapes.enumerated() {
             let count = shape.reduce(1, *)
-            var values = (0..<count).map { Float(sin(Double($0) * 1.7 + Double(index))) * 1000 }
-            if count >= 4 { values[0] = -0.0; values[1] = .infinity; values[2] = -.greatestFiniteMagnitude
-                values[3] = .leastNonzeroMagnitude }
+            var values = (0 ..< count).map { Float(sin(Double($0) * 1.7 + Double(index))) * 1000 }
+            if count >= 4 {
+                values[0] = -0.0
+                values[1] = .infinity
+                values[2] = -.greatestFiniteMagnitude
+                values[3] = .leastNonzeroMagnitude
+            }
             let path = dir.appendingPathComponent("shape\(index).npy").path
             try NumpyFile.write(values, shape: shape, to: path)
 
@@ -261,8 +273,9 @@ final class NumpyFileTests: XCTestCase {
 
         let copyPath = dir.appendingPathComponent("copy.npy").path
         try NumpyFile.write(array, to: copyPath)
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copyPath)),
-                       try Data(contentsOf: URL(fileURLWithPath: bufferPath)))
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: copyPath)),
+            try Data(contentsOf: URL(fileURLWithPath: bufferPath)))
     }
 
     func testWriteRejectsShapeMismatchAndBadDirectory() throws {
@@ -279,7 +292,9 @@ final class NumpyFileTests: XCTestCase {
 
         let unwritable = dir.appendingPathComponent("no/such/dir/out.npy").path
         XCTAssertThrowsError(try NumpyFile.write([1], shape: [1], to: unwritable)) { error in
-            guard case .cannotWrite? = error as? NumpyFileError else { return XCTFail("expected cannotWrite: \(error)") }
+            guard case .cannotWrite? = error as? NumpyFileError else {
+                return XCTFail("expected cannotWrite: \(error)")
+            }
             XCTAssertTrue("\(error)".contains("out.npy"))
             XCTAssertFalse("\(error)".contains("\n"))
         }
@@ -307,7 +322,7 @@ final class NumpyFileTests: XCTestCase {
         }
         let dir = try temporaryDirectory()
         let path = dir.appendingPathComponent("from_swift.npy").path
-        try NumpyFile.write((0..<24).map { Float($0) * 0.25 }, shape: [2, 3, 4], to: path)
+        try NumpyFile.write((0 ..< 24).map { Float($0) * 0.25 }, shape: [2, 3, 4], to: path)
 
         let script = "import sys, numpy; a = numpy.load(sys.argv[1]); print(a.shape, a.dtype, float(a.sum()))"
         let result = try XCTUnwrap(runPython(["-c", script, path]))

@@ -11,19 +11,24 @@ final class SweepTests: XCTestCase {
 
     override func tearDown() { directory.remove() }
 
-    func plan(strategies: [String] = ["dense", "tiled", "sliding"], patterns: [String] = ["full", "window:4"],
-              lengths: [Int] = [16, 40], memoryLimit: Int = 1 << 34, timeout: Double = 60) -> SweepPlan {
-        SweepPlan(strategies: strategies, patterns: patterns, seqLens: lengths, headDims: [16], batch: 1, heads: 2,
-                  kvHeads: 1, threads: 2, tile: nil, seed: 3,
-                  repetitions: RepetitionPolicy(warmup: 0, minReps: 3, maxReps: 3, minTime: 0),
-                  memoryLimitBytes: memoryLimit, timeoutSeconds: timeout)
+    func plan(
+        strategies: [String] = ["dense", "tiled", "sliding"], patterns: [String] = ["full", "window:4"],
+        lengths: [Int] = [16, 40], memoryLimit: Int = 1 << 34, timeout: Double = 60
+    ) -> SweepPlan {
+        SweepPlan(
+            strategies: strategies, patterns: patterns, seqLens: lengths, headDims: [16], batch: 1, heads: 2,
+            kvHeads: 1, threads: 2, tile: nil, seed: 3,
+            repetitions: RepetitionPolicy(warmup: 0, minReps: 3, maxReps: 3, minTime: 0),
+            memoryLimitBytes: memoryLimit, timeoutSeconds: timeout)
     }
 
     func path(_ name: String) -> String { directory.path(name) }
 
     func testReportRoundTripsThroughItsSchema() throws {
         let out = path("a.csv")
-        let records = try SweepRunner(plan: plan(), outputPath: out, resume: false, inProcess: true, calibrationSize: 64).run()
+        let records = try SweepRunner(
+            plan: plan(), outputPath: out, resume: false, inProcess: true, calibrationSize: 64
+        ).run()
         XCTAssertEqual(records.count, 2 * 2 * 3)
         let report = try ReportFile(path: out)
         XCTAssertEqual(report.header, ReportSchema.header)
@@ -42,9 +47,13 @@ final class SweepTests: XCTestCase {
             }
         }
         XCTAssertEqual(report.rows.filter { $0["status"] == "unsupported" }.count, 2, "sliding on full at two lengths")
-        let env = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("a.json")))) as? [String: Any]
-        for key in ["cpu_model", "cores", "memory_bytes", "os", "swift_version", "blas_core", "threads", "command_line",
-                    "started_at", "finished_at", "sgemm_gflops_start", "sgemm_gflops_end"] {
+        let env =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("a.json"))))
+            as? [String: Any]
+        for key in [
+            "cpu_model", "cores", "memory_bytes", "os", "swift_version", "blas_core", "threads", "command_line",
+            "started_at", "finished_at", "sgemm_gflops_start", "sgemm_gflops_end",
+        ] {
             XCTAssertNotNil(env?[key], key)
         }
     }
@@ -52,11 +61,17 @@ final class SweepTests: XCTestCase {
     func testResumeSkipsFinishedCasesAndARerunWithoutItRefuses() throws {
         let out = path("r.csv")
         let small = plan(lengths: [16])
-        XCTAssertEqual(try SweepRunner(plan: small, outputPath: out, resume: false, inProcess: true, calibrationSize: 64).run().count, 6)
-        XCTAssertThrowsError(try SweepRunner(plan: small, outputPath: out, resume: false, inProcess: true, calibrationSize: 64).run()) {
+        XCTAssertEqual(
+            try SweepRunner(plan: small, outputPath: out, resume: false, inProcess: true, calibrationSize: 64).run()
+                .count, 6)
+        XCTAssertThrowsError(
+            try SweepRunner(plan: small, outputPath: out, resume: false, inProcess: true, calibrationSize: 64).run()
+        ) {
             XCTAssert("\($0)".contains("--resume"), "\($0)")
         }
-        let more = try SweepRunner(plan: plan(lengths: [16, 24]), outputPath: out, resume: true, inProcess: true, calibrationSize: 64).run()
+        let more = try SweepRunner(
+            plan: plan(lengths: [16, 24]), outputPath: out, resume: true, inProcess: true, calibrationSize: 64
+        ).run()
         XCTAssertEqual(more.count, 6, "only the new length runs")
         XCTAssert(more.allSatisfy { $0.key.seqLen == 24 })
         XCTAssertEqual(try ReportFile(path: out).rows.count, 12)
@@ -64,8 +79,10 @@ final class SweepTests: XCTestCase {
 
     func testCasesOverTheMemoryBudgetAreSkippedWithTheirPrediction() throws {
         let out = path("m.csv")
-        let records = try SweepRunner(plan: plan(strategies: ["dense"], patterns: ["full"], memoryLimit: 1 << 20),
-                                      outputPath: out, resume: false, inProcess: true, calibrationSize: 64).run()
+        let records = try SweepRunner(
+            plan: plan(strategies: ["dense"], patterns: ["full"], memoryLimit: 1 << 20),
+            outputPath: out, resume: false, inProcess: true, calibrationSize: 64
+        ).run()
         XCTAssert(records.allSatisfy { $0.status == .skipped }, "\(records.map(\.status))")
         let row = try ReportFile(path: out).rows[0]
         XCTAssert(row["reason"]!.contains("exceeds --memory-limit 1.0 MiB"), row["reason"]!)
@@ -78,7 +95,8 @@ final class SweepTests: XCTestCase {
     func testFailingChildrenBecomeRowsAndTheSweepContinues() throws {
         let crash = path("crash.sh"), fail = path("fail.sh"), hang = path("hang.sh")
         try "#!/bin/sh\nkill -9 $$\n".write(toFile: crash, atomically: true, encoding: .utf8)
-        try "#!/bin/sh\necho 'attnbench: error: something broke' >&2\nexit 3\n".write(toFile: fail, atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho 'attnbench: error: something broke' >&2\nexit 3\n".write(
+            toFile: fail, atomically: true, encoding: .utf8)
         try "#!/bin/sh\nexec sleep 30\n".write(toFile: hang, atomically: true, encoding: .utf8)
         for f in [crash, fail, hang] { chmod(f, 0o755) }
         let cases: [(String, CaseStatus, String, Double)] = [
@@ -88,9 +106,11 @@ final class SweepTests: XCTestCase {
         ]
         for (executable, status, reason, timeout) in cases {
             let out = path("f-\(status)-\(UUID()).csv")
-            let records = try SweepRunner(plan: plan(strategies: ["tiled"], patterns: ["full"], timeout: timeout),
-                                          outputPath: out, resume: false, inProcess: false, executable: executable,
-                                          calibrationSize: 64).run()
+            let records = try SweepRunner(
+                plan: plan(strategies: ["tiled"], patterns: ["full"], timeout: timeout),
+                outputPath: out, resume: false, inProcess: false, executable: executable,
+                calibrationSize: 64
+            ).run()
             XCTAssertEqual(records.count, 2, "both lengths get a row")
             for r in records {
                 XCTAssertEqual(r.status, status)
@@ -126,10 +146,16 @@ final class SweepTests: XCTestCase {
     func testReportReadErrors() throws {
         let bad = path("bad.csv")
         try "x,y\n1,2\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try ReportFile(path: bad)) { XCTAssert("\($0)".hasPrefix("\(bad): not a sweep CSV"), "\($0)") }
-        XCTAssertThrowsError(try ReportFile(path: path("missing.csv"))) { XCTAssert("\($0)".contains("cannot be read"), "\($0)") }
+        XCTAssertThrowsError(try ReportFile(path: bad)) {
+            XCTAssert("\($0)".hasPrefix("\(bad): not a sweep CSV"), "\($0)")
+        }
+        XCTAssertThrowsError(try ReportFile(path: path("missing.csv"))) {
+            XCTAssert("\($0)".contains("cannot be read"), "\($0)")
+        }
         let old = path("old.csv")
-        try (CSVTable.line(ReportSchema.header) + CSVTable.line(["0"] + Array(repeating: "", count: ReportSchema.header.count - 1)))
+        try
+            (CSVTable.line(ReportSchema.header)
+            + CSVTable.line(["0"] + Array(repeating: "", count: ReportSchema.header.count - 1)))
             .write(toFile: old, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ReportFile(path: old)) { XCTAssert("\($0)".contains("schema_version 0"), "\($0)") }
     }
@@ -138,11 +164,12 @@ final class SweepTests: XCTestCase {
 /// The README documents every CSV column: its table is the schema's own.
 final class ReadmeSchemaTests: XCTestCase {
     func testReadmeHoldsTheSchemaTable() throws {
-        let readme = URL(fileURLWithPath: #filePath)          // Tests/BenchHarnessTests/SweepTests.swift
+        let readme = URL(fileURLWithPath: #filePath)  // Tests/BenchHarnessTests/SweepTests.swift
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("README.md")
         let text = try String(contentsOf: readme, encoding: .utf8)
-        XCTAssert(text.contains(ReportSchema.markdownTable()),
-                  "README.md's column table differs from `attnbench sweep --print-schema`; paste the new one in")
+        XCTAssert(
+            text.contains(ReportSchema.markdownTable()),
+            "README.md's column table differs from `attnbench sweep --print-schema`; paste the new one in")
     }
 }

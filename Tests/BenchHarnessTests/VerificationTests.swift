@@ -28,8 +28,9 @@ final class VerificationTests: XCTestCase {
     /// Results with NaN and infinities encode (and decode back) instead of
     /// throwing and losing the whole report.
     func testJSONCarriesNonFiniteNumbers() throws {
-        let v = VerificationResult(maxAbsoluteError: .nan, relativeFrobeniusError: .infinity, checkedRows: 3,
-                                   coverage: "all rows", nonFiniteOutputs: 7)
+        let v = VerificationResult(
+            maxAbsoluteError: .nan, relativeFrobeniusError: .infinity, checkedRows: 3,
+            coverage: "all rows", nonFiniteOutputs: 7)
         let data = try JSONCoding.encoder().encode(v)
         XCTAssert(String(decoding: data, as: UTF8.self).contains("\"nan\""))
         let back = try JSONCoding.decoder().decode(VerificationResult.self, from: data)

@@ -23,11 +23,13 @@ final class KeyGather: @unchecked Sendable {
     init(capacity: Int, headDim: Int) {
         self.capacity = capacity
         self.headDim = headDim
-        keyRows = AlignedBuffer(count: capacity * headDim, zeroed: false)     // rows are copied in before use
+        keyRows = AlignedBuffer(count: capacity * headDim, zeroed: false)  // rows are copied in before use
         valueRows = AlignedBuffer(count: capacity * headDim, zeroed: false)
     }
 
-    static func workspaceBytes(capacity: Int, headDim: Int) -> Int { 2 * capacity * headDim * MemoryLayout<Float>.stride }
+    static func workspaceBytes(capacity: Int, headDim: Int) -> Int {
+        2 * capacity * headDim * MemoryLayout<Float>.stride
+    }
 
     var keys: UnsafePointer<Float> { UnsafePointer(keyRows.baseAddress) }
     var values: UnsafePointer<Float> { UnsafePointer(valueRows.baseAddress) }

@@ -22,8 +22,10 @@ extension KeyVisitPlan {
 
     /// Cuts `range` into consecutive pieces of at most `width`, classifies each
     /// against `mask`, and visits the non-empty ones.
-    func visitChunks(of range: Range<Int>, width: Int, queries: Range<Int>, mask: AttentionMask,
-                     _ visit: (_ keys: Range<Int>, _ partial: Bool) -> Void) {
+    func visitChunks(
+        of range: Range<Int>, width: Int, queries: Range<Int>, mask: AttentionMask,
+        _ visit: (_ keys: Range<Int>, _ partial: Bool) -> Void
+    ) {
         var k0 = range.lowerBound
         while k0 < range.upperBound {
             let keys = k0 ..< min(k0 + width, range.upperBound)

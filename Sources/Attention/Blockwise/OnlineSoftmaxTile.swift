@@ -68,7 +68,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         self.maxColumns = maxColumns
         self.headDim = headDim
         scoreStride = K.roundUp(maxColumns)
-        scores = AlignedBuffer(count: maxRows * scoreStride, zeroed: false)   // written by each product before use
+        scores = AlignedBuffer(count: maxRows * scoreStride, zeroed: false)  // written by each product before use
         packedKeys = AlignedBuffer(count: K.packsKeys ? headDim * scoreStride : 0, zeroed: false)
         acc = AlignedBuffer(count: maxRows * headDim)
         // Whole vectors of rows, for the transposed fold's lane-wise updates.
@@ -151,8 +151,9 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         var offset = 0
         for range in queued {
             let tile = sT + offset * width
-            K.multiply(a: range.key, aRowStride: d, aColumnStride: 1, b: qT, ldb: width, c: tile, ldc: width,
-                       rows: range.keys.count, n: width, k: d, accumulate: false)
+            K.multiply(
+                a: range.key, aRowStride: d, aColumnStride: 1, b: qT, ldb: width, c: tile, ldc: width,
+                rows: range.keys.count, n: width, k: d, accumulate: false)
             if range.partial, let mask {
                 mask.applyMask(queries: queries, keys: range.keys, scores: tile, rowStride: 1, columnStride: width)
             }
@@ -167,8 +168,9 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         if lane < width { updateLanes(Count1.self, from: lane, scores: sT, width: width, keys: total) }
         offset = 0
         for range in queued {
-            K.multiply(a: sT + offset * width, aRowStride: 1, aColumnStride: width, b: range.value, ldb: d,
-                       c: acc.baseAddress, ldc: d, rows: rows, n: d, k: range.keys.count, accumulate: true)
+            K.multiply(
+                a: sT + offset * width, aRowStride: 1, aColumnStride: width, b: range.value, ldb: d,
+                c: acc.baseAddress, ldc: d, rows: rows, n: d, k: range.keys.count, accumulate: true)
             offset += range.keys.count
         }
         queued.removeAll(keepingCapacity: true)
@@ -182,8 +184,10 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     /// 64-byte line of a row of `Sᵀ`, so each pass reads every line once
     /// (`Sᵀ` is larger than L1; a vector at a time read each line twice).
     @inline(__always)
-    private func updateLanes<G: StaticCount>(_: G.Type, from lane: Int, scores sT: UnsafeMutablePointer<Float>,
-                                             width: Int, keys total: Int) {
+    private func updateLanes<G: StaticCount>(
+        _: G.Type, from lane: Int, scores sT: UnsafeMutablePointer<Float>,
+        width: Int, keys total: Int
+    ) {
         let two = G.value == 2, w = V.scalarCount
         let mOldA = V.load(rowMax.baseAddress + lane), mOldB = two ? V.load(rowMax.baseAddress + lane + w) : V()
         // Two independent maxima per vector: one chain would wait on each compare.
@@ -251,7 +255,10 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
                 for l in 0 ..< V.scalarCount { qT[(c &+ l) &* width &+ r] = x[l] }
                 c += V.scalarCount
             }
-            while c < d { qT[c &* width &+ r] = alpha * row[c]; c += 1 }
+            while c < d {
+                qT[c &* width &+ r] = alpha * row[c]
+                c += 1
+            }
         }
     }
 
@@ -264,13 +271,16 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     /// and `value`) into the block. With `mask`, pairs it excludes are
     /// dropped (`queries` and `keys` give the tile's absolute indices);
     /// without it every pair counts.
-    func accumulate(key: UnsafePointer<Float>, value: UnsafePointer<Float>, columns: Int,
-                    mask: AttentionMask? = nil, queries: Range<Int> = 0 ..< 0, keys: Range<Int> = 0 ..< 0) {
+    func accumulate(
+        key: UnsafePointer<Float>, value: UnsafePointer<Float>, columns: Int,
+        mask: AttentionMask? = nil, queries: Range<Int> = 0 ..< 0, keys: Range<Int> = 0 ..< 0
+    ) {
         precondition(columns >= 1 && columns <= maxColumns)
         let d = headDim
         let s = scores.baseAddress
-        K.scores(query: query!, rows: rows, key: key, columns: columns, d: d, scale: alpha,
-                 packed: packedKeys.baseAddress, into: s, lds: scoreStride)
+        K.scores(
+            query: query!, rows: rows, key: key, columns: columns, d: d, scale: alpha,
+            packed: packedKeys.baseAddress, into: s, lds: scoreStride)
         if let mask { mask.applyMask(queries: queries, keys: keys, scores: s, rowStride: scoreStride) }
 
         for r in 0 ..< rows {
@@ -288,8 +298,9 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
             rowMax[r] = mNew
             if rescale != 1 { RowOps<V>.scale(acc.baseAddress + r * d, count: d, by: rescale) }
         }
-        K.multiply(a: s, aRowStride: scoreStride, aColumnStride: 1, b: value, ldb: d, c: acc.baseAddress, ldc: d,
-                   rows: rows, n: d, k: columns, accumulate: true)
+        K.multiply(
+            a: s, aRowStride: scoreStride, aColumnStride: 1, b: value, ldb: d, c: acc.baseAddress, ldc: d,
+            rows: rows, n: d, k: columns, accumulate: true)
     }
 
     /// Writes the normalized block, `acc / l` row by row, to `output`

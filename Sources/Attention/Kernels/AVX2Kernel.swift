@@ -22,9 +22,11 @@ public enum AVX2Kernel: TileKernel {
     static let depthChunk = 64
 
     @inline(__always)
-    public static func multiply(a: UnsafePointer<Float>, aRowStride rs: Int, aColumnStride cs: Int,
-                                b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                rows: Int, n: Int, k: Int, accumulate: Bool) {
+    public static func multiply(
+        a: UnsafePointer<Float>, aRowStride rs: Int, aColumnStride cs: Int,
+        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        rows: Int, n: Int, k: Int, accumulate: Bool
+    ) {
         var p0 = 0
         repeat {
             let depth = min(depthChunk, k - p0)
@@ -32,19 +34,22 @@ public enum AVX2Kernel: TileKernel {
             let add = accumulate || p0 > 0
             var j = 0
             while j + 16 <= n {
-                panel(Count2.self, a: ak, rs: rs, cs: cs, b: bk + j, ldb: ldb, c: c + j, ldc: ldc, rows: rows, k: depth,
-                      accumulate: add)
+                panel(
+                    Count2.self, a: ak, rs: rs, cs: cs, b: bk + j, ldb: ldb, c: c + j, ldc: ldc, rows: rows, k: depth,
+                    accumulate: add)
                 j += 16
             }
             if j + 8 <= n {
-                panel(Count1.self, a: ak, rs: rs, cs: cs, b: bk + j, ldb: ldb, c: c + j, ldc: ldc, rows: rows, k: depth,
-                      accumulate: add)
+                panel(
+                    Count1.self, a: ak, rs: rs, cs: cs, b: bk + j, ldb: ldb, c: c + j, ldc: ldc, rows: rows, k: depth,
+                    accumulate: add)
                 j += 8
             }
             if j < n {
                 for r in 0 ..< rows {
-                    rowEdge(a: ak + r * rs, aColumnStride: cs, b: bk + j, ldb: ldb, c: c + r * ldc + j, columns: n - j,
-                            k: depth, accumulate: add)
+                    rowEdge(
+                        a: ak + r * rs, aColumnStride: cs, b: bk + j, ldb: ldb, c: c + r * ldc + j, columns: n - j,
+                        k: depth, accumulate: add)
                 }
             }
             p0 += depth
@@ -54,19 +59,39 @@ public enum AVX2Kernel: TileKernel {
     /// All `rows` of one column panel of `W` × 8 floats, in row blocks of
     /// at most 6 (see the type's note on edges).
     @inline(__always)
-    static func panel<W: StaticCount>(_ vectors: W.Type, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>, ldb: Int,
-                      c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, k: Int, accumulate: Bool) {
+    static func panel<W: StaticCount>(
+        _ vectors: W.Type, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, k: Int, accumulate: Bool
+    ) {
         var r = 0
         while r < rows {
             let m = blockRows(left: rows - r)
             let ar = a + r * rs, cr = c + r * ldc
             switch m {
-            case 6: block(Count6.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
-            case 5: block(Count5.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
-            case 4: block(Count4.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
-            case 3: block(Count3.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
-            case 2: block(Count2.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
-            default: block(Count1.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k, accumulate: accumulate)
+            case 6:
+                block(
+                    Count6.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k,
+                    accumulate: accumulate)
+            case 5:
+                block(
+                    Count5.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k,
+                    accumulate: accumulate)
+            case 4:
+                block(
+                    Count4.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k,
+                    accumulate: accumulate)
+            case 3:
+                block(
+                    Count3.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k,
+                    accumulate: accumulate)
+            case 2:
+                block(
+                    Count2.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k,
+                    accumulate: accumulate)
+            default:
+                block(
+                    Count1.self, vectors, a: ar, rs: rs, cs: cs, b: b, ldb: ldb, c: cr, ldc: ldc, k: k,
+                    accumulate: accumulate)
             }
             r += m
         }
@@ -82,8 +107,10 @@ public enum AVX2Kernel: TileKernel {
 
     /// `M` rows (1...6) by `W` × 8 columns (W is 1 or 2): the hot loop,
     /// specialized per count (see ``StaticCount``).
-    static func block<M: StaticCount, W: StaticCount>(_ rows: M.Type, _ vectors: W.Type, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>,
-                      ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, k: Int, accumulate: Bool) {
+    static func block<M: StaticCount, W: StaticCount>(
+        _ rows: M.Type, _ vectors: W.Type, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>,
+        ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, k: Int, accumulate: Bool
+    ) {
         typealias V = Vector
         let m = M.value, wide = W.value == 2
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
@@ -94,12 +121,33 @@ public enum AVX2Kernel: TileKernel {
             let row = b + p * ldb
             let b0 = V.load(row), b1 = wide ? V.load(row + 8) : V()
             var s = V(repeating: a0[q])
-            c00 = c00.addingProduct(s, b0); if wide { c01 = c01.addingProduct(s, b1) }
-            if m > 1 { s = V(repeating: a1[q]); c10 = c10.addingProduct(s, b0); if wide { c11 = c11.addingProduct(s, b1) } }
-            if m > 2 { s = V(repeating: a2[q]); c20 = c20.addingProduct(s, b0); if wide { c21 = c21.addingProduct(s, b1) } }
-            if m > 3 { s = V(repeating: a3[q]); c30 = c30.addingProduct(s, b0); if wide { c31 = c31.addingProduct(s, b1) } }
-            if m > 4 { s = V(repeating: a4[q]); c40 = c40.addingProduct(s, b0); if wide { c41 = c41.addingProduct(s, b1) } }
-            if m > 5 { s = V(repeating: a5[q]); c50 = c50.addingProduct(s, b0); if wide { c51 = c51.addingProduct(s, b1) } }
+            c00 = c00.addingProduct(s, b0)
+            if wide { c01 = c01.addingProduct(s, b1) }
+            if m > 1 {
+                s = V(repeating: a1[q])
+                c10 = c10.addingProduct(s, b0)
+                if wide { c11 = c11.addingProduct(s, b1) }
+            }
+            if m > 2 {
+                s = V(repeating: a2[q])
+                c20 = c20.addingProduct(s, b0)
+                if wide { c21 = c21.addingProduct(s, b1) }
+            }
+            if m > 3 {
+                s = V(repeating: a3[q])
+                c30 = c30.addingProduct(s, b0)
+                if wide { c31 = c31.addingProduct(s, b1) }
+            }
+            if m > 4 {
+                s = V(repeating: a4[q])
+                c40 = c40.addingProduct(s, b0)
+                if wide { c41 = c41.addingProduct(s, b1) }
+            }
+            if m > 5 {
+                s = V(repeating: a5[q])
+                c50 = c50.addingProduct(s, b0)
+                if wide { c51 = c51.addingProduct(s, b1) }
+            }
         }
         store(c, wide, accumulate, c00, c01)
         if m > 1 { store(c + ldc, wide, accumulate, c10, c11) }

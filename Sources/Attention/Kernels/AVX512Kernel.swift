@@ -13,36 +13,43 @@ public enum AVX512Kernel: TileKernel {
     public static var id: KernelID { .avx512 }
 
     @inline(__always)
-    public static func multiply(a: UnsafePointer<Float>, aRowStride rs: Int, aColumnStride cs: Int,
-                                b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                rows: Int, n: Int, k: Int, accumulate: Bool) {
+    public static func multiply(
+        a: UnsafePointer<Float>, aRowStride rs: Int, aColumnStride cs: Int,
+        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        rows: Int, n: Int, k: Int, accumulate: Bool
+    ) {
         var j = 0
         while j + 64 <= n {
             var r = 0
             while r + 4 <= rows {
-                block4x64(a: a + r * rs, rs: rs, cs: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, ldc: ldc, k: k,
-                          accumulate: accumulate)
+                block4x64(
+                    a: a + r * rs, rs: rs, cs: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, ldc: ldc, k: k,
+                    accumulate: accumulate)
                 r += 4
             }
             while r < rows {
-                rowEdge(a: a + r * rs, aColumnStride: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, columns: 64, k: k,
-                        accumulate: accumulate)
+                rowEdge(
+                    a: a + r * rs, aColumnStride: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, columns: 64, k: k,
+                    accumulate: accumulate)
                 r += 1
             }
             j += 64
         }
         if j < n {
             for r in 0 ..< rows {
-                rowEdge(a: a + r * rs, aColumnStride: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, columns: n - j, k: k,
-                        accumulate: accumulate)
+                rowEdge(
+                    a: a + r * rs, aColumnStride: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, columns: n - j, k: k,
+                    accumulate: accumulate)
             }
         }
     }
 
     /// Four rows by 64 columns: the hot loop.
     @inline(__always)
-    static func block4x64(a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>, ldb: Int,
-                          c: UnsafeMutablePointer<Float>, ldc: Int, k: Int, accumulate: Bool) {
+    static func block4x64(
+        a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, k: Int, accumulate: Bool
+    ) {
         typealias V = Vector
         var c00 = V(), c01 = V(), c02 = V(), c03 = V()
         var c10 = V(), c11 = V(), c12 = V(), c13 = V()
@@ -54,10 +61,22 @@ public enum AVX512Kernel: TileKernel {
             let row = b + p * ldb
             let b0 = V.load(row), b1 = V.load(row + 16), b2 = V.load(row + 32), b3 = V.load(row + 48)
             let s0 = V(repeating: a0[q]), s1 = V(repeating: a1[q]), s2 = V(repeating: a2[q]), s3 = V(repeating: a3[q])
-            c00 = c00.addingProduct(s0, b0); c01 = c01.addingProduct(s0, b1); c02 = c02.addingProduct(s0, b2); c03 = c03.addingProduct(s0, b3)
-            c10 = c10.addingProduct(s1, b0); c11 = c11.addingProduct(s1, b1); c12 = c12.addingProduct(s1, b2); c13 = c13.addingProduct(s1, b3)
-            c20 = c20.addingProduct(s2, b0); c21 = c21.addingProduct(s2, b1); c22 = c22.addingProduct(s2, b2); c23 = c23.addingProduct(s2, b3)
-            c30 = c30.addingProduct(s3, b0); c31 = c31.addingProduct(s3, b1); c32 = c32.addingProduct(s3, b2); c33 = c33.addingProduct(s3, b3)
+            c00 = c00.addingProduct(s0, b0)
+            c01 = c01.addingProduct(s0, b1)
+            c02 = c02.addingProduct(s0, b2)
+            c03 = c03.addingProduct(s0, b3)
+            c10 = c10.addingProduct(s1, b0)
+            c11 = c11.addingProduct(s1, b1)
+            c12 = c12.addingProduct(s1, b2)
+            c13 = c13.addingProduct(s1, b3)
+            c20 = c20.addingProduct(s2, b0)
+            c21 = c21.addingProduct(s2, b1)
+            c22 = c22.addingProduct(s2, b2)
+            c23 = c23.addingProduct(s2, b3)
+            c30 = c30.addingProduct(s3, b0)
+            c31 = c31.addingProduct(s3, b1)
+            c32 = c32.addingProduct(s3, b2)
+            c33 = c33.addingProduct(s3, b3)
         }
         store(c, accumulate, c00, c01, c02, c03)
         store(c + ldc, accumulate, c10, c11, c12, c13)
@@ -68,15 +87,20 @@ public enum AVX512Kernel: TileKernel {
     /// Writes (or adds) one row of four vectors. Unrolled by hand: an array
     /// literal here allocated on every call.
     @inline(__always)
-    static func store(_ c: UnsafeMutablePointer<Float>, _ accumulate: Bool,
-                      _ x0: Vector, _ x1: Vector, _ x2: Vector, _ x3: Vector) {
+    static func store(
+        _ c: UnsafeMutablePointer<Float>, _ accumulate: Bool,
+        _ x0: Vector, _ x1: Vector, _ x2: Vector, _ x3: Vector
+    ) {
         if accumulate {
             (Vector.load(c) + x0).store(to: c)
             (Vector.load(c + 16) + x1).store(to: c + 16)
             (Vector.load(c + 32) + x2).store(to: c + 32)
             (Vector.load(c + 48) + x3).store(to: c + 48)
         } else {
-            x0.store(to: c); x1.store(to: c + 16); x2.store(to: c + 32); x3.store(to: c + 48)
+            x0.store(to: c)
+            x1.store(to: c + 16)
+            x2.store(to: c + 32)
+            x3.store(to: c + 48)
         }
     }
 }

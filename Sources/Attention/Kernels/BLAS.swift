@@ -5,20 +5,26 @@ import CBLAS
 public enum BLAS {
     /// `C[m×n] = alpha · A[m×k] · B[n×k]ᵀ` (scores: Q·Kᵀ).
     @inline(__always)
-    static func gemmABt(m: Int, n: Int, k: Int, alpha: Float,
-                        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                        c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
-                    alpha, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+    static func gemmABt(
+        m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
+            alpha, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
     }
 
     /// `C[m×n] = A[m×k] · B[k×n] + beta · C` (outputs: P·V).
     @inline(__always)
-    static func gemmAB(m: Int, n: Int, k: Int, beta: Float,
-                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                       c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                    1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    static func gemmAB(
+        m: Int, n: Int, k: Int, beta: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+            1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// Sets OpenBLAS's own thread count (global to the process).

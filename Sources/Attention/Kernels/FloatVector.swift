@@ -38,7 +38,9 @@ extension SIMD4: FloatVector where Scalar == Float {
     @inlinable @inline(__always)
     public static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
     @inlinable @inline(__always)
-    public func store(to p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
+    public func store(to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self)
+    }
     @inlinable @inline(__always)
     public func maximum(_ other: Self) -> Self { replacing(with: other, where: other .> self) }
     @inlinable @inline(__always)
@@ -52,7 +54,9 @@ extension SIMD8: FloatVector where Scalar == Float {
     @inlinable @inline(__always)
     public static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
     @inlinable @inline(__always)
-    public func store(to p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
+    public func store(to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self)
+    }
     @inlinable @inline(__always)
     public func maximum(_ other: Self) -> Self { replacing(with: other, where: other .> self) }
     @inlinable @inline(__always)
@@ -66,7 +70,9 @@ extension SIMD16: FloatVector where Scalar == Float {
     @inlinable @inline(__always)
     public static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
     @inlinable @inline(__always)
-    public func store(to p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
+    public func store(to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self)
+    }
     @inlinable @inline(__always)
     public func maximum(_ other: Self) -> Self { replacing(with: other, where: other .> self) }
     @inlinable @inline(__always)

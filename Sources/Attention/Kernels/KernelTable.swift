@@ -57,22 +57,26 @@ public struct KernelDescriptor: Sendable {
 /// `avx512`, `avx2`, `portable`.
 public enum KernelTable {
     public static let all: [KernelDescriptor] = [
-        KernelDescriptor(id: .avx512, registerBlock: (4, 64), vectorFloats: 16, requires: "AVX-512F (CPU and build)",
-                         registerBudget: "16 accumulators + 4 B vectors + 1 broadcast = 21 of 32 zmm",
-                         tiledTile: try! TileSize(rows: 256, columns: 512), slidingRows: 64, blockSparseColumns: 512,
-                         gathersByCopy: false, foldsTransposed: false),
-        KernelDescriptor(id: .avx2, registerBlock: (6, 16), vectorFloats: 8, requires: "AVX2 and FMA (CPU and build)",
-                         registerBudget: "12 accumulators + 2 B vectors + 1 broadcast = 15 of 16 ymm",
-                         tiledTile: try! TileSize(rows: 96, columns: 512), slidingRows: 48, blockSparseColumns: 512,
-                         gathersByCopy: false, foldsTransposed: true),
-        KernelDescriptor(id: .portable, registerBlock: (4, 8), vectorFloats: 4, requires: "nothing (SIMD4: SSE2, NEON)",
-                         registerBudget: "8 accumulators + 2 B vectors + 1 broadcast = 11 of 16 xmm",
-                         tiledTile: try! TileSize(rows: 64, columns: 256), slidingRows: 64, blockSparseColumns: 512,
-                         gathersByCopy: false, foldsTransposed: true),
-        KernelDescriptor(id: .openblas, registerBlock: nil, vectorFloats: 0, requires: "OpenBLAS (any CPU)",
-                         registerBudget: "OpenBLAS's own kernels for this CPU; packs both operands per call",
-                         tiledTile: try! TileSize(rows: 128, columns: 512), slidingRows: 64, blockSparseColumns: 512,
-                         gathersByCopy: true, foldsTransposed: false),
+        KernelDescriptor(
+            id: .avx512, registerBlock: (4, 64), vectorFloats: 16, requires: "AVX-512F (CPU and build)",
+            registerBudget: "16 accumulators + 4 B vectors + 1 broadcast = 21 of 32 zmm",
+            tiledTile: TileSize(validRows: 256, columns: 512), slidingRows: 64, blockSparseColumns: 512,
+            gathersByCopy: false, foldsTransposed: false),
+        KernelDescriptor(
+            id: .avx2, registerBlock: (6, 16), vectorFloats: 8, requires: "AVX2 and FMA (CPU and build)",
+            registerBudget: "12 accumulators + 2 B vectors + 1 broadcast = 15 of 16 ymm",
+            tiledTile: TileSize(validRows: 96, columns: 512), slidingRows: 48, blockSparseColumns: 512,
+            gathersByCopy: false, foldsTransposed: true),
+        KernelDescriptor(
+            id: .portable, registerBlock: (4, 8), vectorFloats: 4, requires: "nothing (SIMD4: SSE2, NEON)",
+            registerBudget: "8 accumulators + 2 B vectors + 1 broadcast = 11 of 16 xmm",
+            tiledTile: TileSize(validRows: 64, columns: 256), slidingRows: 64, blockSparseColumns: 512,
+            gathersByCopy: false, foldsTransposed: true),
+        KernelDescriptor(
+            id: .openblas, registerBlock: nil, vectorFloats: 0, requires: "OpenBLAS (any CPU)",
+            registerBudget: "OpenBLAS's own kernels for this CPU; packs both operands per call",
+            tiledTile: TileSize(validRows: 128, columns: 512), slidingRows: 64, blockSparseColumns: 512,
+            gathersByCopy: true, foldsTransposed: false),
     ]
 
     public static func descriptor(_ id: KernelID) -> KernelDescriptor { all.first { $0.id == id }! }
@@ -80,7 +84,8 @@ public enum KernelTable {
     /// Why `id` cannot run here, or nil when it can (asked of cpuid once).
     public static func unavailability(_ id: KernelID) -> String? { reasons[id] ?? nil }
 
-    private static let reasons: [KernelID: String?] = Dictionary(uniqueKeysWithValues: KernelID.allCases.map { ($0, check($0)) })
+    private static let reasons: [KernelID: String?] = Dictionary(
+        uniqueKeysWithValues: KernelID.allCases.map { ($0, check($0)) })
 
     private static func check(_ id: KernelID) -> String? {
         switch id {
@@ -89,7 +94,9 @@ public enum KernelTable {
             if attn_build_has_avx512f() == 0 { return "this build was not compiled for AVX-512 (see -target-cpu)" }
         case .avx2:
             if attn_cpu_has_avx2_fma() == 0 { return "this CPU has no AVX2 and FMA" }
-            if attn_build_has_avx2_fma() == 0 { return "this build was not compiled for AVX2 and FMA (see -target-cpu)" }
+            if attn_build_has_avx2_fma() == 0 {
+                return "this build was not compiled for AVX2 and FMA (see -target-cpu)"
+            }
         case .portable, .openblas:
             break
         }
@@ -123,12 +130,16 @@ public enum KernelTable {
 extension KernelTable {
     /// ``TileKernel/multiply(a:aRowStride:aColumnStride:b:ldb:c:ldc:rows:n:k:accumulate:)``
     /// with the kernel `id`, which must be available.
-    public static func multiply(_ id: KernelID, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
-                                b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                rows: Int, n: Int, k: Int, accumulate: Bool) {
+    public static func multiply(
+        _ id: KernelID, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
+        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        rows: Int, n: Int, k: Int, accumulate: Bool
+    ) {
         precondition(unavailability(id) == nil, "kernel \(id) cannot run here")
-        id.dispatch(Multiply(a: a, aRowStride: aRowStride, aColumnStride: aColumnStride, b: b, ldb: ldb, c: c, ldc: ldc,
-                             rows: rows, n: n, k: k, accumulate: accumulate))
+        id.dispatch(
+            Multiply(
+                a: a, aRowStride: aRowStride, aColumnStride: aColumnStride, b: b, ldb: ldb, c: c, ldc: ldc,
+                rows: rows, n: n, k: k, accumulate: accumulate))
     }
 
     private struct Multiply: KernelBody {
@@ -137,8 +148,9 @@ extension KernelTable {
         let rows: Int, n: Int, k: Int, accumulate: Bool
 
         func run<K: TileKernel>(_ kernel: K.Type) {
-            K.multiply(a: a, aRowStride: aRowStride, aColumnStride: aColumnStride, b: b, ldb: ldb, c: c, ldc: ldc,
-                       rows: rows, n: n, k: k, accumulate: accumulate)
+            K.multiply(
+                a: a, aRowStride: aRowStride, aColumnStride: aColumnStride, b: b, ldb: ldb, c: c, ldc: ldc,
+                rows: rows, n: n, k: k, accumulate: accumulate)
         }
     }
 }

@@ -12,9 +12,11 @@ public enum OpenBLASKernel<V: FloatVector>: TileKernel {
     public static var id: KernelID { .openblas }
 
     @inline(__always)
-    public static func multiply(a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
-                                b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                rows: Int, n: Int, k: Int, accumulate: Bool) {
+    public static func multiply(
+        a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
+        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        rows: Int, n: Int, k: Int, accumulate: Bool
+    ) {
         guard rows > 0, n > 0 else { return }
         guard k > 0 else {
             if !accumulate { for r in 0 ..< rows { (c + r * ldc).update(repeating: 0, count: n) } }
@@ -24,15 +26,18 @@ public enum OpenBLASKernel<V: FloatVector>: TileKernel {
         // does too, and reads the same); otherwise A is stored transposed.
         let transposed = aColumnStride != 1
         let lda = transposed ? aColumnStride : max(aRowStride, k)
-        cblas_sgemm(CblasRowMajor, transposed ? CblasTrans : CblasNoTrans, CblasNoTrans,
-                    Int32(rows), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb),
-                    accumulate ? 1 : 0, c, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, transposed ? CblasTrans : CblasNoTrans, CblasNoTrans,
+            Int32(rows), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb),
+            accumulate ? 1 : 0, c, Int32(ldc))
     }
 
     @inline(__always)
-    public static func scores(query: UnsafePointer<Float>, rows: Int, key: UnsafePointer<Float>, columns: Int, d: Int,
-                              scale: Float, packed: UnsafeMutablePointer<Float>, into s: UnsafeMutablePointer<Float>,
-                              lds: Int) {
+    public static func scores(
+        query: UnsafePointer<Float>, rows: Int, key: UnsafePointer<Float>, columns: Int, d: Int,
+        scale: Float, packed: UnsafeMutablePointer<Float>, into s: UnsafeMutablePointer<Float>,
+        lds: Int
+    ) {
         BLAS.gemmABt(m: rows, n: columns, k: d, alpha: scale, a: query, lda: d, b: key, ldb: d, c: s, ldc: lds)
     }
 

@@ -9,9 +9,11 @@ public enum PortableKernel: TileKernel {
     public static var id: KernelID { .portable }
 
     @inline(__always)
-    public static func multiply(a: UnsafePointer<Float>, aRowStride rs: Int, aColumnStride cs: Int,
-                                b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                rows: Int, n: Int, k: Int, accumulate: Bool) {
+    public static func multiply(
+        a: UnsafePointer<Float>, aRowStride rs: Int, aColumnStride cs: Int,
+        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        rows: Int, n: Int, k: Int, accumulate: Bool
+    ) {
         typealias V = Vector
         var j = 0
         while j + 8 <= n {
@@ -23,10 +25,18 @@ public enum PortableKernel: TileKernel {
                     let q = p * cs
                     let row = b + p * ldb + j
                     let b0 = V.load(row), b1 = V.load(row + 4)
-                    var s = V(repeating: a0[q]); c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
-                    s = V(repeating: a1[q]); c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
-                    s = V(repeating: a2[q]); c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
-                    s = V(repeating: a3[q]); c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
+                    var s = V(repeating: a0[q])
+                    c00 = c00.addingProduct(s, b0)
+                    c01 = c01.addingProduct(s, b1)
+                    s = V(repeating: a1[q])
+                    c10 = c10.addingProduct(s, b0)
+                    c11 = c11.addingProduct(s, b1)
+                    s = V(repeating: a2[q])
+                    c20 = c20.addingProduct(s, b0)
+                    c21 = c21.addingProduct(s, b1)
+                    s = V(repeating: a3[q])
+                    c30 = c30.addingProduct(s, b0)
+                    c31 = c31.addingProduct(s, b1)
                 }
                 let out = c + r * ldc + j
                 store(out, accumulate, c00, c01)
@@ -36,16 +46,18 @@ public enum PortableKernel: TileKernel {
                 r += 4
             }
             while r < rows {
-                rowEdge(a: a + r * rs, aColumnStride: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, columns: 8, k: k,
-                        accumulate: accumulate)
+                rowEdge(
+                    a: a + r * rs, aColumnStride: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, columns: 8, k: k,
+                    accumulate: accumulate)
                 r += 1
             }
             j += 8
         }
         if j < n {
             for r in 0 ..< rows {
-                rowEdge(a: a + r * rs, aColumnStride: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, columns: n - j, k: k,
-                        accumulate: accumulate)
+                rowEdge(
+                    a: a + r * rs, aColumnStride: cs, b: b + j, ldb: ldb, c: c + r * ldc + j, columns: n - j, k: k,
+                    accumulate: accumulate)
             }
         }
     }

@@ -19,7 +19,10 @@
             j += V.scalarCount
         }
         var m = acc0.maximum(acc1).max()
-        while j < count { m = Swift.max(m, row[j]); j += 1 }
+        while j < count {
+            m = Swift.max(m, row[j])
+            j += 1
+        }
         return m
     }
 
@@ -56,6 +59,9 @@
             (V.load(row + j) * f).store(to: row + j)
             j += V.scalarCount
         }
-        while j < count { row[j] *= factor; j += 1 }
+        while j < count {
+            row[j] *= factor
+            j += 1
+        }
     }
 }

@@ -22,9 +22,10 @@ public protocol TileKernel {
     /// The kernel's entry in ``KernelTable``.
     static var id: KernelID { get }
 
-    static func multiply(a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
-                         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                         rows: Int, n: Int, k: Int, accumulate: Bool)
+    static func multiply(
+        a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
+        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        rows: Int, n: Int, k: Int, accumulate: Bool)
 
     /// The scores of a query block against a key range,
     /// `S[rows × columns] = scale · Q_b · Kᵀ` (rows of `d` floats in both),
@@ -34,8 +35,9 @@ public protocol TileKernel {
     /// The SIMD kernels pack the key range transposed into `packed` (at
     /// least `d × roundUp(columns)` floats) and multiply; OpenBLAS reads the
     /// keys as they are.
-    static func scores(query: UnsafePointer<Float>, rows: Int, key: UnsafePointer<Float>, columns: Int, d: Int,
-                       scale: Float, packed: UnsafeMutablePointer<Float>, into s: UnsafeMutablePointer<Float>, lds: Int)
+    static func scores(
+        query: UnsafePointer<Float>, rows: Int, key: UnsafePointer<Float>, columns: Int, d: Int,
+        scale: Float, packed: UnsafeMutablePointer<Float>, into s: UnsafeMutablePointer<Float>, lds: Int)
 
     /// Whether ``scores(query:rows:key:columns:d:scale:packed:into:lds:)`` uses `packed`.
     static var packsKeys: Bool { get }
@@ -43,14 +45,17 @@ public protocol TileKernel {
 
 extension TileKernel {
     @inline(__always)
-    public static func scores(query: UnsafePointer<Float>, rows: Int, key: UnsafePointer<Float>, columns: Int, d: Int,
-                              scale: Float, packed: UnsafeMutablePointer<Float>, into s: UnsafeMutablePointer<Float>,
-                              lds: Int) {
+    public static func scores(
+        query: UnsafePointer<Float>, rows: Int, key: UnsafePointer<Float>, columns: Int, d: Int,
+        scale: Float, packed: UnsafeMutablePointer<Float>, into s: UnsafeMutablePointer<Float>,
+        lds: Int
+    ) {
         let ld = roundUp(columns)
         packTransposed(key, columns: columns, k: d, scale: scale, into: packed, ldPacked: ld)
         // Columns past `columns` of the packed range hold stale values; the scores they give are never read.
-        multiply(a: query, aRowStride: d, aColumnStride: 1, b: packed, ldb: ld, c: s, ldc: lds,
-                 rows: rows, n: ld, k: d, accumulate: false)
+        multiply(
+            a: query, aRowStride: d, aColumnStride: 1, b: packed, ldb: ld, c: s, ldc: lds,
+            rows: rows, n: ld, k: d, accumulate: false)
     }
 
     public static var packsKeys: Bool { true }
@@ -66,8 +71,10 @@ extension TileKernel {
     /// of `panel` floats (a multiple of the width, or the scalar tail when
     /// `panel` is less than the width), one row at a time.
     @inline(__always)
-    static func rowEdge(a: UnsafePointer<Float>, aColumnStride cs: Int, b: UnsafePointer<Float>, ldb: Int,
-                        c: UnsafeMutablePointer<Float>, columns: Int, k: Int, accumulate: Bool) {
+    static func rowEdge(
+        a: UnsafePointer<Float>, aColumnStride cs: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, columns: Int, k: Int, accumulate: Bool
+    ) {
         var j = 0
         while j + width <= columns {
             var sum = Vector()
@@ -88,8 +95,10 @@ extension TileKernel {
 /// `packed[p · ldPacked + j] = scale · rows[j · k + p]`, so that the range
 /// is a kernel's B operand. Nothing past column `columns` is written.
 @inline(__always)
-func packTransposed(_ rows: UnsafePointer<Float>, columns: Int, k: Int, scale: Float,
-                    into packed: UnsafeMutablePointer<Float>, ldPacked: Int) {
+func packTransposed(
+    _ rows: UnsafePointer<Float>, columns: Int, k: Int, scale: Float,
+    into packed: UnsafeMutablePointer<Float>, ldPacked: Int
+) {
     // Row by row of the result: contiguous stores, strided loads (measured
     // 1.6x faster over a whole tiled run than the other loop order).
     for p in 0 ..< k {

@@ -33,15 +33,15 @@ public func exp2<V: FloatVector>(nonPositive x: V) -> V {
 /// `2ⁿ · poly(f)` for `x` already in [−127, 127] (see ``exp2(_:)``).
 @inlinable @inline(__always)
 func exp2OfClamped<V: FloatVector>(_ x: V) -> V {
-    let magic = V(repeating: 12_582_912)                            // 1.5 · 2²³
-    let shifted = x + magic                                         // n lands in the low mantissa bits
-    let n = shifted - magic                                         // round(x), ties to even
+    let magic = V(repeating: 12_582_912)  // 1.5 · 2²³
+    let shifted = x + magic  // n lands in the low mantissa bits
+    let n = shifted - magic  // round(x), ties to even
     let f = x - n
     var p = V(repeating: 1.333_355_814_642_844_3e-3).addingProduct(V(repeating: 1.540_353_039_338_160_8e-4), f)
     p = V(repeating: 9.618_129_107_628_477e-3).addingProduct(p, f)  // (ln 2)⁴/4!
     p = V(repeating: 5.550_410_866_482_158e-2).addingProduct(p, f)  // (ln 2)³/3!
-    p = V(repeating: 0.240_226_506_959_100_7).addingProduct(p, f)   // (ln 2)²/2!
-    p = V(repeating: 0.693_147_180_559_945_3).addingProduct(p, f)   // ln 2
+    p = V(repeating: 0.240_226_506_959_100_7).addingProduct(p, f)  // (ln 2)²/2!
+    p = V(repeating: 0.693_147_180_559_945_3).addingProduct(p, f)  // ln 2
     p = V(repeating: 1).addingProduct(p, f)
     let nInt = unsafeBitCast(shifted, to: V.Bits.self) &- unsafeBitCast(magic, to: V.Bits.self)
     let twoToN = unsafeBitCast((nInt &+ 127) &<< 23, to: V.self)

@@ -56,20 +56,26 @@ public struct AttentionMask: Sendable {
             let reach = queryLength + keyLength
             rule = .window(left: min(w.left, reach), right: min(w.right, reach), global: min(w.globalTokens, reach))
         case .bigBird(let b):
-            rule = .blocks(try BlockLayout.bigBird(
-                queryLength: queryLength, keyLength: keyLength, blockSize: b.blockSize,
-                windowBlocks: b.windowBlocks, globalBlocks: b.globalBlocks, randomBlocks: b.randomBlocks,
-                seed: b.seed, causal: b.causal))
+            rule = .blocks(
+                try BlockLayout.bigBird(
+                    queryLength: queryLength, keyLength: keyLength, blockSize: b.blockSize,
+                    windowBlocks: b.windowBlocks, globalBlocks: b.globalBlocks, randomBlocks: b.randomBlocks,
+                    seed: b.seed, causal: b.causal))
         case .fixed(let f):
-            rule = .blocks(try BlockLayout.fixed(
-                queryLength: queryLength, keyLength: keyLength, blockSize: f.blockSize, stride: f.stride, causal: f.causal))
-        case let .layoutFile(path, causal):
+            rule = .blocks(
+                try BlockLayout.fixed(
+                    queryLength: queryLength, keyLength: keyLength, blockSize: f.blockSize, stride: f.stride,
+                    causal: f.causal))
+        case .layoutFile(let path, let causal):
             let text: String
             do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw AttentionError.invalidLayoutFile(path: path, line: nil, reason: "cannot be read (\(error.localizedDescription))")
+                throw AttentionError.invalidLayoutFile(
+                    path: path, line: nil, reason: "cannot be read (\(error.localizedDescription))")
             }
             let layout = try BlockLayout.parse(text, path: path, causal: causal, lengths: (queryLength, keyLength))
-            do { try layout.validate(queryLength: queryLength, keyLength: keyLength) } catch let AttentionError.invalidPattern(why) {
+            do { try layout.validate(queryLength: queryLength, keyLength: keyLength) } catch let
+                AttentionError.invalidPattern(why)
+            {
                 throw AttentionError.invalidLayoutFile(path: path, line: nil, reason: why)
             }
             rule = .blocks(layout)
@@ -87,7 +93,9 @@ public struct AttentionMask: Sendable {
 
     /// The window of a window pattern, with extents clamped to Nq + Nk.
     public var window: MaskPattern.Window? {
-        if case let .window(left, right, global) = rule { return MaskPattern.Window(left: left, right: right, globalTokens: global) }
+        if case .window(let left, let right, let global) = rule {
+            return MaskPattern.Window(left: left, right: right, globalTokens: global)
+        }
         return nil
     }
 
@@ -104,7 +112,7 @@ public struct AttentionMask: Sendable {
         switch rule {
         case .full: return true
         case .causal: return j <= p
-        case let .window(left, right, global):
+        case .window(let left, let right, let global):
             let causalCap = right == 0 ? j <= p : true
             if j >= p - left && j <= p + right { return true }
             if (j < global || (p >= 0 && p < global)) && causalCap { return true }
@@ -129,8 +137,8 @@ public struct AttentionMask: Sendable {
         switch rule {
         case .full: return (0 ..< n, 0 ..< 0)
         case .causal: return (clip(0, p + 1), 0 ..< 0)
-        case let .window(left, right, global):
-            let cap = right == 0 ? p + 1 : n       // causal windows keep global pairs causal too
+        case .window(let left, let right, let global):
+            let cap = right == 0 ? p + 1 : n  // causal windows keep global pairs causal too
             if p >= 0 && p < global { return (clip(0, cap), 0 ..< 0) }
             return (clip(p - left, p + right + 1), clip(0, min(global, cap)))
         case .blocks:
@@ -186,8 +194,10 @@ public struct AttentionMask: Sendable {
     /// row-major tile, and `rowStride` 1 for a transposed one (keys × queries).
     ///
     /// - Complexity: O(rows · keys) writes at most.
-    public func applyMask(queries: Range<Int>, keys: Range<Int>,
-                          scores: UnsafeMutablePointer<Float>, rowStride: Int, columnStride: Int = 1) {
+    public func applyMask(
+        queries: Range<Int>, keys: Range<Int>,
+        scores: UnsafeMutablePointer<Float>, rowStride: Int, columnStride: Int = 1
+    ) {
         let k0 = keys.lowerBound
         switch rule {
         case .full: return
@@ -199,7 +209,9 @@ public struct AttentionMask: Sendable {
                 var j = k0
                 while j < keys.upperBound {
                     let blockEnd = min((j / b + 1) * b, keys.upperBound)
-                    let masked = l.contains(row: i / b, column: j / b) ? max(j, min(limit, blockEnd)) ..< blockEnd : j ..< blockEnd
+                    let masked =
+                        l.contains(row: i / b, column: j / b)
+                        ? max(j, min(limit, blockEnd)) ..< blockEnd : j ..< blockEnd
                     for jj in masked { row[(jj - k0) * columnStride] = -.infinity }
                     j = blockEnd
                 }
@@ -214,12 +226,18 @@ public struct AttentionMask: Sendable {
                 var j = k0
                 func skip(_ interval: Range<Int>) {
                     guard !interval.isEmpty else { return }
-                    while j < min(interval.lowerBound, keys.upperBound) { row[(j - k0) * columnStride] = -.infinity; j += 1 }
+                    while j < min(interval.lowerBound, keys.upperBound) {
+                        row[(j - k0) * columnStride] = -.infinity
+                        j += 1
+                    }
                     j = max(j, interval.upperBound)
                 }
                 skip(a)
                 skip(b)
-                while j < keys.upperBound { row[(j - k0) * columnStride] = -.infinity; j += 1 }
+                while j < keys.upperBound {
+                    row[(j - k0) * columnStride] = -.infinity
+                    j += 1
+                }
             }
         }
     }
@@ -242,7 +260,6 @@ public struct AttentionMask: Sendable {
             return unionCount(a, b)
         }
     }
-
 
     /// Attended pairs over all pairs.
     public var density: Double { Double(attendedPairs) / (Double(queryLength) * Double(keyLength)) }

@@ -22,7 +22,9 @@ public struct BlockLayout: Hashable, Sendable {
     /// - Throws: ``AttentionError/invalidPattern(_:)`` when a block index is
     ///   out of range or the block size is below 1.
     public init(blockSize: Int, keyBlocks: Int, rows: [[Int]], causal: Bool = false) throws {
-        guard blockSize >= 1 else { throw AttentionError.invalidPattern("block size must be at least 1, got \(blockSize)") }
+        guard blockSize >= 1 else {
+            throw AttentionError.invalidPattern("block size must be at least 1, got \(blockSize)")
+        }
         self.blockSize = blockSize
         self.queryBlocks = rows.count
         self.keyBlocks = keyBlocks
@@ -51,7 +53,9 @@ public struct BlockLayout: Hashable, Sendable {
     }
 
     /// Number of blocks of `blockSize` covering `length` (the last may be partial).
-    public static func blockCount(_ length: Int, blockSize: Int) -> Int { length <= 0 ? 0 : (length - 1) / blockSize + 1 }
+    public static func blockCount(_ length: Int, blockSize: Int) -> Int {
+        length <= 0 ? 0 : (length - 1) / blockSize + 1
+    }
 
     /// The kept key blocks of query block `row`, ascending.
     public func keptBlocks(ofRow row: Int) -> ArraySlice<Int> { columns[rowOffsets[row] ..< rowOffsets[row + 1]] }
@@ -59,7 +63,7 @@ public struct BlockLayout: Hashable, Sendable {
     /// Whether key block `column` is kept for query block `row`.
     public func contains(row: Int, column: Int) -> Bool {
         guard row >= 0, row < queryBlocks else { return false }
-        return keptBlocks(ofRow: row).contains(column)   // rows are short; a binary search does not pay
+        return keptBlocks(ofRow: row).contains(column)  // rows are short; a binary search does not pay
     }
 
     /// Kept blocks over all blocks.
@@ -73,7 +77,8 @@ public struct BlockLayout: Hashable, Sendable {
         let k = Self.blockCount(keyLength, blockSize: blockSize)
         guard q == queryBlocks, k == keyBlocks else {
             throw AttentionError.invalidPattern(
-                "layout has \(queryBlocks)x\(keyBlocks) blocks of \(blockSize); lengths \(queryLength)x\(keyLength) need \(q)x\(k)")
+                "layout has \(queryBlocks)x\(keyBlocks) blocks of \(blockSize); lengths \(queryLength)x\(keyLength) need \(q)x\(k)"
+            )
         }
     }
 }
@@ -90,11 +95,14 @@ extension BlockLayout {
 
     /// The diagonal key blocks of query block `r`: from the block of its first
     /// row's position to the block of its last row's position.
-    private static func diagonalRange(row r: Int, queryLength: Int, keyLength: Int, blockSize b: Int) -> ClosedRange<Int> {
+    private static func diagonalRange(row r: Int, queryLength: Int, keyLength: Int, blockSize b: Int) -> ClosedRange<
+        Int
+    > {
         let keyBlocks = blockCount(keyLength, blockSize: b)
         let offset = keyLength - queryLength
         let first = diagonalBlock(ofQuery: r * b, offset: offset, blockSize: b, keyBlocks: keyBlocks)
-        let last = diagonalBlock(ofQuery: min((r + 1) * b, queryLength) - 1, offset: offset, blockSize: b, keyBlocks: keyBlocks)
+        let last = diagonalBlock(
+            ofQuery: min((r + 1) * b, queryLength) - 1, offset: offset, blockSize: b, keyBlocks: keyBlocks)
         return first ... last
     }
 
@@ -109,16 +117,18 @@ extension BlockLayout {
     ///
     /// With `causal`, only blocks on or below the diagonal are kept (random
     /// blocks are drawn from those) and the element mask applies inside.
-    public static func bigBird(queryLength: Int, keyLength: Int, blockSize b: Int,
-                               windowBlocks: Int = 3, globalBlocks: Int = 1, randomBlocks: Int = 3,
-                               seed: UInt64 = 0, causal: Bool = false) throws -> BlockLayout {
+    public static func bigBird(
+        queryLength: Int, keyLength: Int, blockSize b: Int,
+        windowBlocks: Int = 3, globalBlocks: Int = 1, randomBlocks: Int = 3,
+        seed: UInt64 = 0, causal: Bool = false
+    ) throws -> BlockLayout {
         guard b >= 1 else { throw AttentionError.invalidPattern("bigbird block size must be at least 1") }
         let qBlocks = blockCount(queryLength, blockSize: b)
         let kBlocks = blockCount(keyLength, blockSize: b)
         var rows: [[Int]] = []
         for r in 0 ..< qBlocks {
             let diag = diagonalRange(row: r, queryLength: queryLength, keyLength: keyLength, blockSize: b)
-            let limit = causal ? diag.upperBound : kBlocks - 1     // highest key block allowed
+            let limit = causal ? diag.upperBound : kBlocks - 1  // highest key block allowed
             var kept = Set<Int>()
             if windowBlocks > 0 {
                 let lo = diag.lowerBound - windowBlocks / 2
@@ -127,7 +137,7 @@ extension BlockLayout {
                 if from <= to { for c in from ... to { kept.insert(c) } }
             }
             for c in 0 ..< min(globalBlocks, kBlocks) where c <= limit { kept.insert(c) }
-            if diag.lowerBound < globalBlocks {                 // a global query block
+            if diag.lowerBound < globalBlocks {  // a global query block
                 for c in 0 ... limit { kept.insert(c) }
             }
             // The pick-th block of (0 ... limit) not yet kept, found by walking
@@ -138,7 +148,10 @@ extension BlockLayout {
             for _ in 0 ..< min(randomBlocks, limit + 1 - excluded.count) {
                 var pick = Int(rng.nextBits() % UInt64(limit + 1 - excluded.count))
                 var index = 0
-                while index < excluded.count && excluded[index] <= pick { pick += 1; index += 1 }
+                while index < excluded.count && excluded[index] <= pick {
+                    pick += 1
+                    index += 1
+                }
                 kept.insert(pick)
                 excluded.insert(pick, at: index)
             }
@@ -153,9 +166,13 @@ extension BlockLayout {
     /// earlier chunk (the chunk "summaries"). When Nq ≠ Nk a query block's
     /// positions can straddle two chunks; it then attends both. With `causal`, blocks above the
     /// diagonal are dropped and the element mask applies inside.
-    public static func fixed(queryLength: Int, keyLength: Int, blockSize b: Int, stride: Int,
-                             causal: Bool = false) throws -> BlockLayout {
-        guard b >= 1, stride >= 1 else { throw AttentionError.invalidPattern("fixed needs a block size and stride of at least 1") }
+    public static func fixed(
+        queryLength: Int, keyLength: Int, blockSize b: Int, stride: Int,
+        causal: Bool = false
+    ) throws -> BlockLayout {
+        guard b >= 1, stride >= 1 else {
+            throw AttentionError.invalidPattern("fixed needs a block size and stride of at least 1")
+        }
         let qBlocks = blockCount(queryLength, blockSize: b)
         let kBlocks = blockCount(keyLength, blockSize: b)
         var rows: [[Int]] = []
@@ -196,8 +213,10 @@ extension BlockLayout {
     /// - Throws: ``AttentionError/invalidLayoutFile(path:line:reason:)`` with
     ///   the line number and what is wrong (quoting at most 40 characters).
     /// - Complexity: O(bytes of the file).
-    public static func parse(_ text: String, path: String, causal: Bool = false,
-                             lengths: (query: Int, key: Int)? = nil) throws -> BlockLayout {
+    public static func parse(
+        _ text: String, path: String, causal: Bool = false,
+        lengths: (query: Int, key: Int)? = nil
+    ) throws -> BlockLayout {
         var blockSize: Int?
         var rows: [[Int]] = []
         var width: Int?
@@ -211,7 +230,9 @@ extension BlockLayout {
             defer { lineStart = lineEnd + 1 }
             // Trim spaces, tabs and a CR (CRLF files).
             var a = lineStart, b = lineEnd
-            func blank(_ c: UInt8) -> Bool { c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\r") }
+            func blank(_ c: UInt8) -> Bool {
+                c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\r")
+            }
             while a < b && blank(bytes[a]) { a += 1 }
             while b > a && blank(bytes[b - 1]) { b -= 1 }
             if a == b || bytes[a] == UInt8(ascii: "#") { continue }
@@ -222,8 +243,10 @@ extension BlockLayout {
                 return line.count > 40 ? "'\(head)…' (\(line.count) characters)" : "'\(head)'"
             }
             guard let size = blockSize else {
-                let fields = String(decoding: line, as: UTF8.self).split(separator: " ", omittingEmptySubsequences: true)
-                guard line.count < 64, fields.count == 2, fields[0] == "block", let size = Int(fields[1]), size >= 1 else {
+                let fields = String(decoding: line, as: UTF8.self).split(
+                    separator: " ", omittingEmptySubsequences: true)
+                guard line.count < 64, fields.count == 2, fields[0] == "block", let size = Int(fields[1]), size >= 1
+                else {
                     throw fail("expected 'block B' with B ≥ 1 before the rows, got \(quoted())")
                 }
                 blockSize = size
@@ -233,13 +256,17 @@ extension BlockLayout {
                 continue
             }
             if let expected, line.count != expected.columns {
-                throw fail("row has \(line.count) columns; lengths \(lengths!.query)x\(lengths!.key) in blocks of \(size) need \(expected.columns)")
+                throw fail(
+                    "row has \(line.count) columns; lengths \(lengths!.query)x\(lengths!.key) in blocks of \(size) need \(expected.columns)"
+                )
             }
             if let w = width, w != line.count {
                 throw fail("row has \(line.count) columns, earlier rows have \(w)")
             }
             if let expected, rows.count == expected.rows {
-                throw fail("more than the \(expected.rows) rows that lengths \(lengths!.query)x\(lengths!.key) in blocks of \(size) need")
+                throw fail(
+                    "more than the \(expected.rows) rows that lengths \(lengths!.query)x\(lengths!.key) in blocks of \(size) need"
+                )
             }
             var kept: [Int] = []
             for (c, ch) in line.enumerated() {
@@ -265,7 +292,8 @@ extension BlockLayout {
 
     /// The file text that ``parse(_:path:causal:)`` reads back to this layout.
     public func fileText() -> String {
-        var out = "# attnbench block layout: \(queryBlocks) query blocks x \(keyBlocks) key blocks\nblock \(blockSize)\n"
+        var out =
+            "# attnbench block layout: \(queryBlocks) query blocks x \(keyBlocks) key blocks\nblock \(blockSize)\n"
         for r in 0 ..< queryBlocks {
             var row = [Character](repeating: "0", count: keyBlocks)
             for c in keptBlocks(ofRow: r) { row[c] = "1" }

@@ -19,7 +19,10 @@ extension MaskPattern {
     /// - Complexity: O(1) (a layout file: one `stat`).
     public func predictedResolvedBytes(queryLength: Int, keyLength: Int) -> Int {
         func blocks(_ b: Int) -> (q: Int, k: Int) {
-            (BlockLayout.blockCount(queryLength, blockSize: max(b, 1)), BlockLayout.blockCount(keyLength, blockSize: max(b, 1)))
+            (
+                BlockLayout.blockCount(queryLength, blockSize: max(b, 1)),
+                BlockLayout.blockCount(keyLength, blockSize: max(b, 1))
+            )
         }
         func clampedProduct(_ a: Int, _ b: Int) -> Int {
             let (p, overflow) = a.multipliedReportingOverflow(by: b)
@@ -33,7 +36,8 @@ extension MaskPattern {
             // Query blocks whose diagonal meets the first `globalBlocks` key blocks.
             let globalRows = min(q, clampedProduct(g.globalBlocks + 1, q / max(k, 1) + 1))
             let kept = clampedProduct(q, perRow).addingReportingOverflow(clampedProduct(globalRows, k))
-            return BlockLayout.bytesWhileBuilding(keptBlocks: kept.overflow ? Int.max : kept.partialValue, queryBlocks: q)
+            return BlockLayout.bytesWhileBuilding(
+                keptBlocks: kept.overflow ? Int.max : kept.partialValue, queryBlocks: q)
         case .fixed(let f):
             let (q, k) = blocks(f.blockSize)
             let perRow = min(k, 2 * f.stride + k / max(f.stride, 1) + 1)
@@ -41,7 +45,9 @@ extension MaskPattern {
         case .layoutFile(let path, _):
             let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
             // The text, its bytes, and a layout of at most one block per byte.
-            return clampedProduct(bytes, 3).addingReportingOverflow(BlockLayout.bytesWhileBuilding(keptBlocks: bytes, queryBlocks: 0)).partialValue
+            return clampedProduct(bytes, 3).addingReportingOverflow(
+                BlockLayout.bytesWhileBuilding(keptBlocks: bytes, queryBlocks: 0)
+            ).partialValue
         case .layout: return 0
         }
     }

@@ -32,7 +32,9 @@ public enum MaskPattern: Hashable, Sendable {
         public var right: Int
         public var globalTokens: Int
         public init(left: Int, right: Int, globalTokens: Int = 0) {
-            self.left = left; self.right = right; self.globalTokens = globalTokens
+            self.left = left
+            self.right = right
+            self.globalTokens = globalTokens
         }
         /// A window with no look-ahead: global tokens then respect causality too.
         public var isCausal: Bool { right == 0 }
@@ -46,11 +48,16 @@ public enum MaskPattern: Hashable, Sendable {
         public var randomBlocks = 3
         public var seed: UInt64 = 0
         public var causal = false
-        public init(blockSize: Int, windowBlocks: Int = 3, globalBlocks: Int = 1,
-                    randomBlocks: Int = 3, seed: UInt64 = 0, causal: Bool = false) {
-            self.blockSize = blockSize; self.windowBlocks = windowBlocks
-            self.globalBlocks = globalBlocks; self.randomBlocks = randomBlocks
-            self.seed = seed; self.causal = causal
+        public init(
+            blockSize: Int, windowBlocks: Int = 3, globalBlocks: Int = 1,
+            randomBlocks: Int = 3, seed: UInt64 = 0, causal: Bool = false
+        ) {
+            self.blockSize = blockSize
+            self.windowBlocks = windowBlocks
+            self.globalBlocks = globalBlocks
+            self.randomBlocks = randomBlocks
+            self.seed = seed
+            self.causal = causal
         }
     }
 
@@ -60,7 +67,9 @@ public enum MaskPattern: Hashable, Sendable {
         public var stride: Int
         public var causal = false
         public init(blockSize: Int, stride: Int, causal: Bool = false) {
-            self.blockSize = blockSize; self.stride = stride; self.causal = causal
+            self.blockSize = blockSize
+            self.stride = stride
+            self.causal = causal
         }
     }
 
@@ -99,7 +108,7 @@ extension MaskPattern: CustomStringConvertible {
             return b.causal ? s + ":causal" : s
         case .fixed(let f):
             return "fixed:\(f.blockSize):\(f.stride)" + (f.causal ? ":causal" : "")
-        case let .layoutFile(path, causal):
+        case .layoutFile(let path, let causal):
             return "layout:\(path)" + (causal ? ":causal" : "")
         case .layout(let l):
             return "layout(\(l.queryBlocks)x\(l.keyBlocks) blocks of \(l.blockSize))" + (l.causal ? ":causal" : "")
@@ -128,7 +137,10 @@ extension MaskPattern {
         var parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard let head = parts.first else { throw fail("empty pattern") }
         var causal = false
-        if parts.count > 1, parts.last == "causal" { causal = true; parts.removeLast() }
+        if parts.count > 1, parts.last == "causal" {
+            causal = true
+            parts.removeLast()
+        }
         let args = parts.dropFirst()
 
         switch head {
@@ -169,8 +181,10 @@ extension MaskPattern {
             self = .bigBird(b)
         case "fixed":
             guard args.count == 2 else { throw fail("fixed takes a block size and a stride: fixed:B:STRIDE") }
-            self = .fixed(Fixed(blockSize: try count(args.first!, "block size", min: 1),
-                                stride: try count(args.last!, "stride", min: 1), causal: causal))
+            self = .fixed(
+                Fixed(
+                    blockSize: try count(args.first!, "block size", min: 1),
+                    stride: try count(args.last!, "stride", min: 1), causal: causal))
         case "layout":
             let path = args.joined(separator: ":")
             guard !path.isEmpty else { throw fail("layout needs a file: layout:FILE") }

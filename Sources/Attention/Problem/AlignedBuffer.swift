@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A fixed-size, 64-byte aligned, zero-initialized float32 buffer that owns
@@ -22,7 +22,7 @@ import Glibc
 public final class AlignedBuffer: @unchecked Sendable {
     public let count: Int
     public let baseAddress: UnsafeMutablePointer<Float>
-    private let mappedBytes: Int     // 0 when the memory came from malloc
+    private let mappedBytes: Int  // 0 when the memory came from malloc
 
     static let mapThreshold = 64 << 10
 
@@ -39,7 +39,8 @@ public final class AlignedBuffer: @unchecked Sendable {
         if bytes >= Self.mapThreshold {
             let pageRounded = (bytes + 4095) & ~4095
             if let p = mmap(nil, pageRounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-               p != MAP_FAILED {
+                p != MAP_FAILED
+            {
                 raw = p
                 mapped = pageRounded
                 if pageRounded >= 2 << 20 { _ = madvise(p, pageRounded, MADV_HUGEPAGE) }
@@ -67,8 +68,14 @@ public final class AlignedBuffer: @unchecked Sendable {
     }
 
     public subscript(i: Int) -> Float {
-        get { precondition(i >= 0 && i < count); return baseAddress[i] }
-        set { precondition(i >= 0 && i < count); baseAddress[i] = newValue }
+        get {
+            precondition(i >= 0 && i < count)
+            return baseAddress[i]
+        }
+        set {
+            precondition(i >= 0 && i < count)
+            baseAddress[i] = newValue
+        }
     }
 
     public func fill(_ value: Float) { baseAddress.update(repeating: value, count: count) }

@@ -10,11 +10,18 @@ public struct AttentionInputs: Sendable {
     public init(shape: AttentionShape, query: AlignedBuffer, key: AlignedBuffer, value: AlignedBuffer) throws {
         try shape.validate()
         guard query.count == shape.queryElementCount else {
-            throw AttentionError.bufferSizeMismatch("Q has \(query.count) elements, \(shape) needs \(shape.queryElementCount)")
+            throw AttentionError.bufferSizeMismatch(
+                "Q has \(query.count) elements, \(shape) needs \(shape.queryElementCount)")
         }
         for (name, t) in [("K", key), ("V", value)] where t.count != shape.keyElementCount {
-            throw AttentionError.bufferSizeMismatch("\(name) has \(t.count) elements, \(shape) needs \(shape.keyElementCount)")
+            throw AttentionError.bufferSizeMismatch(
+                "\(name) has \(t.count) elements, \(shape) needs \(shape.keyElementCount)")
         }
+        self.init(validShape: shape, query: query, key: key, value: value)
+    }
+
+    /// Buffers this file sized from `shape` itself.
+    private init(validShape shape: AttentionShape, query: AlignedBuffer, key: AlignedBuffer, value: AlignedBuffer) {
         self.shape = shape
         self.query = query
         self.key = key
@@ -32,7 +39,7 @@ public struct AttentionInputs: Sendable {
             var g = NormalGenerator(seed: seed, stream: UInt64(stream))
             g.fill(t.buffer)
         }
-        return try! AttentionInputs(shape: shape, query: q, key: k, value: v)
+        return AttentionInputs(validShape: shape, query: q, key: k, value: v)
     }
 
     /// A zeroed output buffer of the right size.

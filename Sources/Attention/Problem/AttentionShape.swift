@@ -39,8 +39,10 @@ public struct AttentionShape: Hashable, Sendable, Codable {
 
     /// Checks the invariants; every initializer calls it.
     public func validate() throws {
-        for (name, value) in [("batch", batch), ("heads", heads), ("kv-heads", kvHeads),
-                              ("seq-len", queryLength), ("kv-len", keyLength), ("head-dim", headDim)]
+        for (name, value) in [
+            ("batch", batch), ("heads", heads), ("kv-heads", kvHeads),
+            ("seq-len", queryLength), ("kv-len", keyLength), ("head-dim", headDim),
+        ]
         where value < 1 {
             throw AttentionError.invalidShape("\(name) must be at least 1, got \(value)")
         }
@@ -49,14 +51,20 @@ public struct AttentionShape: Hashable, Sendable, Codable {
                 "heads (\(heads)) must be a multiple of kv-heads (\(kvHeads))")
         }
         // BLAS takes 32-bit sizes, and every tensor's bytes must fit in an Int.
-        for (name, value) in [("seq-len", queryLength), ("kv-len", keyLength), ("head-dim", headDim)] where value > Int(Int32.max) {
+        for (name, value) in [("seq-len", queryLength), ("kv-len", keyLength), ("head-dim", headDim)]
+        where value > Int(Int32.max) {
             throw AttentionError.invalidShape("\(name) must be at most \(Int32.max), got \(value)")
         }
-        for (name, factors) in [("Q", [batch, heads, queryLength, headDim]), ("K", [batch, kvHeads, keyLength, headDim])] {
-            var product = 16         // 4 bytes a float, 4 tensors
+        for (name, factors) in [
+            ("Q", [batch, heads, queryLength, headDim]), ("K", [batch, kvHeads, keyLength, headDim]),
+        ] {
+            var product = 16  // 4 bytes a float, 4 tensors
             for f in factors {
                 let (p, overflow) = product.multipliedReportingOverflow(by: f)
-                if overflow { throw AttentionError.invalidShape("the \(name) tensor of \(factors) elements is too large to address") }
+                if overflow {
+                    throw AttentionError.invalidShape(
+                        "the \(name) tensor of \(factors) elements is too large to address")
+                }
                 product = p
             }
         }
@@ -109,9 +117,15 @@ extension AttentionShape: CustomStringConvertible {
 
 extension AttentionShape {
     /// A shape from trusted numbers (a report row), not validated.
-    public init(unchecked batch: Int, _ heads: Int, _ kvHeads: Int, _ queryLength: Int, _ keyLength: Int, _ headDim: Int) {
-        self.batch = batch; self.heads = heads; self.kvHeads = kvHeads
-        self.queryLength = queryLength; self.keyLength = keyLength; self.headDim = headDim
+    public init(
+        unchecked batch: Int, _ heads: Int, _ kvHeads: Int, _ queryLength: Int, _ keyLength: Int, _ headDim: Int
+    ) {
+        self.batch = batch
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.queryLength = queryLength
+        self.keyLength = keyLength
+        self.headDim = headDim
         self.customScale = nil
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A seeded source of standard normal floats that gives the same sequence on
@@ -35,7 +35,10 @@ public struct NormalGenerator: Sendable {
     public mutating func nextBits() -> UInt64 {
         let result = rotl(s.1 &* 5, 7) &* 9
         let t = s.1 << 17
-        s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
+        s.2 ^= s.0
+        s.3 ^= s.1
+        s.1 ^= s.2
+        s.0 ^= s.3
         s.2 ^= t
         s.3 = rotl(s.3, 45)
         return result
@@ -48,8 +51,11 @@ public struct NormalGenerator: Sendable {
 
     /// The next standard normal value.
     public mutating func nextNormal() -> Float {
-        if let z = spare { spare = nil; return z }
-        let u1 = 1 - nextUniform()          // (0, 1]: log is finite
+        if let z = spare {
+            spare = nil
+            return z
+        }
+        let u1 = 1 - nextUniform()  // (0, 1]: log is finite
         let u2 = nextUniform()
         let r = (-2 * _log(u1)).squareRoot()
         let theta = 2 * Double.pi * u2

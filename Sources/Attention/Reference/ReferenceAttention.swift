@@ -11,8 +11,10 @@ import Foundation
 public enum ReferenceAttention {
     /// The output rows `rows` of query head `(b, h)`, in float64, as
     /// `rows.count × d` row-major.
-    public static func outputRows(_ inputs: AttentionInputs, mask: AttentionMask,
-                                  batch b: Int, head h: Int, rows: some Sequence<Int>) -> [Double] {
+    public static func outputRows(
+        _ inputs: AttentionInputs, mask: AttentionMask,
+        batch b: Int, head h: Int, rows: some Sequence<Int>
+    ) -> [Double] {
         let s = inputs.shape
         let d = s.headDim
         let q = inputs.query.baseAddress + s.queryOffset(batch: b, head: h)

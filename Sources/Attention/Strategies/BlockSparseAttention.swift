@@ -34,12 +34,15 @@ public struct BlockSparseAttention: AttentionStrategy {
     public static let name = "block-sparse"
     public static let benchmarkPattern = MaskPattern.bigBird(.init(blockSize: 64))
 
-
     public func execution(shape: AttentionShape, mask: AttentionMask) -> StrategyExecution {
-        guard let layout = mask.blockLayout else { return StrategyExecution(kernel: KernelTable.descriptor(kernel).name, tile: nil) }
-        return StrategyExecution(kernel: KernelTable.descriptor(kernel).name,
-                                 tile: try! TileSize(rows: min(layout.blockSize, shape.queryLength),
-                                                     columns: maxColumns(layout, keyLength: shape.keyLength)))
+        guard let layout = mask.blockLayout else {
+            return StrategyExecution(kernel: KernelTable.descriptor(kernel).name, tile: nil)
+        }
+        return StrategyExecution(
+            kernel: KernelTable.descriptor(kernel).name,
+            tile: TileSize(
+                validRows: min(layout.blockSize, shape.queryLength),
+                columns: maxColumns(layout, keyLength: shape.keyLength)))
     }
 
     /// Key columns folded at once {256, 512, 1024} (rows are the layout's blocks).
@@ -47,8 +50,10 @@ public struct BlockSparseAttention: AttentionStrategy {
         guard let layout = mask.blockLayout else { return [] }
         var seen = Set<TileSize>()
         let rows = min(layout.blockSize, shape.queryLength)
-        return [256, 512, 1024].map { try! TileSize(rows: rows, columns: min(max($0, layout.blockSize), shape.keyLength)) }
-            .filter { seen.insert($0).inserted }
+        return [256, 512, 1024].map {
+            TileSize(validRows: rows, columns: min(max($0, layout.blockSize), shape.keyLength))
+        }
+        .filter { seen.insert($0).inserted }
     }
     public var summary: String { "online softmax over the layout's kept blocks only (CSR rows)" }
     public var supportedKinds: Set<MaskPattern.Kind> { [.blocks] }
@@ -97,18 +102,20 @@ public struct BlockSparseAttention: AttentionStrategy {
     public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
         guard let layout = mask.blockLayout else { return 0 }
         let units = shape.batch * shape.heads * layout.queryBlocks
-        return blockwiseExtraBytes(shape: shape, units: units, threads: threads,
-                                   maxRows: min(layout.blockSize, shape.queryLength),
-                                   maxColumns: maxColumns(layout, keyLength: shape.keyLength), gathersKeys: true,
-                                   kernel: kernel)
+        return blockwiseExtraBytes(
+            shape: shape, units: units, threads: threads,
+            maxRows: min(layout.blockSize, shape.queryLength),
+            maxColumns: maxColumns(layout, keyLength: shape.keyLength), gathersKeys: true,
+            kernel: kernel)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
         guard let layout = mask.blockLayout else { preconditionFailure("validate() admits only block layouts") }
         try KernelTable.require(kernel)
-        runBlockwiseAttention(inputs, mask: mask, output: output, threads: threads,
-                              plan: Plan(mask: mask, layout: layout, maxColumns: maxColumns(layout, keyLength: inputs.shape.keyLength)),
-                              kernel: kernel, workspaces: workspaces)
+        runBlockwiseAttention(
+            inputs, mask: mask, output: output, threads: threads,
+            plan: Plan(mask: mask, layout: layout, maxColumns: maxColumns(layout, keyLength: inputs.shape.keyLength)),
+            kernel: kernel, workspaces: workspaces)
     }
 }

@@ -56,10 +56,13 @@ public struct DenseAttention: AttentionStrategy {
         let shape = inputs.shape
         let (nq, nk) = (shape.queryLength, shape.keyLength)
         let scratchKey = "scores \(nq)x\(nk)"
-        let scratch = workspaces.take(scratchKey) { AlignedBuffer(count: nq * nk + nq, zeroed: false) }  // written before read
+        // Written before read.
+        let scratch = workspaces.take(scratchKey) { AlignedBuffer(count: nq * nk + nq, zeroed: false) }
         defer { workspaces.give(scratchKey, [scratch]) }
-        KernelTable.defaultKernel.dispatch(DenseRun(inputs: inputs, mask: mask, output: output, threads: threads,
-                                                    scratch: scratch))
+        KernelTable.defaultKernel.dispatch(
+            DenseRun(
+                inputs: inputs, mask: mask, output: output, threads: threads,
+                scratch: scratch))
     }
 }
 
@@ -92,15 +95,19 @@ struct DenseRun: KernelBody {
 
         for b in 0 ..< shape.batch {
             for h in 0 ..< shape.heads {
-                let io = UncheckedSendable((q: inputs.query.baseAddress + shape.queryOffset(batch: b, head: h),
-                                            k: inputs.key.baseAddress + shape.keyOffset(batch: b, head: h),
-                                            v: inputs.value.baseAddress + shape.keyOffset(batch: b, head: h),
-                                            o: output.baseAddress + shape.queryOffset(batch: b, head: h)))
+                let io = UncheckedSendable(
+                    (
+                        q: inputs.query.baseAddress + shape.queryOffset(batch: b, head: h),
+                        k: inputs.key.baseAddress + shape.keyOffset(batch: b, head: h),
+                        v: inputs.value.baseAddress + shape.keyOffset(batch: b, head: h),
+                        o: output.baseAddress + shape.queryOffset(batch: b, head: h)
+                    ))
                 // S = scale·log₂e · Q·Kᵀ
                 ParallelWork.run(units: slabs(productRows), workers: threads) { _, slab in
                     let r = rows(slab, productRows)
-                    BLAS.gemmABt(m: r.count, n: nk, k: d, alpha: alpha, a: io.value.q + r.lowerBound * d, lda: d,
-                                 b: io.value.k, ldb: d, c: shared.value.scores + r.lowerBound * nk, ldc: nk)
+                    BLAS.gemmABt(
+                        m: r.count, n: nk, k: d, alpha: alpha, a: io.value.q + r.lowerBound * d, lda: d,
+                        b: io.value.k, ldb: d, c: shared.value.scores + r.lowerBound * nk, ldc: nk)
                 }
                 // P = 2^(S − rowmax S) under the mask, and 1 / rowsum P
                 ParallelWork.run(units: slabs(softmaxRows), workers: threads) { _, slab in
@@ -110,7 +117,7 @@ struct DenseRun: KernelBody {
                     for i in r {
                         let row = scores + i * nk
                         let m = Row.max(row, count: nk)
-                        if m == -.infinity {        // no attended key: the row of P is zero
+                        if m == -.infinity {  // no attended key: the row of P is zero
                             row.update(repeating: 0, count: nk)
                             inverseSums[i] = 0
                         } else {
@@ -122,8 +129,9 @@ struct DenseRun: KernelBody {
                 ParallelWork.run(units: slabs(productRows), workers: threads) { _, slab in
                     let r = rows(slab, productRows)
                     let o = io.value.o + r.lowerBound * d
-                    BLAS.gemmAB(m: r.count, n: d, k: nk, beta: 0, a: shared.value.scores + r.lowerBound * nk, lda: nk,
-                                b: io.value.v, ldb: d, c: o, ldc: d)
+                    BLAS.gemmAB(
+                        m: r.count, n: d, k: nk, beta: 0, a: shared.value.scores + r.lowerBound * nk, lda: nk,
+                        b: io.value.v, ldb: d, c: o, ldc: d)
                     for i in r { Row.scale(io.value.o + i * d, count: d, by: shared.value.inverseSums[i]) }
                 }
             }

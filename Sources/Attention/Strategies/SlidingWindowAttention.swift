@@ -35,12 +35,13 @@ public struct SlidingWindowAttention: AttentionStrategy {
     /// `rows` query rows by the band they reach.
     static func bandTile(rows: Int, window: MaskPattern.Window) -> TileSize {
         let band = rows + min(window.left, 1 << 20) + min(window.right, 1 << 20)
-        return try! TileSize(rows: rows, columns: min(1024, max(64, (band + 15) / 16 * 16)))
+        return TileSize(validRows: rows, columns: min(1024, max(64, (band + 15) / 16 * 16)))
     }
 
     public func execution(shape: AttentionShape, mask: AttentionMask) -> StrategyExecution {
-        StrategyExecution(kernel: KernelTable.descriptor(kernel).name,
-                          tile: mask.window.map { fitted(tile(for: $0), to: shape) })
+        StrategyExecution(
+            kernel: KernelTable.descriptor(kernel).name,
+            tile: mask.window.map { fitted(tile(for: $0), to: shape) })
     }
 
     /// Query rows {32, 64, 96, 128}, each by the band it reaches.
@@ -58,7 +59,8 @@ public struct SlidingWindowAttention: AttentionStrategy {
     public static let benchmarkPattern = MaskPattern.window(.init(left: 64, right: 64))
 
     public var summary: String {
-        "visits only the window's band of keys (plus global tokens); " + (tile.map { "\($0) tiles" } ?? "tiles fitted to the band")
+        "visits only the window's band of keys (plus global tokens); "
+            + (tile.map { "\($0) tiles" } ?? "tiles fitted to the band")
     }
     public var supportedKinds: Set<MaskPattern.Kind> { [.window] }
 
@@ -83,7 +85,8 @@ public struct SlidingWindowAttention: AttentionStrategy {
             if globalRows.isEmpty {
                 queryBlocks = blocks(of: 0 ..< nq, size: tile.rows)
             } else {
-                queryBlocks = blocks(of: 0 ..< globalRows.lowerBound, size: tile.rows)
+                queryBlocks =
+                    blocks(of: 0 ..< globalRows.lowerBound, size: tile.rows)
                     + blocks(of: globalRows, size: tile.rows)
                     + blocks(of: globalRows.upperBound ..< nq, size: tile.rows)
             }
@@ -104,7 +107,8 @@ public struct SlidingWindowAttention: AttentionStrategy {
             // The global keys and the band, as disjoint ascending ranges (no
             // array: one per query block would allocate).
             if global > 0 && !band.isEmpty && band.lowerBound <= global {
-                visitChunks(of: 0 ..< max(global, band.upperBound), width: tile.columns, queries: queries, mask: mask, visit)
+                visitChunks(
+                    of: 0 ..< max(global, band.upperBound), width: tile.columns, queries: queries, mask: mask, visit)
                 return
             }
             if global > 0 { visitChunks(of: 0 ..< global, width: tile.columns, queries: queries, mask: mask, visit) }
@@ -116,18 +120,21 @@ public struct SlidingWindowAttention: AttentionStrategy {
         guard let window = mask.window else { return 0 }
         let tile = fitted(tile(for: window), to: shape)
         let units = shape.batch * shape.heads * (BlockLayout.blockCount(shape.queryLength, blockSize: tile.rows) + 2)
-        return blockwiseExtraBytes(shape: shape, units: units, threads: threads,
-                                   maxRows: tile.rows, maxColumns: tile.columns,
-                                   gathersKeys: KernelTable.descriptor(kernel).foldsTransposed, kernel: kernel)
+        return blockwiseExtraBytes(
+            shape: shape, units: units, threads: threads,
+            maxRows: tile.rows, maxColumns: tile.columns,
+            gathersKeys: KernelTable.descriptor(kernel).foldsTransposed, kernel: kernel)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
         guard let window = mask.window else { preconditionFailure("validate() admits only window patterns") }
         try KernelTable.require(kernel)
-        runBlockwiseAttention(inputs, mask: mask, output: output, threads: threads,
-                              plan: Plan(mask: mask, window: window, tile: fitted(tile(for: window), to: inputs.shape),
-                                         kernel: kernel),
-                              kernel: kernel, workspaces: workspaces)
+        runBlockwiseAttention(
+            inputs, mask: mask, output: output, threads: threads,
+            plan: Plan(
+                mask: mask, window: window, tile: fitted(tile(for: window), to: inputs.shape),
+                kernel: kernel),
+            kernel: kernel, workspaces: workspaces)
     }
 }

@@ -37,8 +37,10 @@ public struct TiledAttention: AttentionStrategy {
     /// to the problem (duplicates dropped).
     public func tuningCandidates(shape: AttentionShape, mask: AttentionMask) -> [TileSize] {
         var seen = Set<TileSize>()
-        return [64, 96, 128, 192, 256].flatMap { r in [256, 512, 1024].map { c in fitted(try! TileSize(rows: r, columns: c), to: shape) } }
-            .filter { seen.insert($0).inserted }
+        return [64, 96, 128, 192, 256].flatMap { r in
+            [256, 512, 1024].map { c in fitted(TileSize(validRows: r, columns: c), to: shape) }
+        }
+        .filter { seen.insert($0).inserted }
     }
     public var supportedKinds: Set<MaskPattern.Kind> { Set(MaskPattern.Kind.allCases) }
 
@@ -66,16 +68,18 @@ public struct TiledAttention: AttentionStrategy {
     public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
         let tile = fitted(self.tile, to: shape)
         let units = shape.batch * shape.heads * BlockLayout.blockCount(shape.queryLength, blockSize: tile.rows)
-        return blockwiseExtraBytes(shape: shape, units: units, threads: threads,
-                                   maxRows: tile.rows, maxColumns: tile.columns,
-                                   gathersKeys: KernelTable.descriptor(kernel).foldsTransposed, kernel: kernel)
+        return blockwiseExtraBytes(
+            shape: shape, units: units, threads: threads,
+            maxRows: tile.rows, maxColumns: tile.columns,
+            gathersKeys: KernelTable.descriptor(kernel).foldsTransposed, kernel: kernel)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
         try KernelTable.require(kernel)
-        runBlockwiseAttention(inputs, mask: mask, output: output, threads: threads,
-                              plan: Plan(mask: mask, tile: fitted(tile, to: inputs.shape), kernel: kernel), kernel: kernel,
-                              workspaces: workspaces)
+        runBlockwiseAttention(
+            inputs, mask: mask, output: output, threads: threads,
+            plan: Plan(mask: mask, tile: fitted(tile, to: inputs.shape), kernel: kernel), kernel: kernel,
+            workspaces: workspaces)
     }
 }

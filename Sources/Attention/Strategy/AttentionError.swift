@@ -24,18 +24,18 @@ public enum AttentionError: Error, Equatable, Sendable, CustomStringConvertible 
         switch self {
         case .invalidShape(let why): return "invalid shape: \(why)"
         case .invalidPattern(let why): return "invalid pattern: \(why)"
-        case let .unsupportedPattern(strategy, pattern, supported):
+        case .unsupportedPattern(let strategy, let pattern, let supported):
             return "strategy '\(strategy)' does not support pattern '\(pattern)' (it supports: \(supported))"
-        case let .unknownStrategy(name, known):
+        case .unknownStrategy(let name, let known):
             return "unknown strategy '\(name)' (known: \(known.joined(separator: ", ")))"
-        case let .invalidStrategyName(name, reason):
+        case .invalidStrategyName(let name, let reason):
             return "cannot register strategy '\(name)': \(reason)"
         case .bufferSizeMismatch(let why): return "buffer size mismatch: \(why)"
-        case let .unknownKernel(name, known):
+        case .unknownKernel(let name, let known):
             return "unknown kernel '\(name)' (known: \(known.joined(separator: ", ")))"
-        case let .kernelUnavailable(name, reason):
+        case .kernelUnavailable(let name, let reason):
             return "kernel '\(name)' cannot run here: \(reason) (see attnbench list)"
-        case let .invalidLayoutFile(path, line, reason):
+        case .invalidLayoutFile(let path, let line, let reason):
             if let line { return "layout file '\(path)', line \(line): \(reason)" }
             return "layout file '\(path)': \(reason)"
         }

@@ -94,7 +94,8 @@ extension AttentionStrategy {
                 "mask resolved for \(mask.queryLength)x\(mask.keyLength), problem is \(s.queryLength)x\(s.keyLength)")
         }
         guard output.count == s.queryElementCount else {
-            throw AttentionError.bufferSizeMismatch("output has \(output.count) elements, \(s) needs \(s.queryElementCount)")
+            throw AttentionError.bufferSizeMismatch(
+                "output has \(output.count) elements, \(s) needs \(s.queryElementCount)")
         }
         guard threads >= 1 else { throw AttentionError.invalidShape("threads must be at least 1, got \(threads)") }
     }

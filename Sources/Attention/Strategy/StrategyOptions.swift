@@ -26,6 +26,14 @@ public struct TileSize: Hashable, Sendable, Codable, CustomStringConvertible {
         self.columns = columns
     }
 
+    /// A tile whose sizes the caller knows to be at least 1 (defaults,
+    /// sizes cut to a problem's lengths): a precondition, not an error.
+    public init(validRows rows: Int, columns: Int) {
+        precondition(rows >= 1 && columns >= 1, "tile sizes must be at least 1x1, got \(rows)x\(columns)")
+        self.rows = rows
+        self.columns = columns
+    }
+
     /// Parses `RxC` (for example `64x256`).
     public init(parsing text: String) throws {
         let parts = text.lowercased().split(separator: "x")

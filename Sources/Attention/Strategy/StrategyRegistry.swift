@@ -60,7 +60,8 @@ public enum StrategyRegistry {
     /// The strategy registered under `name`, configured with `options`.
     ///
     /// - Throws: ``AttentionError/unknownStrategy(_:known:)``.
-    public static func strategy(named name: String, options: StrategyOptions = .init()) throws -> any AttentionStrategy {
+    public static func strategy(named name: String, options: StrategyOptions = .init()) throws -> any AttentionStrategy
+    {
         guard let entry = all.first(where: { $0.name == name }) else {
             throw AttentionError.unknownStrategy(name, known: names)
         }

@@ -90,51 +90,72 @@ public enum ReportComparison {
         public let description: String
     }
 
-    public static func compare(baseline: ReportFile, current: ReportFile, options: ComparisonOptions) throws -> ComparisonReport {
+    public static func compare(baseline: ReportFile, current: ReportFile, options: ComparisonOptions) throws
+        -> ComparisonReport
+    {
         let base = try index(baseline), cur = try index(current)
         guard !Set(base.keys).isDisjoint(with: cur.keys) else {
-            throw InputError(description: "\(baseline.path) and \(current.path) have no case in common (cases match on strategy, pattern, shape, threads and tile)")
+            throw InputError(
+                description:
+                    "\(baseline.path) and \(current.path) have no case in common (cases match on strategy, pattern, shape, threads and tile)"
+            )
         }
         var metric = options.metric
         var metricNote = ""
         if metric == .normalized {
-            let missing = (baseline.rows + current.rows).contains { timed($0) && Double($0["sgemm_gflops"] ?? "") == nil }
-            if missing { metric = .median; metricNote = "a timed row has no sgemm_gflops: compared raw medians" }
+            let missing = (baseline.rows + current.rows).contains {
+                timed($0) && Double($0["sgemm_gflops"] ?? "") == nil
+            }
+            if missing {
+                metric = .median
+                metricNote = "a timed row has no sgemm_gflops: compared raw medians"
+            }
         }
         // Version 1 reports took the median of 5 sgemm runs; later ones the fastest.
-        let v1 = (baseline.rows.contains { $0["schema_version"] == "1" }, current.rows.contains { $0["schema_version"] == "1" })
+        let v1 = (
+            baseline.rows.contains { $0["schema_version"] == "1" },
+            current.rows.contains { $0["schema_version"] == "1" }
+        )
         if metric == .normalized, v1.0 != v1.1 {
-            metricNote += (metricNote.isEmpty ? "" : "; ")
+            metricNote +=
+                (metricNote.isEmpty ? "" : "; ")
                 + "warning: one report is schema version 1, whose sgemm rate was the median of 5 runs (later versions: the fastest): "
                 + "normalized ratios are shifted by that; --metric median avoids it"
         }
         let baseKernels = Set(baseline.rows.compactMap { $0["kernel"] }.filter { !$0.isEmpty })
         let curKernels = Set(current.rows.compactMap { $0["kernel"] }.filter { !$0.isEmpty })
         if !baseKernels.isEmpty, !curKernels.isEmpty, baseKernels != curKernels {
-            metricNote += (metricNote.isEmpty ? "" : "; ")
+            metricNote +=
+                (metricNote.isEmpty ? "" : "; ")
                 + "warning: tile kernels differ (baseline \(baseKernels.sorted().joined(separator: ",")), current \(curKernels.sorted().joined(separator: ","))): "
                 + "time differences may be the kernels', not the code's"
         }
         let baseCores = Set(baseline.rows.compactMap { $0["blas_core"] }.filter { !$0.isEmpty })
         let curCores = Set(current.rows.compactMap { $0["blas_core"] }.filter { !$0.isEmpty })
         if !baseCores.isEmpty, !curCores.isEmpty, baseCores != curCores {
-            metricNote += (metricNote.isEmpty ? "" : "; ")
+            metricNote +=
+                (metricNote.isEmpty ? "" : "; ")
                 + "warning: OpenBLAS kernels differ (baseline \(baseCores.sorted().joined(separator: ",")), current \(curCores.sorted().joined(separator: ","))): "
-                + (metric == .normalized ? "normalized times of strategies that do not use OpenBLAS are skewed by the sgemm rate" : "OpenBLAS-bound times differ for that reason")
+                + (metric == .normalized
+                    ? "normalized times of strategies that do not use OpenBLAS are skewed by the sgemm rate"
+                    : "OpenBLAS-bound times differ for that reason")
         }
         var out: [CaseComparison] = []
         for key in Set(base.keys).union(cur.keys) {
             out.append(compareCase(key, base[key], cur[key], options: options, metric: metric))
         }
-        return ComparisonReport(baselinePath: baseline.path, currentPath: current.path, options: options,
-                                cases: out.sorted { a, b in
-                                    a.verdict.rank != b.verdict.rank ? a.verdict.rank < b.verdict.rank : order(a.key, b.key)
-                                },
-                                metricNote: metricNote)
+        return ComparisonReport(
+            baselinePath: baseline.path, currentPath: current.path, options: options,
+            cases: out.sorted { a, b in
+                a.verdict.rank != b.verdict.rank ? a.verdict.rank < b.verdict.rank : order(a.key, b.key)
+            },
+            metricNote: metricNote)
     }
 
     static func order(_ a: CaseKey, _ b: CaseKey) -> Bool {
-        (a.pattern, a.seqLen, a.strategy, a.headDim, a.description) < (b.pattern, b.seqLen, b.strategy, b.headDim, b.description)
+        (a.pattern, a.seqLen, a.strategy, a.headDim, a.description) < (
+            b.pattern, b.seqLen, b.strategy, b.headDim, b.description
+        )
     }
 
     /// The report's rows by case. A case may appear twice only when the rows
@@ -149,9 +170,13 @@ public enum ReportComparison {
             }
             if let earlier = out[k] {
                 var a = earlier, b = row
-                a["finished_at"] = nil; b["finished_at"] = nil
+                a["finished_at"] = nil
+                b["finished_at"] = nil
                 guard a == b else {
-                    throw InputError(description: "\(report.path): rows \(lineOf[k]!) and \(line) are the same case (\(k)) with different results")
+                    throw InputError(
+                        description:
+                            "\(report.path): rows \(lineOf[k]!) and \(line) are the same case (\(k)) with different results"
+                    )
                 }
                 continue
             }
@@ -183,38 +208,60 @@ public enum ReportComparison {
         var medians: [Double] = [], start = 0
         for size in text.split(separator: ";").compactMap({ Int($0) }) {
             guard size >= 1, start + size <= samples.count else { return nil }
-            medians.append(try! SampleStatistics(Array(samples[start ..< start + size])).median)
+            guard let median = try? SampleStatistics(Array(samples[start ..< start + size])).median else { return nil }
+            medians.append(median)
             start += size
         }
         return medians
     }
 
-    static func compareCase(_ key: CaseKey, _ b: [String: String]?, _ c: [String: String]?,
-                            options: ComparisonOptions, metric: ComparisonOptions.Metric) -> CaseComparison {
+    static func compareCase(
+        _ key: CaseKey, _ b: [String: String]?, _ c: [String: String]?,
+        options: ComparisonOptions, metric: ComparisonOptions.Metric
+    ) -> CaseComparison {
         var r = CaseComparison(key: key, verdict: .unchanged, note: "")
         r.baselineMs = b.flatMap { Double($0["median_ms"] ?? "") }
         r.currentMs = c.flatMap { Double($0["median_ms"] ?? "") }
         r.baselineMemory = b.flatMap { Int($0["peak_extra_bytes"] ?? "") }
         r.currentMemory = c.flatMap { Int($0["peak_extra_bytes"] ?? "") }
-        guard let b else { r.verdict = .new; r.note = "only in the current report (\(c?["status"] ?? ""))"; return r }
-        guard let c else { r.verdict = .missing; r.note = "only in the baseline (\(b["status"] ?? ""))"; return r }
+        guard let b else {
+            r.verdict = .new
+            r.note = "only in the current report (\(c?["status"] ?? ""))"
+            return r
+        }
+        guard let c else {
+            r.verdict = .missing
+            r.note = "only in the baseline (\(b["status"] ?? ""))"
+            return r
+        }
         let bStatus = b["status"] ?? "", cStatus = c["status"] ?? ""
         if (bStatus == "ok" && ["failed", "timeout", "wrong"].contains(cStatus))
-            || (bStatus == "wrong" && ["failed", "timeout"].contains(cStatus)) {
+            || (bStatus == "wrong" && ["failed", "timeout"].contains(cStatus))
+        {
             r.verdict = .regression
             r.note = "now \(cStatus): \(c["reason"] ?? "")"
             return r
         }
         guard timed(b), timed(c) else {
-            if timed(b) { r.verdict = .missing; r.note = "now \(cStatus): \(c["reason"] ?? "")" }
-            else if timed(c) { r.verdict = .new; r.note = "was \(bStatus)" }
-            else { r.note = bStatus == cStatus ? "\(cStatus) in both" : "\(bStatus) → \(cStatus)" }
+            if timed(b) {
+                r.verdict = .missing
+                r.note = "now \(cStatus): \(c["reason"] ?? "")"
+            } else if timed(c) {
+                r.verdict = .new
+                r.note = "was \(bStatus)"
+            } else {
+                r.note = bStatus == cStatus ? "\(cStatus) in both" : "\(bStatus) → \(cStatus)"
+            }
             return r
         }
         r.disturbed = b["disturbed"] == "1" || c["disturbed"] == "1"
         // Time.
         let bs = samples(b, metric), cs = samples(c, metric)
-        let bm = try! SampleStatistics(bs).median, cm = try! SampleStatistics(cs).median
+        // Timed rows hold one or more finite times (checked when the reports were read).
+        guard let bm = try? SampleStatistics(bs).median, let cm = try? SampleStatistics(cs).median else {
+            r.note = "no timing samples"
+            return r
+        }
         let ratio = cm / bm
         r.ratio = ratio
         let slower = ratio > 1 + options.threshold, faster = ratio < 1 / (1 + options.threshold)
@@ -222,7 +269,8 @@ public enum ReportComparison {
         // With rounds on both sides, the test compares the rounds' medians.
         var (tb, tc) = (bs, cs)
         if let rb = roundMedians(b, bs), let rc = roundMedians(c, cs),
-           rb.count >= ComparisonOptions.minimumSamplesForTest, rc.count >= ComparisonOptions.minimumSamplesForTest {
+            rb.count >= ComparisonOptions.minimumSamplesForTest, rc.count >= ComparisonOptions.minimumSamplesForTest
+        {
             (tb, tc) = (rb, rc)
         }
         if tb.count >= ComparisonOptions.minimumSamplesForTest && tc.count >= ComparisonOptions.minimumSamplesForTest {
@@ -241,13 +289,18 @@ public enum ReportComparison {
             r.memoryVerdict = grew ? .regression : (shrank ? .improvement : .unchanged)
         }
         let verdicts = [r.timeVerdict, r.memoryVerdict].compactMap { $0 }
-        r.verdict = verdicts.contains(.regression) ? .regression : (verdicts.contains(.improvement) ? .improvement : .unchanged)
-        if cStatus == "wrong" { r.verdict = .regression; r.note = "wrong results: \(c["reason"] ?? "")" }
+        r.verdict =
+            verdicts.contains(.regression) ? .regression : (verdicts.contains(.improvement) ? .improvement : .unchanged)
+        if cStatus == "wrong" {
+            r.verdict = .regression
+            r.note = "wrong results: \(c["reason"] ?? "")"
+        }
         if r.disturbed && r.verdict != .unchanged {
             let sides = [("baseline", b), ("current", c)].filter { $0.1["disturbed"] == "1" }.map { side, row in
                 "\(side): other processes \(row["other_cpu_pct"] ?? "?")%, steal \(row["steal_pct"] ?? "?")%"
             }
-            r.note += (r.note.isEmpty ? "" : "; ") + "unreliable, measured while the machine was disturbed ("
+            r.note +=
+                (r.note.isEmpty ? "" : "; ") + "unreliable, measured while the machine was disturbed ("
                 + sides.joined(separator: "; ") + "): measure again"
         }
         return r

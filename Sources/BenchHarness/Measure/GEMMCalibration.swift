@@ -33,8 +33,9 @@ public final class GEMMCalibration {
         BLAS.setThreads(threads)
         let n = Int32(size)
         let times = Stopwatch.measure(.fixed(warmup: warmup, reps: max(1, reps))) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1,
-                        a.baseAddress, n, b.baseAddress, n, 0, c.baseAddress, n)
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1,
+                a.baseAddress, n, b.baseAddress, n, 0, c.baseAddress, n)
         }
         let flops = 2 * Double(size) * Double(size) * Double(size)
         return flops / (times.min()! * 1e-3) / 1e9
@@ -99,9 +100,10 @@ public struct CalibrationLog: Codable, Sendable, Equatable {
     public var warning: String? {
         guard spread > Self.tolerance else { return nil }
         let checksText = medianCheck.map { String(format: ", checks between cases median %.1f", $0) } ?? ""
-        return String(format: "sgemm disagreed by %.0f%% during the sweep (tolerance %.0f%%): start %.1f, end %@%@ GFLOP/s; "
-                      + "the machine's speed changed, rows use the highest (%.1f), fractions of sgemm are uncertain by that much",
-                      spread * 100, Self.tolerance * 100, start, end.map { String(format: "%.1f", $0) } ?? "not measured",
-                      checksText, reference)
+        return String(
+            format: "sgemm disagreed by %.0f%% during the sweep (tolerance %.0f%%): start %.1f, end %@%@ GFLOP/s; "
+                + "the machine's speed changed, rows use the highest (%.1f), fractions of sgemm are uncertain by that much",
+            spread * 100, Self.tolerance * 100, start, end.map { String(format: "%.1f", $0) } ?? "not measured",
+            checksText, reference)
     }
 }

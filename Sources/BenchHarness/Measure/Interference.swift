@@ -56,9 +56,10 @@ public struct Interference: Codable, Sendable, Equatable {
     public static func combined(_ parts: [Interference]) -> Interference? {
         let wall = parts.reduce(0) { $0 + $1.wallSeconds }
         guard wall > 0 else { return parts.first }
-        return Interference(otherCPUPercent: parts.reduce(0) { $0 + $1.otherCPUPercent * $1.wallSeconds } / wall,
-                            stealPercent: parts.reduce(0) { $0 + $1.stealPercent * $1.wallSeconds } / wall,
-                            wallSeconds: wall)
+        return Interference(
+            otherCPUPercent: parts.reduce(0) { $0 + $1.otherCPUPercent * $1.wallSeconds } / wall,
+            stealPercent: parts.reduce(0) { $0 + $1.stealPercent * $1.wallSeconds } / wall,
+            wallSeconds: wall)
     }
 }
 
@@ -83,8 +84,9 @@ public struct InterferenceProbe: Sendable {
         let busy = Double(after.busy - before.busy) / perSecond
         let other = max(0, busy - (Self.ownCPUSeconds() - ownCPUSeconds))
         let steal = Double(after.steal - before.steal) / perSecond
-        return Interference(otherCPUPercent: 100 * other / capacity, stealPercent: 100 * max(0, steal) / capacity,
-                            wallSeconds: wall)
+        return Interference(
+            otherCPUPercent: 100 * other / capacity, stealPercent: 100 * max(0, steal) / capacity,
+            wallSeconds: wall)
     }
 
     /// User + system CPU seconds of this process and its reaped children.
@@ -140,8 +142,12 @@ public struct CPUTicks: Sendable, Equatable {
         for part in text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",") {
             let bounds = part.split(separator: "-").map { Int($0) }
             switch bounds.count {
-            case 1: guard let a = bounds[0] else { return nil }; out.insert(a)
-            case 2: guard let a = bounds[0], let b = bounds[1], a <= b else { return nil }; out.formUnion(a ... b)
+            case 1:
+                guard let a = bounds[0] else { return nil }
+                out.insert(a)
+            case 2:
+                guard let a = bounds[0], let b = bounds[1], a <= b else { return nil }
+                out.formUnion(a ... b)
             default: return nil
             }
         }

@@ -15,7 +15,10 @@ public enum ProcessMemory {
     public static func resetPeak() -> Bool {
         guard let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
         defer { try? h.close() }
-        do { try h.write(contentsOf: Data("5".utf8)); return true } catch { return false }
+        do {
+            try h.write(contentsOf: Data("5".utf8))
+            return true
+        } catch { return false }
     }
 
     /// Peak resident set over the process's whole life (`ru_maxrss`, which a

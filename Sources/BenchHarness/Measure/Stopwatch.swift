@@ -10,7 +10,10 @@ public struct RepetitionPolicy: Sendable, Codable, Equatable {
     public var minTime: Double
 
     public init(warmup: Int = 1, minReps: Int = 5, maxReps: Int = 30, minTime: Double = 1) {
-        self.warmup = warmup; self.minReps = minReps; self.maxReps = maxReps; self.minTime = minTime
+        self.warmup = warmup
+        self.minReps = minReps
+        self.maxReps = maxReps
+        self.minTime = minTime
     }
 
     /// Exactly `reps` timed runs.

@@ -21,7 +21,12 @@ public enum CSVTable {
         while let c = chars.popFirst() {
             if inQuotes {
                 if c == "\"" {
-                    if chars.first == "\"" { field.unicodeScalars.append("\""); chars.removeFirst() } else { inQuotes = false }
+                    if chars.first == "\"" {
+                        field.unicodeScalars.append("\"")
+                        chars.removeFirst()
+                    } else {
+                        inQuotes = false
+                    }
                 } else {
                     if c == "\n" { line += 1 }
                     field.unicodeScalars.append(c)
@@ -30,22 +35,32 @@ public enum CSVTable {
             }
             switch c {
             case "\"" where field.isEmpty: inQuotes = true
-            case ",": record.append(field); field = ""
+            case ",":
+                record.append(field)
+                field = ""
             case "\r": continue
             case "\n":
-                record.append(field); field = ""
-                records.append(record); record = []
+                record.append(field)
+                field = ""
+                records.append(record)
+                record = []
                 line += 1
             default: field.unicodeScalars.append(c)
             }
         }
         if inQuotes { throw CSVError.unterminatedQuote(line: line) }
-        if !field.isEmpty || !record.isEmpty { record.append(field); records.append(record) }
+        if !field.isEmpty || !record.isEmpty {
+            record.append(field)
+            records.append(record)
+        }
         return records
     }
 
     public enum CSVError: Error, CustomStringConvertible {
         case unterminatedQuote(line: Int)
-        public var description: String { if case .unterminatedQuote(let l) = self { return "unterminated quoted field at line \(l)" }; return "" }
+        public var description: String {
+            if case .unterminatedQuote(let l) = self { return "unterminated quoted field at line \(l)" }
+            return ""
+        }
     }
 }

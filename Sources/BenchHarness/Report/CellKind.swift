@@ -38,7 +38,8 @@ public indirect enum CellKind: Sendable, Equatable {
         switch self {
         case .text, .key: return nil
         case .status:
-            return CaseStatus(rawValue: cell) != nil ? nil
+            return CaseStatus(rawValue: cell) != nil
+                ? nil
                 : "is not a status (\(CaseStatus.allCases.map(\.rawValue).joined(separator: ", ")))"
         case .integer(let min):
             guard let v = Int(cell) else { return "is not an integer" }

@@ -51,16 +51,36 @@ public struct EnvironmentReport: Codable, Sendable {
     public var earlierRuns: [JSONValue]?
 
     enum CodingKeys: String, CodingKey {
-        case schemaVersion = "schema_version", cpuModel = "cpu_model", cores, memoryBytes = "memory_bytes", os, kernel
-        case swiftVersion = "swift_version", blasConfig = "blas_config", blasCore = "blas_core"
-        case blasCoreChosenBy = "blas_core_chosen_by", blasWarning = "blas_warning", threads
-        case gitCommit = "git_commit", gitDirty = "git_dirty", commandLine = "command_line"
-        case startedAt = "started_at", finishedAt = "finished_at", sgemmGflopsStart = "sgemm_gflops_start"
-        case sgemmGflopsEnd = "sgemm_gflops_end", memoryLimitBytes = "memory_limit_bytes", timeoutSeconds = "timeout_seconds"
-        case sgemmGflopsChecks = "sgemm_gflops_checks", sgemmGflopsReference = "sgemm_gflops_reference"
-        case calibrationWarning = "calibration_warning", disturbedCases = "disturbed_cases", binary, label
-        case cpuFeatures = "cpu_features", kernelsAvailable = "kernels_available", kernelDefault = "kernel_default"
-        case tuningFile = "tuning_file", earlierRuns = "earlier_runs"
+        case schemaVersion = "schema_version"
+        case cpuModel = "cpu_model"
+        case cores
+        case memoryBytes = "memory_bytes"
+        case os, kernel
+        case swiftVersion = "swift_version"
+        case blasConfig = "blas_config"
+        case blasCore = "blas_core"
+        case blasCoreChosenBy = "blas_core_chosen_by"
+        case blasWarning = "blas_warning"
+        case threads
+        case gitCommit = "git_commit"
+        case gitDirty = "git_dirty"
+        case commandLine = "command_line"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case sgemmGflopsStart = "sgemm_gflops_start"
+        case sgemmGflopsEnd = "sgemm_gflops_end"
+        case memoryLimitBytes = "memory_limit_bytes"
+        case timeoutSeconds = "timeout_seconds"
+        case sgemmGflopsChecks = "sgemm_gflops_checks"
+        case sgemmGflopsReference = "sgemm_gflops_reference"
+        case calibrationWarning = "calibration_warning"
+        case disturbedCases = "disturbed_cases"
+        case binary, label
+        case cpuFeatures = "cpu_features"
+        case kernelsAvailable = "kernels_available"
+        case kernelDefault = "kernel_default"
+        case tuningFile = "tuning_file"
+        case earlierRuns = "earlier_runs"
     }
 
     /// The environments a resumed sweep must keep from the file at `path`:
@@ -69,7 +89,9 @@ public struct EnvironmentReport: Codable, Sendable {
     public static func runsToKeep(at path: String) throws -> [JSONValue] {
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return [] }
         guard case .object(var run)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            throw OutputFile.Refused(path: path, reason: "is not the environment JSON of a sweep; --resume would lose it (move it away first)")
+            throw OutputFile.Refused(
+                path: path,
+                reason: "is not the environment JSON of a sweep; --resume would lose it (move it away first)")
         }
         var earlier: [JSONValue] = []
         if case .array(let runs)? = run.removeValue(forKey: CodingKeys.earlierRuns.rawValue) { earlier = runs }
@@ -89,7 +111,8 @@ public struct EnvironmentReport: Codable, Sendable {
     public static func capture(threads: Int, memoryLimitBytes: Int, timeoutSeconds: Double) -> EnvironmentReport {
         let blas = BLASEnvironment.current()
         let commit = shell("git", ["rev-parse", "HEAD"])
-        let dirty = commit == nil ? nil : !(shell("git", ["status", "--porcelain", "--untracked-files=no"]) ?? "").isEmpty
+        let dirty =
+            commit == nil ? nil : !(shell("git", ["status", "--porcelain", "--untracked-files=no"]) ?? "").isEmpty
         let cpu = CPUFeatures.current()
         var report = EnvironmentReport(
             cpuModel: cpu.modelName, cores: ProcessInfo.processInfo.activeProcessorCount,
@@ -122,11 +145,12 @@ public struct EnvironmentReport: Codable, Sendable {
     /// The toolchain on PATH (the one `scripts/run.sh` builds with), and the
     /// language mode this binary was compiled by.
     static func swiftVersion() -> String {
-        let toolchain = shell("swift", ["--version"])?.split(separator: "\n").first.map(String.init) ?? "swift not on PATH"
+        let toolchain =
+            shell("swift", ["--version"])?.split(separator: "\n").first.map(String.init) ?? "swift not on PATH"
         #if compiler(>=6.3)
-        return toolchain + "; built by a 6.3+ compiler"
+            return toolchain + "; built by a 6.3+ compiler"
         #else
-        return toolchain + "; built by a compiler before 6.3"
+            return toolchain + "; built by a compiler before 6.3"
         #endif
     }
 

@@ -21,17 +21,19 @@ public enum OutputFile {
         var info = stat()
         if lstat(path, &info) == 0 {
             let type = info.st_mode & S_IFMT
-            let kind: String? = switch type {
-            case S_IFREG: nil
-            case S_IFLNK: "a symbolic link"
-            case S_IFDIR: "a directory"
-            case S_IFIFO: "a FIFO"
-            case S_IFSOCK: "a socket"
-            case S_IFCHR, S_IFBLK: "a device"
-            default: "not a regular file"
-            }
+            let kind: String? =
+                switch type {
+                case S_IFREG: nil
+                case S_IFLNK: "a symbolic link"
+                case S_IFDIR: "a directory"
+                case S_IFIFO: "a FIFO"
+                case S_IFSOCK: "a socket"
+                case S_IFCHR, S_IFBLK: "a device"
+                default: "not a regular file"
+                }
             if let kind {
-                throw Refused(path: path, reason: "is \(kind); attnbench writes only regular files (choose another path)")
+                throw Refused(
+                    path: path, reason: "is \(kind); attnbench writes only regular files (choose another path)")
             }
             if info.st_mode & 0o222 == 0 || access(path, W_OK) != 0 {
                 throw Refused(path: path, reason: "is read-only; attnbench does not replace it (choose another path)")
@@ -41,9 +43,12 @@ public enum OutputFile {
         }
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
-            guard createDirectory else { throw Refused(path: path, reason: "its directory \(directory) does not exist") }
+            guard createDirectory else {
+                throw Refused(path: path, reason: "its directory \(directory) does not exist")
+            }
             do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-                throw Refused(path: path, reason: "its directory cannot be created (\((error as NSError).localizedDescription))")
+                throw Refused(
+                    path: path, reason: "its directory cannot be created (\((error as NSError).localizedDescription))")
             }
         }
     }
@@ -55,13 +60,17 @@ public enum OutputFile {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw Refused(path: path, reason: "cannot be written (\(String(cString: strerror(errno))) creating \(temporary))")
+            throw Refused(
+                path: path, reason: "cannot be written (\(String(cString: strerror(errno))) creating \(temporary))")
         }
         let written = data.withUnsafeBytes { bytes -> Bool in
             var offset = 0
             while offset < bytes.count {
                 let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return false }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
                 offset += n
             }
             return true

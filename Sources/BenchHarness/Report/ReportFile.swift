@@ -15,9 +15,9 @@ public struct ReportFile: Sendable {
 
         public var description: String {
             switch self {
-            case let .unreadable(path, reason): return "\(path): cannot be read (\(reason))"
-            case let .malformed(path, reason): return "\(path): not a sweep CSV (\(reason))"
-            case let .schemaMismatch(path, reason): return "\(path): \(reason)"
+            case .unreadable(let path, let reason): return "\(path): cannot be read (\(reason))"
+            case .malformed(let path, let reason): return "\(path): not a sweep CSV (\(reason))"
+            case .schemaMismatch(let path, let reason): return "\(path): \(reason)"
             }
         }
     }
@@ -33,36 +33,47 @@ public struct ReportFile: Sendable {
         }
         let records: [[String]]
         do { records = try CSVTable.parse(text) } catch { throw ReadError.malformed(path: path, reason: "\(error)") }
-        guard let header = records.first, !header.isEmpty else { throw ReadError.malformed(path: path, reason: "empty file") }
+        guard let header = records.first, !header.isEmpty else {
+            throw ReadError.malformed(path: path, reason: "empty file")
+        }
         if Set(header).count != header.count {
             throw ReadError.malformed(path: path, reason: "the header repeats a column name")
         }
         guard header.first == "schema_version" else {
-            throw ReadError.malformed(path: path, reason: "first column is '\(header.first ?? "")', expected 'schema_version'")
+            throw ReadError.malformed(
+                path: path, reason: "first column is '\(header.first ?? "")', expected 'schema_version'")
         }
         var rows: [[String: String]] = []
         var lines: [Int] = []
         var versions = Set<Int>()
         for (n, record) in records.dropFirst().enumerated() where !(record.count == 1 && record[0].isEmpty) {
             guard record.count == header.count else {
-                throw ReadError.malformed(path: path, reason: "row \(n + 2) has \(record.count) fields, the header has \(header.count)")
+                throw ReadError.malformed(
+                    path: path, reason: "row \(n + 2) has \(record.count) fields, the header has \(header.count)")
             }
             guard let version = Int(record[0]), ReportSchema.readableVersions.contains(version) else {
-                throw ReadError.schemaMismatch(path: path, reason: "schema_version \(record[0]) in row \(n + 2); this attnbench reads versions \(ReportSchema.readableVersions.lowerBound)-\(ReportSchema.version)")
+                throw ReadError.schemaMismatch(
+                    path: path,
+                    reason:
+                        "schema_version \(record[0]) in row \(n + 2); this attnbench reads versions \(ReportSchema.readableVersions.lowerBound)-\(ReportSchema.version)"
+                )
             }
             versions.insert(version)
             let row = Dictionary(uniqueKeysWithValues: zip(header, record))
             for (column, cell) in zip(header, record) {
                 guard let kind = ReportSchema.kinds[column] else { continue }
                 if let problem = kind.problem(with: cell) {
-                    throw ReadError.malformed(path: path, reason: "row \(n + 2), column \(column): '\(cell.prefix(40))' \(problem)")
+                    throw ReadError.malformed(
+                        path: path, reason: "row \(n + 2), column \(column): '\(cell.prefix(40))' \(problem)")
                 }
             }
             if let sizes = row["round_sizes"], !sizes.isEmpty {
                 let total = sizes.split(separator: ";").reduce(0) { $0 + Int($1)! }
                 let times = (row["times_ms"] ?? "").split(separator: ";").count
                 guard total == times else {
-                    throw ReadError.malformed(path: path, reason: "row \(n + 2): round_sizes add up to \(total), but times_ms has \(times) times")
+                    throw ReadError.malformed(
+                        path: path,
+                        reason: "row \(n + 2): round_sizes add up to \(total), but times_ms has \(times) times")
                 }
             }
             if row["status"] == CaseStatus.ok.rawValue {
@@ -76,7 +87,8 @@ public struct ReportFile: Sendable {
         let version = versions.max() ?? ReportSchema.version
         let missing = ReportSchema.header(version: version).filter { !header.contains($0) }
         if !missing.isEmpty {
-            throw ReadError.schemaMismatch(path: path, reason: "missing columns \(missing.joined(separator: ", ")) of schema version \(version)")
+            throw ReadError.schemaMismatch(
+                path: path, reason: "missing columns \(missing.joined(separator: ", ")) of schema version \(version)")
         }
         self.path = path
         self.header = header
@@ -96,9 +108,12 @@ public struct ReportFile: Sendable {
     public static func key(of row: [String: String]) -> CaseKey? {
         func int(_ c: String) -> Int? { row[c].flatMap { Int($0) } }
         guard let strategy = row["strategy"], let pattern = row["pattern"], let b = int("batch"), let h = int("heads"),
-              let g = int("kv_heads"), let n = int("seq_len"), let nk = int("kv_len"), let d = int("head_dim"),
-              let t = int("threads") else { return nil }
-        return CaseKey(strategy: strategy, pattern: pattern, shape: .init(unchecked: b, h, g, n, nk, d), threads: t, tile: row["tile"] ?? "")
+            let g = int("kv_heads"), let n = int("seq_len"), let nk = int("kv_len"), let d = int("head_dim"),
+            let t = int("threads")
+        else { return nil }
+        return CaseKey(
+            strategy: strategy, pattern: pattern, shape: .init(unchecked: b, h, g, n, nk, d), threads: t,
+            tile: row["tile"] ?? "")
     }
 }
 
@@ -125,7 +140,11 @@ public final class ReportWriter {
         if exists {
             let existing = try ReportFile(path: path)
             guard existing.header == ReportSchema.header else {
-                throw ReportFile.ReadError.schemaMismatch(path: path, reason: "its header differs from this attnbench's schema version \(ReportSchema.version); write to another --out")
+                throw ReportFile.ReadError.schemaMismatch(
+                    path: path,
+                    reason:
+                        "its header differs from this attnbench's schema version \(ReportSchema.version); write to another --out"
+                )
             }
         } else {
             try OutputFile.replace(path, with: Data(CSVTable.line(ReportSchema.header).utf8), createDirectory: true)

@@ -26,7 +26,8 @@ public final class ReportLock {
         while true {
             let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
-                throw OutputFile.Refused(path: path, reason: "cannot create the report's lock file (\(String(cString: strerror(errno))))")
+                throw OutputFile.Refused(
+                    path: path, reason: "cannot create the report's lock file (\(String(cString: strerror(errno))))")
             }
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 close(fd)
@@ -35,7 +36,8 @@ public final class ReportLock {
             // The holder before us may have unlinked the file between our open
             // and our lock: then we hold a lock nobody else can see; retry.
             var held = stat(), named = stat()
-            if fstat(fd, &held) == 0, stat(path, &named) == 0, held.st_ino == named.st_ino, held.st_dev == named.st_dev {
+            if fstat(fd, &held) == 0, stat(path, &named) == 0, held.st_ino == named.st_ino, held.st_dev == named.st_dev
+            {
                 self.fd = fd
                 return
             }

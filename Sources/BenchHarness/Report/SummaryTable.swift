@@ -9,7 +9,8 @@ public enum SummaryTable {
         var groups: [String: [SweepRecord]] = [:]
         var order: [String] = []
         for r in records {
-            let g = "\(r.key.pattern)|\(r.key.seqLen)|\(r.key.kvLen)|\(r.key.headDim)|\(r.key.heads)|\(r.key.kvHeads)|\(r.key.batch)"
+            let g =
+                "\(r.key.pattern)|\(r.key.seqLen)|\(r.key.kvLen)|\(r.key.headDim)|\(r.key.heads)|\(r.key.kvHeads)|\(r.key.batch)"
             if groups[g] == nil { order.append(g) }
             groups[g, default: []].append(r)
         }
@@ -17,10 +18,18 @@ public enum SummaryTable {
         for g in order {
             let rows = groups[g]!
             let first = rows[0].key
-            let fastest = rows.filter { $0.status == .ok }.min { $0.result!.statistics.median < $1.result!.statistics.median }
-            var line = [first.pattern, first.kvLen == first.seqLen ? "\(first.seqLen)" : "\(first.seqLen)/\(first.kvLen)", "\(first.headDim)"]
+            let fastest = rows.filter { $0.status == .ok }.min {
+                $0.result!.statistics.median < $1.result!.statistics.median
+            }
+            var line = [
+                first.pattern, first.kvLen == first.seqLen ? "\(first.seqLen)" : "\(first.seqLen)/\(first.kvLen)",
+                "\(first.headDim)",
+            ]
             for s in strategies {
-                guard let r = rows.first(where: { $0.key.strategy == s }) else { line.append(""); continue }
+                guard let r = rows.first(where: { $0.key.strategy == s }) else {
+                    line.append("")
+                    continue
+                }
                 switch r.status {
                 case .ok, .wrong:
                     let m = r.result!
@@ -42,7 +51,9 @@ public enum SummaryTable {
         }
         out.insert(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "), at: 1)
         out.append("")
-        out.append("cells: median time, peak extra memory; * fastest of the row; n/a: pattern not supported; skipped: over the memory or time budget (see the CSV's reason)")
+        out.append(
+            "cells: median time, peak extra memory; * fastest of the row; n/a: pattern not supported; skipped: over the memory or time budget (see the CSV's reason)"
+        )
         let bad = records.filter { $0.status == .wrong || $0.status == .failed || $0.status == .timeout }
         for r in bad { out.append("\(r.status.rawValue.uppercased()): \(r.key): \(r.reason)") }
         return out.joined(separator: "\n")

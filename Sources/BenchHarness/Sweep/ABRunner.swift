@@ -66,10 +66,11 @@ public final class ABRunner {
             switch self {
             case .existingReport(let path):
                 return "\(path) already exists; A/B reports are written afresh, choose another --out-dir"
-            case let .sideRanNothing(side, label, reason):
+            case .sideRanNothing(let side, let label, let reason):
                 return "the \(side) build (\(label)) measured no case: \(reason)"
             case .nothingRan:
-                return "no case of the grid ran (each was unsupported, invalid or over the memory or time budget): nothing was compared"
+                return
+                    "no case of the grid ran (each was unsupported, invalid or over the memory or time budget): nothing was compared"
             }
         }
     }
@@ -78,8 +79,10 @@ public final class ABRunner {
     /// cannot run at all: the run stops there.
     public static let failuresBeforeGivingUp = 3
 
-    public init(plan: SweepPlan, baseline: Side, current: Side, rounds: Int = 4, retries: Int = 2,
-                options: ComparisonOptions, calibrationSize: Int = 2048, execute: Execute? = nil) {
+    public init(
+        plan: SweepPlan, baseline: Side, current: Side, rounds: Int = 4, retries: Int = 2,
+        options: ComparisonOptions, calibrationSize: Int = 2048, execute: Execute? = nil
+    ) {
         self.plan = plan
         self.baseline = baseline
         self.current = current
@@ -117,16 +120,19 @@ public final class ABRunner {
         }
         let cases = try plan.cases()
         let writers = (try ReportWriter(path: baseline.outputPath), try ReportWriter(path: current.outputPath))
-        var environment = EnvironmentReport.capture(threads: plan.threads, memoryLimitBytes: plan.memoryLimitBytes,
-                                                    timeoutSeconds: plan.timeoutSeconds)
+        var environment = EnvironmentReport.capture(
+            threads: plan.threads, memoryLimitBytes: plan.memoryLimitBytes,
+            timeoutSeconds: plan.timeoutSeconds)
         environment.tuningFile = (try? TuningCache.file(for: TuningSource(flag: plan.tuning)))??.path
         progress.note("calibrating: cblas_sgemm \(calibrationSize)³ on \(plan.threads) thread(s)")
         let gemm = GEMMCalibration(size: calibrationSize, threads: plan.threads)
         var calibration = CalibrationLog(start: gemm.full())
         environment.record(calibration)
         try writeEnvironments(environment)
-        progress.note(String(format: "sgemm %.1f GFLOP/s; %d cases × 2 builds × %d rounds: %@ (baseline) vs %@ (current)",
-                             calibration.start, cases.count, rounds, baseline.label, current.label))
+        progress.note(
+            String(
+                format: "sgemm %.1f GFLOP/s; %d cases × 2 builds × %d rounds: %@ (baseline) vs %@ (current)",
+                calibration.start, cases.count, rounds, baseline.label, current.label))
 
         var baseRecords: [SweepRecord] = [], currentRecords: [SweepRecord] = []
         var ran: [CaseKey: (config: CaseConfig, mask: AttentionMask, predicted: Int?)] = [:]
@@ -135,15 +141,18 @@ public final class ABRunner {
             let key = CaseKey(config)
             progress.caseStarted(index + 1, of: cases.count, key: key)
             let pair: (SweepRecord, SweepRecord)
-            switch CasePreflight.check(config, key: key, admitted: plan.admit(config), plan: plan, timings: timings,
-                                       sgemm: calibration.reference) {
+            switch CasePreflight.check(
+                config, key: key, admitted: plan.admit(config), plan: plan, timings: timings,
+                sgemm: calibration.reference)
+            {
             case .settled(let r):
                 pair = (r, r)
-            case let .run(mask, predicted):
+            case .run(let mask, let predicted):
                 let local = gemm.quick()
                 calibration.checks.append(local)
-                pair = measure(config, key: key, mask: mask, predicted: predicted, calibration: calibration, local: local,
-                               first: ran.count % 2 == 0 ? .baseline : .current)
+                pair = measure(
+                    config, key: key, mask: mask, predicted: predicted, calibration: calibration, local: local,
+                    first: ran.count % 2 == 0 ? .baseline : .current)
                 ran[key] = (config, mask, predicted)
                 if let m = [pair.0.result, pair.1.result].compactMap({ $0?.statistics.median }).max() {
                     timings.record(config, mask: mask, medianMs: m)
@@ -165,7 +174,8 @@ public final class ABRunner {
         var comparison = try compare(baseRecords, currentRecords)
         var remeasured: [CaseKey: [String]] = [:]
         for attempt in 1 ... max(1, retries) where retries > 0 {
-            let statuses = Dictionary(uniqueKeysWithValues: zip(baseRecords, currentRecords).map { ($0.0.key, ($0.0.status, $0.1.status)) })
+            let statuses = Dictionary(
+                uniqueKeysWithValues: zip(baseRecords, currentRecords).map { ($0.0.key, ($0.0.status, $0.1.status)) })
             let suspects = comparison.cases.filter { c in
                 guard ran[c.key] != nil, let (b, cur) = statuses[c.key] else { return false }
                 return isSuspect(c, baseline: b, current: cur)
@@ -177,9 +187,12 @@ public final class ABRunner {
                 remeasured[c.key, default: []].append(Self.verdictNote(c))
                 let local = gemm.quick()
                 calibration.checks.append(local)
-                let pair = measure(config, key: c.key, mask: mask, predicted: predicted, calibration: calibration, local: local,
-                                   first: (n + attempt) % 2 == 0 ? .baseline : .current)
-                if let i = baseRecords.firstIndex(where: { $0.key == c.key }) { baseRecords[i] = Self.pooled(baseRecords[i], pair.0) }
+                let pair = measure(
+                    config, key: c.key, mask: mask, predicted: predicted, calibration: calibration, local: local,
+                    first: (n + attempt) % 2 == 0 ? .baseline : .current)
+                if let i = baseRecords.firstIndex(where: { $0.key == c.key }) {
+                    baseRecords[i] = Self.pooled(baseRecords[i], pair.0)
+                }
                 if let i = currentRecords.firstIndex(where: { $0.key == c.key }) {
                     currentRecords[i] = Self.pooled(currentRecords[i], pair.1)
                 }
@@ -206,23 +219,28 @@ public final class ABRunner {
         environment.finishedAt = Date()
         try writeEnvironments(environment, baseRecords: baseRecords, currentRecords: currentRecords)
         progress.finish()
-        return Outcome(comparison: comparison, baselineRecords: baseRecords, currentRecords: currentRecords,
-                       remeasured: remeasured, calibrationWarning: calibration.warning)
+        return Outcome(
+            comparison: comparison, baselineRecords: baseRecords, currentRecords: currentRecords,
+            remeasured: remeasured, calibrationWarning: calibration.warning)
     }
 
     /// Both sides of one case, in `rounds` alternating rounds, `first`
     /// starting.
-    func measure(_ config: CaseConfig, key: CaseKey, mask: AttentionMask, predicted: Int?,
-                 calibration: CalibrationLog, local: Double, first: Which) -> (SweepRecord, SweepRecord) {
-        var parts: [Which: [(outcome: CaseExecutor.Outcome, interference: Interference?)]] = [.baseline: [], .current: []]
+    func measure(
+        _ config: CaseConfig, key: CaseKey, mask: AttentionMask, predicted: Int?,
+        calibration: CalibrationLog, local: Double, first: Which
+    ) -> (SweepRecord, SweepRecord) {
+        var parts: [Which: [(outcome: CaseExecutor.Outcome, interference: Interference?)]] = [
+            .baseline: [], .current: [],
+        ]
         let second: Which = first == .baseline ? .current : .baseline
         for round in 0 ..< rounds {
             var roundConfig = config
             roundConfig.repetitions = config.repetitions.split(into: rounds)
-            roundConfig.verify = config.verify && round == 0     // once per side is enough
+            roundConfig.verify = config.verify && round == 0  // once per side is enough
             for which in round % 2 == 0 ? [first, second] : [second, first] {
                 if parts[which]!.contains(where: { !$0.outcome.isMeasured }) {
-                    continue      // this side failed: running it again tells nothing new
+                    continue  // this side failed: running it again tells nothing new
                 }
                 parts[which]!.append(execute(roundConfig, which))
             }
@@ -233,14 +251,18 @@ public final class ABRunner {
             if let failure = runs.first(where: { !$0.outcome.isMeasured }) {
                 outcome = failure.outcome
             } else {
-                let results = runs.compactMap { if case .measured(let r) = $0.outcome { return r }; return nil }
+                let results = runs.compactMap {
+                    if case .measured(let r) = $0.outcome { return r }
+                    return nil
+                }
                 do { outcome = .measured(try CaseResult.merged(results, config: config)) } catch {
                     outcome = .failed("could not merge the rounds: \(error)")
                 }
             }
-            return SweepRecord(config, key: key, outcome: outcome, mask: mask, predicted: predicted,
-                               sgemm: calibration.reference, sgemmLocal: local,
-                               interference: Interference.combined(runs.compactMap(\.interference)))
+            return SweepRecord(
+                config, key: key, outcome: outcome, mask: mask, predicted: predicted,
+                sgemm: calibration.reference, sgemmLocal: local,
+                interference: Interference.combined(runs.compactMap(\.interference)))
         }
         return (record(.baseline), record(.current))
     }
@@ -262,7 +284,8 @@ public final class ABRunner {
     /// rounds of both when both were measured, else the newer.
     static func pooled(_ earlier: SweepRecord, _ later: SweepRecord) -> SweepRecord {
         guard let a = earlier.result, let b = later.result,
-              let both = try? CaseResult.merged([a, b], config: a.config) else { return later }
+            let both = try? CaseResult.merged([a, b], config: a.config)
+        else { return later }
         var record = later
         record.result = both
         record.interference = Interference.combined([earlier.interference, later.interference].compactMap { $0 })
@@ -283,29 +306,35 @@ public final class ABRunner {
     }
 
     func compare(_ base: [SweepRecord], _ cur: [SweepRecord]) throws -> ComparisonReport {
-        try ReportComparison.compare(baseline: ReportFile(records: base, path: baseline.outputPath),
-                                     current: ReportFile(records: cur, path: current.outputPath), options: options)
+        try ReportComparison.compare(
+            baseline: ReportFile(records: base, path: baseline.outputPath),
+            current: ReportFile(records: cur, path: current.outputPath), options: options)
     }
 
     /// A side that measured none of the cases that ran could not run at all:
     /// checked after every case (giving up after
     /// ``failuresBeforeGivingUp`` failures) and when the grid is done.
-    func requireMeasurements(_ records: [SweepRecord], side: String, label: String,
-                             ran: [CaseKey: (config: CaseConfig, mask: AttentionMask, predicted: Int?)],
-                             finished: Bool) throws {
+    func requireMeasurements(
+        _ records: [SweepRecord], side: String, label: String,
+        ran: [CaseKey: (config: CaseConfig, mask: AttentionMask, predicted: Int?)],
+        finished: Bool
+    ) throws {
         let attempted = records.filter { ran[$0.key] != nil }
         guard !attempted.isEmpty, !attempted.contains(where: { $0.result != nil }),
-              finished || attempted.count >= Self.failuresBeforeGivingUp else { return }
+            finished || attempted.count >= Self.failuresBeforeGivingUp
+        else { return }
         throw ABError.sideRanNothing(side: side, label: label, reason: attempted[0].reason)
     }
 
-    func writeEnvironments(_ environment: EnvironmentReport, baseRecords: [SweepRecord] = [],
-                           currentRecords: [SweepRecord] = []) throws {
+    func writeEnvironments(
+        _ environment: EnvironmentReport, baseRecords: [SweepRecord] = [],
+        currentRecords: [SweepRecord] = []
+    ) throws {
         for (side, records) in [(baseline, baseRecords), (current, currentRecords)] {
             var e = environment
             e.binary = side.executable
             e.label = side.label
-            e.gitCommit = nil       // the revision is the label's business: this process may be neither side
+            e.gitCommit = nil  // the revision is the label's business: this process may be neither side
             e.gitDirty = nil
             e.disturbedCases = records.filter { $0.interference?.isDisturbed == true }.count
             try e.write(to: SweepRunner.environmentPath(forReport: side.outputPath))
@@ -314,7 +343,8 @@ public final class ABRunner {
 
     static func describe(_ a: SweepRecord, _ b: SweepRecord) -> String {
         guard let x = a.result?.statistics.median, let y = b.result?.statistics.median else {
-            return a.status == b.status && a.reason == b.reason ? "\(a.status.rawValue): \(a.reason)"
+            return a.status == b.status && a.reason == b.reason
+                ? "\(a.status.rawValue): \(a.reason)"
                 : "baseline \(SweepRunner.describe(a)); current \(SweepRunner.describe(b))"
         }
         let disturbed = [a, b].contains { $0.interference?.isDisturbed == true } ? " [disturbed]" : ""

@@ -46,15 +46,18 @@ public struct CaseExecutor: Sendable {
             return .failed("could not start \(executable): \(why)")
         case .timedOut(let seconds):
             return .timedOut(String(format: "killed after --timeout %g s", seconds))
-        case let .signaled(signal, stderr):
+        case .signaled(let signal, let stderr):
             let hint = signal == SIGKILL ? " (the kernel's out-of-memory killer sends this)" : ""
             return .failed("killed by signal \(signal)\(hint)" + Self.lastLine(stderr, prefix: ": "))
-        case let .finished(status, stdout, stderr):
+        case .finished(let status, let stdout, let stderr):
             do {
                 return .measured(try JSONCoding.decoder().decode(CaseResult.self, from: Data(stdout.utf8)))
             } catch {
-                if status != 0 || stdout.isEmpty { return .failed("exit status \(status)" + Self.lastLine(stderr, prefix: ": ")) }
-                return .failed("exit status \(status), but its report is not the JSON this attnbench reads (\(Self.brief(error)))")
+                if status != 0 || stdout.isEmpty {
+                    return .failed("exit status \(status)" + Self.lastLine(stderr, prefix: ": "))
+                }
+                return .failed(
+                    "exit status \(status), but its report is not the JSON this attnbench reads (\(Self.brief(error)))")
             }
         }
     }
@@ -64,12 +67,14 @@ public struct CaseExecutor: Sendable {
     /// this form (commit 59a75f2) are passed, so an older build can be the
     /// baseline of an A/B run.
     public static func childArguments(_ c: CaseConfig) -> [String] {
-        var args = ["run", "--strategy", c.strategy, "--seq-len", "\(c.shape.queryLength)",
-                    "--kv-len", "\(c.shape.keyLength)", "--batch", "\(c.shape.batch)", "--heads", "\(c.shape.heads)",
-                    "--kv-heads", "\(c.shape.kvHeads)", "--head-dim", "\(c.shape.headDim)", "--pattern", c.pattern,
-                    "--threads", "\(c.threads)", "--seed", "\(c.seed)", "--warmup", "\(c.repetitions.warmup)",
-                    "--min-reps", "\(c.repetitions.minReps)", "--max-reps", "\(c.repetitions.maxReps)",
-                    "--min-time", "\(c.repetitions.minTime)", "--format", "json"]
+        var args = [
+            "run", "--strategy", c.strategy, "--seq-len", "\(c.shape.queryLength)",
+            "--kv-len", "\(c.shape.keyLength)", "--batch", "\(c.shape.batch)", "--heads", "\(c.shape.heads)",
+            "--kv-heads", "\(c.shape.kvHeads)", "--head-dim", "\(c.shape.headDim)", "--pattern", c.pattern,
+            "--threads", "\(c.threads)", "--seed", "\(c.seed)", "--warmup", "\(c.repetitions.warmup)",
+            "--min-reps", "\(c.repetitions.minReps)", "--max-reps", "\(c.repetitions.maxReps)",
+            "--min-time", "\(c.repetitions.minTime)", "--format", "json",
+        ]
         if c.verify { args.append("--verify") }
         if let t = c.tile { args += ["--tile", t] }
         // Newer flags only when asked for, so that older builds still answer.
@@ -83,7 +88,7 @@ public struct CaseExecutor: Sendable {
         switch error {
         case DecodingError.keyNotFound(let key, _): return "no '\(key.stringValue)'"
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
-             DecodingError.dataCorrupted(let context):
+            DecodingError.dataCorrupted(let context):
             return context.debugDescription
         default: return "\(error)"
         }

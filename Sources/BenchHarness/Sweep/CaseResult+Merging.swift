@@ -37,7 +37,8 @@ extension RepetitionPolicy {
     /// process starts cold).
     func split(into parts: Int) -> RepetitionPolicy {
         let n = max(1, parts)
-        return RepetitionPolicy(warmup: warmup, minReps: (minReps + n - 1) / n, maxReps: (maxReps + n - 1) / n,
-                                minTime: minTime / Double(n))
+        return RepetitionPolicy(
+            warmup: warmup, minReps: (minReps + n - 1) / n, maxReps: (maxReps + n - 1) / n,
+            minTime: minTime / Double(n))
     }
 }

@@ -18,12 +18,21 @@ public struct CaseConfig: Codable, Sendable, Equatable {
     /// Measure the `cblas_sgemm` rate with the same threads before the case.
     public var calibrate: Bool
 
-    public init(strategy: String, tile: String? = nil, kernel: String? = nil, tuning: String? = nil,
-                shape: AttentionShape, pattern: String,
-                threads: Int, seed: UInt64 = 0, repetitions: RepetitionPolicy, verify: Bool, calibrate: Bool = false) {
-        self.strategy = strategy; self.tile = tile; self.kernel = kernel; self.tuning = tuning
-        self.shape = shape; self.pattern = pattern
-        self.threads = threads; self.seed = seed; self.repetitions = repetitions; self.verify = verify
+    public init(
+        strategy: String, tile: String? = nil, kernel: String? = nil, tuning: String? = nil,
+        shape: AttentionShape, pattern: String,
+        threads: Int, seed: UInt64 = 0, repetitions: RepetitionPolicy, verify: Bool, calibrate: Bool = false
+    ) {
+        self.strategy = strategy
+        self.tile = tile
+        self.kernel = kernel
+        self.tuning = tuning
+        self.shape = shape
+        self.pattern = pattern
+        self.threads = threads
+        self.seed = seed
+        self.repetitions = repetitions
+        self.verify = verify
         self.calibrate = calibrate
     }
 }
@@ -97,17 +106,25 @@ public enum CaseRunner {
     /// then the tuning file for what the flags left open (only a tuned entry
     /// of the flagged kernel lends its tile), then the defaults.
     static func prepareWithChoice(_ config: CaseConfig) throws -> (any AttentionStrategy, AttentionMask, String) {
-        var options = StrategyOptions(tile: try config.tile.map { try TileSize(parsing: $0) },
-                                      kernel: try config.kernel.map { try KernelTable.parse($0) })
+        var options = StrategyOptions(
+            tile: try config.tile.map { try TileSize(parsing: $0) },
+            kernel: try config.kernel.map { try KernelTable.parse($0) })
         let flagged = options.tile != nil || options.kernel != nil
         let pattern = try MaskPattern(parsing: config.pattern)
         var tuned = false
         if options.tile == nil || options.kernel == nil,
-           let (_, file) = try TuningCache.file(for: TuningSource(flag: config.tuning)),
-           let choice = file.choice(strategy: config.strategy, headDim: config.shape.headDim, pattern: pattern),
-           options.kernel == nil || options.kernel == choice.kernel {
-            if options.kernel == nil { options.kernel = choice.kernel; tuned = true }
-            if options.tile == nil, let tile = choice.tile { options.tile = tile; tuned = true }
+            let (_, file) = try TuningCache.file(for: TuningSource(flag: config.tuning)),
+            let choice = file.choice(strategy: config.strategy, headDim: config.shape.headDim, pattern: pattern),
+            options.kernel == nil || options.kernel == choice.kernel
+        {
+            if options.kernel == nil {
+                options.kernel = choice.kernel
+                tuned = true
+            }
+            if options.tile == nil, let tile = choice.tile {
+                options.tile = tile
+                tuned = true
+            }
         }
         let strategy = try StrategyRegistry.strategy(named: config.strategy, options: options)
         try strategy.requireSupport(pattern)
@@ -122,18 +139,26 @@ public enum CaseRunner {
     ///
     /// - Throws: ``CaseError`` when the inputs plus the predicted working
     ///   memory exceed the machine's physical memory (the case would be killed).
-    public static func run(_ config: CaseConfig, inputs given: AttentionInputs? = nil, rssBeforeInputs: Int? = nil,
-                           saveOutput: String? = nil) throws -> CaseResult {
+    public static func run(
+        _ config: CaseConfig, inputs given: AttentionInputs? = nil, rssBeforeInputs: Int? = nil,
+        saveOutput: String? = nil
+    ) throws -> CaseResult {
         // Refused before a layout is built: one that cannot fit would trap or take minutes first.
         let early = bytesBeforeResolving(try MaskPattern(parsing: config.pattern), shape: config.shape).total
         guard early < ProcessMemory.physicalBytes else {
-            throw CaseError(description: "\(config.strategy) \(config.pattern) on \(config.shape) needs more than \(Bytes.format(early)) for its inputs and mask, more than the machine's \(Bytes.format(ProcessMemory.physicalBytes))")
+            throw CaseError(
+                description:
+                    "\(config.strategy) \(config.pattern) on \(config.shape) needs more than \(Bytes.format(early)) for its inputs and mask, more than the machine's \(Bytes.format(ProcessMemory.physicalBytes))"
+            )
         }
         let (strategy, mask, choice) = try prepareWithChoice(config)
         let predicted = strategy.predictedExtraBytes(shape: config.shape, mask: mask, threads: config.threads)
         let needed = Double(config.shape.tensorBytes) + Double(predicted)
         guard needed < Double(ProcessMemory.physicalBytes) else {
-            throw CaseError(description: "\(config.strategy) on \(config.shape) needs about \(Bytes.format(Int(min(needed, 9e18)))), more than the machine's \(Bytes.format(ProcessMemory.physicalBytes))")
+            throw CaseError(
+                description:
+                    "\(config.strategy) on \(config.shape) needs about \(Bytes.format(Int(min(needed, 9e18)))), more than the machine's \(Bytes.format(ProcessMemory.physicalBytes))"
+            )
         }
         let sgemm = config.calibrate ? GEMMCalibration.sgemmRate(threads: config.threads) : nil
         let rssBefore = rssBeforeInputs ?? ProcessMemory.residentBytes()

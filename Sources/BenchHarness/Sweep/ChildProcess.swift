@@ -17,7 +17,7 @@ public enum ChildProcess {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
-        env["ATTNBENCH_QUIET_BLAS"] = "1"      // the parent already reported the kernels
+        env["ATTNBENCH_QUIET_BLAS"] = "1"  // the parent already reported the kernels
         process.environment = env
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -66,7 +66,8 @@ private final class Watchdog: @unchecked Sendable {
     private var fired = false
 
     func expire(_ pid: Int32) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard !done else { return }
         fired = true
         kill(pid, SIGKILL)
@@ -74,7 +75,8 @@ private final class Watchdog: @unchecked Sendable {
 
     /// Marks the child reaped; returns whether the watchdog killed it.
     func finish() -> Bool {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         done = true
         return fired
     }

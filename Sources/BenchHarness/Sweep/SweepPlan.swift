@@ -24,13 +24,25 @@ public struct SweepPlan: Sendable {
     /// Seconds a case may run; also the budget for predicted time.
     public var timeoutSeconds: Double
 
-    public init(strategies: [String], patterns: [String], seqLens: [Int], kvLen: Int? = nil, headDims: [Int],
-                batch: Int, heads: Int, kvHeads: Int?, threads: Int, tile: String?, seed: UInt64,
-                repetitions: RepetitionPolicy, memoryLimitBytes: Int, timeoutSeconds: Double) {
-        self.strategies = strategies; self.patterns = patterns; self.seqLens = seqLens; self.kvLen = kvLen
-        self.headDims = headDims; self.batch = batch; self.heads = heads; self.kvHeads = kvHeads
-        self.threads = threads; self.tile = tile; self.seed = seed; self.repetitions = repetitions
-        self.memoryLimitBytes = memoryLimitBytes; self.timeoutSeconds = timeoutSeconds
+    public init(
+        strategies: [String], patterns: [String], seqLens: [Int], kvLen: Int? = nil, headDims: [Int],
+        batch: Int, heads: Int, kvHeads: Int?, threads: Int, tile: String?, seed: UInt64,
+        repetitions: RepetitionPolicy, memoryLimitBytes: Int, timeoutSeconds: Double
+    ) {
+        self.strategies = strategies
+        self.patterns = patterns
+        self.seqLens = seqLens
+        self.kvLen = kvLen
+        self.headDims = headDims
+        self.batch = batch
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.threads = threads
+        self.tile = tile
+        self.seed = seed
+        self.repetitions = repetitions
+        self.memoryLimitBytes = memoryLimitBytes
+        self.timeoutSeconds = timeoutSeconds
     }
 
     /// Resident memory of the process itself (runtime, OpenBLAS, code),
@@ -43,13 +55,16 @@ public struct SweepPlan: Sendable {
         var out: [CaseConfig] = []
         for d in headDims {
             for n in seqLens {
-                let shape = try AttentionShape(batch: batch, heads: heads, kvHeads: kvHeads, queryLength: n,
-                                               keyLength: kvLen ?? n, headDim: d)
+                let shape = try AttentionShape(
+                    batch: batch, heads: heads, kvHeads: kvHeads, queryLength: n,
+                    keyLength: kvLen ?? n, headDim: d)
                 for p in patterns {
                     for s in strategies {
-                        out.append(CaseConfig(strategy: s, tile: tile, kernel: kernel, tuning: tuning, shape: shape,
-                                              pattern: p, threads: threads, seed: seed, repetitions: repetitions,
-                                              verify: true))
+                        out.append(
+                            CaseConfig(
+                                strategy: s, tile: tile, kernel: kernel, tuning: tuning, shape: shape,
+                                pattern: p, threads: threads, seed: seed, repetitions: repetitions,
+                                verify: true))
                     }
                 }
             }
@@ -88,10 +103,15 @@ extension SweepPlan {
         // Inputs and the mask's bound first: resolving a mask that cannot fit
         // would trap, or take minutes, before the check below.
         if let pattern = try? MaskPattern(parsing: config.pattern),
-           (try? StrategyRegistry.strategy(named: config.strategy))?.supports(pattern) == true {
+            (try? StrategyRegistry.strategy(named: config.strategy))?.supports(pattern) == true
+        {
             let early = CaseRunner.bytesBeforeResolving(pattern, shape: config.shape)
             if early.mask > 0, early.total > memoryLimitBytes - Self.processOverheadBytes {
-                return (.skipped("inputs and mask alone need more than \(Bytes.format(early.total)), over --memory-limit \(Bytes.format(memoryLimitBytes))"), nil, nil)
+                return (
+                    .skipped(
+                        "inputs and mask alone need more than \(Bytes.format(early.total)), over --memory-limit \(Bytes.format(memoryLimitBytes))"
+                    ), nil, nil
+                )
             }
         }
         do {
@@ -105,7 +125,11 @@ extension SweepPlan {
         let (sum, overflow) = config.shape.tensorBytes.addingReportingOverflow(extra)
         let peak = overflow ? Int.max : min(Int.max - Self.processOverheadBytes, sum) + Self.processOverheadBytes
         if peak > memoryLimitBytes {
-            return (.skipped("predicted peak \(Bytes.format(peak)) exceeds --memory-limit \(Bytes.format(memoryLimitBytes))"), mask, extra)
+            return (
+                .skipped(
+                    "predicted peak \(Bytes.format(peak)) exceeds --memory-limit \(Bytes.format(memoryLimitBytes))"),
+                mask, extra
+            )
         }
         return (.run(predictedPeakBytes: peak), mask, extra)
     }

@@ -19,8 +19,10 @@ public final class SweepRunner {
     public let calibrationSize: Int
     let progress: ProgressReporter
 
-    public init(plan: SweepPlan, outputPath: String, resume: Bool, inProcess: Bool,
-                executable: String = ChildProcess.currentExecutable, calibrationSize: Int = 2048) {
+    public init(
+        plan: SweepPlan, outputPath: String, resume: Bool, inProcess: Bool,
+        executable: String = ChildProcess.currentExecutable, calibrationSize: Int = 2048
+    ) {
         self.calibrationSize = calibrationSize
         self.plan = plan
         self.outputPath = outputPath
@@ -33,7 +35,7 @@ public final class SweepRunner {
         case existingReport(path: String, rows: Int)
         public var description: String {
             switch self {
-            case let .existingReport(path, rows):
+            case .existingReport(let path, let rows):
                 return "--out \(path) already holds \(rows) rows; pass --resume to continue it, or choose another --out"
             }
         }
@@ -63,25 +65,31 @@ public final class SweepRunner {
         var earlierRows: [[String: String]] = []
         if FileManager.default.fileExists(atPath: outputPath) {
             let existing = try ReportFile(path: outputPath)
-            if !existing.rows.isEmpty && !resume { throw SweepError.existingReport(path: outputPath, rows: existing.rows.count) }
+            if !existing.rows.isEmpty && !resume {
+                throw SweepError.existingReport(path: outputPath, rows: existing.rows.count)
+            }
             finished = Set(existing.rows.compactMap(ReportFile.key(of:)))
             earlierRows = existing.rows
         }
-        var environment = EnvironmentReport.capture(threads: plan.threads, memoryLimitBytes: plan.memoryLimitBytes,
-                                                    timeoutSeconds: plan.timeoutSeconds)
+        var environment = EnvironmentReport.capture(
+            threads: plan.threads, memoryLimitBytes: plan.memoryLimitBytes,
+            timeoutSeconds: plan.timeoutSeconds)
         environment.tuningFile = (try? TuningCache.file(for: TuningSource(flag: plan.tuning)))??.path
         if !earlierRows.isEmpty {
             let kept = try EnvironmentReport.runsToKeep(at: envPath)
             if !kept.isEmpty { environment.earlierRuns = kept }
         }
         let writer = try ReportWriter(path: outputPath)
-        if writer.repairedLineEnd { progress.note("note: \(outputPath) lacked a final line end; added one before the new rows") }
+        if writer.repairedLineEnd {
+            progress.note("note: \(outputPath) lacked a final line end; added one before the new rows")
+        }
         progress.note("calibrating: cblas_sgemm \(calibrationSize)³ on \(plan.threads) thread(s)")
         let gemm = GEMMCalibration(size: calibrationSize, threads: plan.threads)
         var calibration = CalibrationLog(start: gemm.full())
         environment.record(calibration)
         try environment.write(to: envPath)
-        progress.note(String(format: "sgemm %.1f GFLOP/s; %d cases, writing %@", calibration.start, cases.count, outputPath))
+        progress.note(
+            String(format: "sgemm %.1f GFLOP/s; %d cases, writing %@", calibration.start, cases.count, outputPath))
 
         // Each case is admitted once (resolving its mask can mean building a layout);
         // resumed cases need nothing.
@@ -90,7 +98,7 @@ public final class SweepRunner {
         progress.caseWork = zip(cases, admissions).map { c, admitted in
             guard let (admission, resolved, _) = admitted, case .run = admission, let mask = resolved else { return 0 }
             return TimeModel.computedFlops(c, mask: mask) * Double(c.repetitions.warmup + 1 + c.repetitions.minReps)
-                + 1e8    // process start-up and input generation
+                + 1e8  // process start-up and input generation
         }
         var records: [SweepRecord] = []
         var timings = TimeModel()
@@ -101,16 +109,19 @@ public final class SweepRunner {
             }
             progress.caseStarted(index + 1, of: cases.count, key: key)
             let record: SweepRecord
-            switch CasePreflight.check(config, key: key, admitted: admitted, plan: plan, timings: timings,
-                                       sgemm: calibration.reference) {
+            switch CasePreflight.check(
+                config, key: key, admitted: admitted, plan: plan, timings: timings,
+                sgemm: calibration.reference)
+            {
             case .settled(let r):
                 record = r
-            case let .run(mask, predicted):
+            case .run(let mask, let predicted):
                 let local = gemm.quick()
                 calibration.checks.append(local)
                 let (outcome, interference) = executor.execute(config)
-                record = SweepRecord(config, key: key, outcome: outcome, mask: mask, predicted: predicted,
-                                     sgemm: calibration.reference, sgemmLocal: local, interference: interference)
+                record = SweepRecord(
+                    config, key: key, outcome: outcome, mask: mask, predicted: predicted,
+                    sgemm: calibration.reference, sgemmLocal: local, interference: interference)
                 if let result = record.result { timings.record(config, mask: mask, medianMs: result.statistics.median) }
             }
             try writer.append(record)
@@ -123,8 +134,10 @@ public final class SweepRunner {
         // Every row of this run gets the final reference rate (rows of an
         // earlier, resumed run keep theirs).
         for i in records.indices { records[i].sgemmGflops = calibration.reference }
-        try ReportWriter.rewrite(path: outputPath, rows: earlierRows.map { row in ReportSchema.header.map { row[$0] ?? "" } }
-                                     + records.map(ReportSchema.cells))
+        try ReportWriter.rewrite(
+            path: outputPath,
+            rows: earlierRows.map { row in ReportSchema.header.map { row[$0] ?? "" } }
+                + records.map(ReportSchema.cells))
         environment.record(calibration)
         environment.disturbedCases = records.filter { $0.interference?.isDisturbed == true }.count
         environment.finishedAt = Date()
@@ -139,8 +152,9 @@ public final class SweepRunner {
         case .ok, .wrong:
             let m = r.result!
             let disturbed = r.interference.map { $0.isDisturbed ? " [disturbed: \($0.summary)]" : "" } ?? ""
-            return String(format: "%@ %.2f ms, %.1f GFLOP/s, peak extra %@", r.status == .ok ? "ok" : "WRONG",
-                          m.statistics.median, m.usefulGflops, Bytes.format(m.peakExtraBytes)) + disturbed
+            return String(
+                format: "%@ %.2f ms, %.1f GFLOP/s, peak extra %@", r.status == .ok ? "ok" : "WRONG",
+                m.statistics.median, m.usefulGflops, Bytes.format(m.peakExtraBytes)) + disturbed
         default: return "\(r.status.rawValue): \(r.reason)"
         }
     }
@@ -156,13 +170,17 @@ enum CasePreflight {
         case run(mask: AttentionMask, predicted: Int?)
     }
 
-    static func check(_ config: CaseConfig, key: CaseKey, admitted: (CaseAdmission, AttentionMask?, Int?),
-                      plan: SweepPlan, timings: TimeModel, sgemm: Double) -> Decision {
+    static func check(
+        _ config: CaseConfig, key: CaseKey, admitted: (CaseAdmission, AttentionMask?, Int?),
+        plan: SweepPlan, timings: TimeModel, sgemm: Double
+    ) -> Decision {
         let (admission, resolved, predicted) = admitted
         func settle(_ status: CaseStatus, _ reason: String) -> Decision {
-            .settled(SweepRecord(key: key, status: status, reason: reason, predictedExtraBytes: predicted,
-                                 inputBytes: config.shape.tensorBytes, density: resolved?.density,
-                                 attendedPairs: resolved?.attendedPairs, sgemmGflops: sgemm, seed: config.seed))
+            .settled(
+                SweepRecord(
+                    key: key, status: status, reason: reason, predictedExtraBytes: predicted,
+                    inputBytes: config.shape.tensorBytes, density: resolved?.density,
+                    attendedPairs: resolved?.attendedPairs, sgemmGflops: sgemm, seed: config.seed))
         }
         switch admission {
         case .unsupported(let why): return settle(.unsupported, why)
@@ -173,14 +191,20 @@ enum CasePreflight {
         let mask = resolved!
         let runs = Double(config.repetitions.warmup + 1 + config.repetitions.minReps)
         if let estimate = timings.predictMs(config, mask: mask), estimate.ms * runs / 1e3 > plan.timeoutSeconds {
-            return settle(.skipped, String(format: "predicted %.0f s for %d runs (extrapolated from N=%d) exceeds --timeout %g s",
-                                           estimate.ms * runs / 1e3, Int(runs), estimate.from, plan.timeoutSeconds))
+            return settle(
+                .skipped,
+                String(
+                    format: "predicted %.0f s for %d runs (extrapolated from N=%d) exceeds --timeout %g s",
+                    estimate.ms * runs / 1e3, Int(runs), estimate.from, plan.timeoutSeconds))
         }
         // No shorter length measured yet: a lower bound, every computed FLOP at the sgemm rate.
         let floorSeconds = TimeModel.computedFlops(config, mask: mask) / (sgemm * 1e9) * runs
         if floorSeconds > plan.timeoutSeconds {
-            return settle(.skipped, String(format: "needs at least %.2g s for %d runs even at the sgemm rate; exceeds --timeout %g s",
-                                           floorSeconds, Int(runs), plan.timeoutSeconds))
+            return settle(
+                .skipped,
+                String(
+                    format: "needs at least %.2g s for %d runs even at the sgemm rate; exceeds --timeout %g s",
+                    floorSeconds, Int(runs), plan.timeoutSeconds))
         }
         return .run(mask: mask, predicted: predicted)
     }
@@ -190,21 +214,28 @@ extension SweepRecord {
     /// Why a verified case is `wrong`.
     static func wrongReason(_ v: VerificationResult) -> String {
         if let n = v.nonFiniteOutputs, n > 0 { return VerificationResult.nonFiniteReason(n) }
-        return String(format: "max abs error %.3g (tolerance %.0e), rel Frobenius %.3g (tolerance %.0e) over %@",
-               v.maxAbsoluteError, VerificationResult.absoluteTolerance,
-               v.relativeFrobeniusError, VerificationResult.relativeTolerance, v.coverage)
+        return String(
+            format: "max abs error %.3g (tolerance %.0e), rel Frobenius %.3g (tolerance %.0e) over %@",
+            v.maxAbsoluteError, VerificationResult.absoluteTolerance,
+            v.relativeFrobeniusError, VerificationResult.relativeTolerance, v.coverage)
     }
 
     /// The row of a case that ran: `ok`, `wrong` (over tolerance), `failed`
     /// or `timeout`.
-    init(_ config: CaseConfig, key: CaseKey, outcome: CaseExecutor.Outcome, mask: AttentionMask, predicted: Int?,
-         sgemm: Double, sgemmLocal: Double?, interference: Interference?) {
+    init(
+        _ config: CaseConfig, key: CaseKey, outcome: CaseExecutor.Outcome, mask: AttentionMask, predicted: Int?,
+        sgemm: Double, sgemmLocal: Double?, interference: Interference?
+    ) {
         let status: CaseStatus
         var reason = ""
         var result: CaseResult?
         switch outcome {
-        case .failed(let why): status = .failed; reason = why
-        case .timedOut(let why): status = .timeout; reason = why
+        case .failed(let why):
+            status = .failed
+            reason = why
+        case .timedOut(let why):
+            status = .timeout
+            reason = why
         case .measured(let r):
             result = r
             if let v = r.verification, !v.passes {
@@ -214,10 +245,11 @@ extension SweepRecord {
                 status = .ok
             }
         }
-        self.init(key: key, status: status, reason: reason, result: result,
-                  predictedExtraBytes: result == nil ? predicted : nil, inputBytes: config.shape.tensorBytes,
-                  density: mask.density, attendedPairs: mask.attendedPairs, sgemmGflops: sgemm,
-                  sgemmLocalGflops: sgemmLocal, interference: interference, seed: config.seed)
+        self.init(
+            key: key, status: status, reason: reason, result: result,
+            predictedExtraBytes: result == nil ? predicted : nil, inputBytes: config.shape.tensorBytes,
+            density: mask.density, attendedPairs: mask.attendedPairs, sgemmGflops: sgemm,
+            sgemmLocalGflops: sgemmLocal, interference: interference, seed: config.seed)
     }
 }
 

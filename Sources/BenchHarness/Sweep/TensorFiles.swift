@@ -15,11 +15,15 @@ public enum TensorFiles {
         let q = try NumpyFile.read(path: query)
         let k = try NumpyFile.read(path: key)
         let v = try NumpyFile.read(path: value)
-        for (path, a) in [(query, q), (key, k), (value, v)] where a.shape.count != 4 || a.shape.contains(where: { $0 < 1 }) {
-            throw InputError(description: "\(path): shape \(a.shape) must be 4-D [batch, heads, length, head_dim] with every extent ≥ 1")
+        for (path, a) in [(query, q), (key, k), (value, v)]
+        where a.shape.count != 4 || a.shape.contains(where: { $0 < 1 }) {
+            throw InputError(
+                description:
+                    "\(path): shape \(a.shape) must be 4-D [batch, heads, length, head_dim] with every extent ≥ 1")
         }
         guard k.shape == v.shape else {
-            throw InputError(description: "\(value): shape \(v.shape) differs from \(key)'s \(k.shape); K and V must match")
+            throw InputError(
+                description: "\(value): shape \(v.shape) differs from \(key)'s \(k.shape); K and V must match")
         }
         guard k.shape[0] == q.shape[0] else {
             throw InputError(description: "\(key): batch \(k.shape[0]) differs from \(query)'s \(q.shape[0])")
@@ -36,17 +40,24 @@ public enum TensorFiles {
             if let i = a.values.firstIndex(where: { !$0.isFinite }) {
                 let s = a.shape, d = s[3], n = s[2], h = s[1]
                 let at = "[\(i / (h * n * d)), \(i / (n * d) % h), \(i / d % n), \(i % d)]"
-                throw InputError(description: "\(path): element \(at) is \(a.values[i].isNaN ? "NaN" : "infinite (or beyond float32's range)"); attention inputs must be finite")
+                throw InputError(
+                    description:
+                        "\(path): element \(at) is \(a.values[i].isNaN ? "NaN" : "infinite (or beyond float32's range)"); attention inputs must be finite"
+                )
             }
         }
-        let shape = try AttentionShape(batch: q.shape[0], heads: q.shape[1], kvHeads: k.shape[1],
-                                       queryLength: q.shape[2], keyLength: k.shape[2], headDim: q.shape[3], scale: scale)
-        return try AttentionInputs(shape: shape, query: AlignedBuffer(q.values), key: AlignedBuffer(k.values),
-                                   value: AlignedBuffer(v.values))
+        let shape = try AttentionShape(
+            batch: q.shape[0], heads: q.shape[1], kvHeads: k.shape[1],
+            queryLength: q.shape[2], keyLength: k.shape[2], headDim: q.shape[3], scale: scale)
+        return try AttentionInputs(
+            shape: shape, query: AlignedBuffer(q.values), key: AlignedBuffer(k.values),
+            value: AlignedBuffer(v.values))
     }
 
     /// Writes `output` as a `[B, H, Nq, d]` float32 `.npy` file.
     public static func save(_ output: AlignedBuffer, shape: AttentionShape, to path: String) throws {
-        try NumpyFile.write(UnsafeBufferPointer(output.buffer), shape: [shape.batch, shape.heads, shape.queryLength, shape.headDim], to: path)
+        try NumpyFile.write(
+            UnsafeBufferPointer(output.buffer), shape: [shape.batch, shape.heads, shape.queryLength, shape.headDim],
+            to: path)
     }
 }

@@ -22,10 +22,17 @@ public struct Tuner {
     public var threads: Int
     public var reps: Int
 
-    public init(strategies: [String], headDims: [Int], patterns: [String], seqLen: Int, heads: Int = 8, threads: Int,
-                reps: Int = 3) {
-        self.strategies = strategies; self.headDims = headDims; self.patterns = patterns
-        self.seqLen = seqLen; self.heads = heads; self.threads = threads; self.reps = reps
+    public init(
+        strategies: [String], headDims: [Int], patterns: [String], seqLen: Int, heads: Int = 8, threads: Int,
+        reps: Int = 3
+    ) {
+        self.strategies = strategies
+        self.headDims = headDims
+        self.patterns = patterns
+        self.seqLen = seqLen
+        self.heads = heads
+        self.threads = threads
+        self.reps = reps
     }
 
     /// Runs every measurement; `progress` gets one line per tuned family.
@@ -43,20 +50,27 @@ public struct Tuner {
                     let mask = try AttentionMask(pattern, shape: shape)
                     if let entry = try tune(name, pattern: pattern, mask: mask, inputs: inputs, output: output) {
                         entries.append(entry)
-                        let gain = entry.defaultMs.map { String(format: ", default %.2f ms (%.2fx)", $0, $0 / entry.bestMs) } ?? ""
-                        progress(String(format: "%@ %@ d=%d N=%d: %@ tile %@, %.2f ms%@", name, text, d, seqLen,
-                                        KernelTable.descriptor(entry.kernel).name, entry.tile.description, entry.bestMs, gain))
+                        let gain =
+                            entry.defaultMs.map { String(format: ", default %.2f ms (%.2fx)", $0, $0 / entry.bestMs) }
+                            ?? ""
+                        progress(
+                            String(
+                                format: "%@ %@ d=%d N=%d: %@ tile %@, %.2f ms%@", name, text, d, seqLen,
+                                KernelTable.descriptor(entry.kernel).name, entry.tile.description, entry.bestMs, gain))
                     }
                 }
             }
         }
-        return TuningFile(cpuModel: CPUFeatures.current().modelName, kernelsAvailable: TuningFile.kernelsHere,
-                          threads: threads, entries: entries)
+        return TuningFile(
+            cpuModel: CPUFeatures.current().modelName, kernelsAvailable: TuningFile.kernelsHere,
+            threads: threads, entries: entries)
     }
 
     /// One family: every candidate, fastest first, and the first that verifies.
-    func tune(_ name: String, pattern: MaskPattern, mask: AttentionMask, inputs: AttentionInputs,
-              output: AlignedBuffer) throws -> TuningFile.Entry? {
+    func tune(
+        _ name: String, pattern: MaskPattern, mask: AttentionMask, inputs: AttentionInputs,
+        output: AlignedBuffer
+    ) throws -> TuningFile.Entry? {
         let shape = inputs.shape
         var measured: [(candidate: TuningFile.Candidate, strategy: any AttentionStrategy)] = []
         var defaultMs: Double?
@@ -66,8 +80,11 @@ public struct Tuner {
             tiles += kernelDefault.tuningCandidates(shape: shape, mask: mask).map { Optional($0) }
             var seen = Set<TileSize>()
             for tile in tiles {
-                let strategy = try StrategyRegistry.strategy(named: name, options: StrategyOptions(tile: tile, kernel: kernel))
-                guard let used = strategy.execution(shape: shape, mask: mask).tile, seen.insert(used).inserted else { continue }
+                let strategy = try StrategyRegistry.strategy(
+                    named: name, options: StrategyOptions(tile: tile, kernel: kernel))
+                guard let used = strategy.execution(shape: shape, mask: mask).tile, seen.insert(used).inserted else {
+                    continue
+                }
                 let times = try Stopwatch.measure(.fixed(warmup: 1, reps: reps)) {
                     try strategy.forward(inputs, mask: mask, output: output, threads: threads)
                 }
@@ -80,10 +97,11 @@ public struct Tuner {
         for (candidate, strategy) in measured {
             try strategy.forward(inputs, mask: mask, output: output, threads: threads)
             guard Verification.verify(inputs, mask: mask, output: output).passes else { continue }
-            return TuningFile.Entry(strategy: name, headDim: shape.headDim, pattern: pattern.description,
-                                    patternKind: pattern.kind.rawValue, seqLen: shape.queryLength,
-                                    kernel: candidate.kernel, tile: candidate.tile, bestMs: candidate.ms,
-                                    defaultMs: defaultMs, candidates: measured.map(\.candidate))
+            return TuningFile.Entry(
+                strategy: name, headDim: shape.headDim, pattern: pattern.description,
+                patternKind: pattern.kind.rawValue, seqLen: shape.queryLength,
+                kernel: candidate.kernel, tile: candidate.tile, bestMs: candidate.ms,
+                defaultMs: defaultMs, candidates: measured.map(\.candidate))
         }
         return nil
     }

@@ -38,10 +38,19 @@ public struct TuningFile: Codable, Sendable, Equatable {
         /// Every candidate measured, fastest first.
         public var candidates: [Candidate]
 
-        public init(strategy: String, headDim: Int, pattern: String, patternKind: String, seqLen: Int,
-                    kernel: KernelID, tile: TileSize, bestMs: Double, defaultMs: Double?, candidates: [Candidate]) {
-            self.strategy = strategy; self.headDim = headDim; self.pattern = pattern; self.patternKind = patternKind
-            self.seqLen = seqLen; self.kernel = kernel; self.tile = tile; self.bestMs = bestMs; self.defaultMs = defaultMs
+        public init(
+            strategy: String, headDim: Int, pattern: String, patternKind: String, seqLen: Int,
+            kernel: KernelID, tile: TileSize, bestMs: Double, defaultMs: Double?, candidates: [Candidate]
+        ) {
+            self.strategy = strategy
+            self.headDim = headDim
+            self.pattern = pattern
+            self.patternKind = patternKind
+            self.seqLen = seqLen
+            self.kernel = kernel
+            self.tile = tile
+            self.bestMs = bestMs
+            self.defaultMs = defaultMs
             self.candidates = candidates
         }
     }
@@ -59,11 +68,16 @@ public struct TuningFile: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schemaVersion = "schema_version", cpuModel = "cpu_model", kernelsAvailable = "kernels_available"
-        case threads, createdAt = "created_at", entries
+        case schemaVersion = "schema_version"
+        case cpuModel = "cpu_model"
+        case kernelsAvailable = "kernels_available"
+        case threads
+        case createdAt = "created_at"
+        case entries
     }
 
-    public init(cpuModel: String, kernelsAvailable: [String], threads: Int, createdAt: Date = Date(), entries: [Entry]) {
+    public init(cpuModel: String, kernelsAvailable: [String], threads: Int, createdAt: Date = Date(), entries: [Entry])
+    {
         self.cpuModel = cpuModel
         self.kernelsAvailable = kernelsAvailable
         self.threads = threads
@@ -78,7 +92,8 @@ public struct TuningFile: Codable, Sendable, Equatable {
     public static var defaultPath: String {
         let env = ProcessInfo.processInfo.environment
         if let path = env["ATTNBENCH_TUNING"], !path.isEmpty { return path }
-        let cache = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let cache =
+            env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache")
         return (cache as NSString).appendingPathComponent("attnbench/tuning.json")
     }
@@ -91,7 +106,8 @@ public struct TuningFile: Codable, Sendable, Equatable {
         let here = CPUFeatures.current().modelName
         if cpuModel != here { return "it was made on '\(cpuModel)', this CPU is '\(here)'" }
         if kernelsAvailable != Self.kernelsHere {
-            return "it was made where the kernels \(kernelsAvailable.joined(separator: ", ")) could run; here: \(Self.kernelsHere.joined(separator: ", "))"
+            return
+                "it was made where the kernels \(kernelsAvailable.joined(separator: ", ")) could run; here: \(Self.kernelsHere.joined(separator: ", "))"
         }
         return nil
     }
@@ -111,7 +127,7 @@ public struct TuningFile: Codable, Sendable, Equatable {
         case unreadable(path: String, reason: String)
         public var description: String {
             switch self {
-            case let .unreadable(path, reason): return "tuning file '\(path)': \(reason)"
+            case .unreadable(let path, let reason): return "tuning file '\(path)': \(reason)"
             }
         }
     }
@@ -122,7 +138,8 @@ public struct TuningFile: Codable, Sendable, Equatable {
     public static func load(path: String) throws -> TuningFile {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw LoadError.unreadable(path: path, reason: "cannot be read (\((error as NSError).localizedDescription))")
+            throw LoadError.unreadable(
+                path: path, reason: "cannot be read (\((error as NSError).localizedDescription))")
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
@@ -190,7 +207,8 @@ public enum TuningCache {
         var usable: TuningFile? = loaded
         if let why = loaded.mismatch {
             usable = nil
-            FileHandle.standardError.write(Data("attnbench: warning: ignoring the tuning file \(path): \(why); run attnbench tune here\n".utf8))
+            FileHandle.standardError.write(
+                Data("attnbench: warning: ignoring the tuning file \(path): \(why); run attnbench tune here\n".utf8))
         }
         cache.withLock { $0[path] = usable }
         return usable.map { (path, $0) }
