@@ -26,12 +26,13 @@ public struct VerificationResult: Codable, Sendable, Equatable {
         self.nonFiniteOutputs = nonFiniteOutputs
     }
 
-    /// The tolerances the suite holds every strategy to on standard normal
-    /// inputs: relative Frobenius ≤ 1e-5 and max absolute ≤ 1e-4.
-    public static let relativeTolerance = 1e-5
-    public static let absoluteTolerance = 1e-4
+    /// The tolerances of ``ReferenceError``, the one measure the harness and
+    /// the tests share.
+    public static let relativeTolerance = ReferenceError.relativeTolerance
+    public static let absoluteTolerance = ReferenceError.absoluteTolerance
 
-    /// Within both tolerances, with every output element finite.
+    /// Within both tolerances, with every output element finite (the rule of
+    /// ``ReferenceError/withinTolerance``).
     public var passes: Bool {
         (nonFiniteOutputs ?? 0) == 0
             && relativeFrobeniusError <= Self.relativeTolerance && maxAbsoluteError <= Self.absoluteTolerance
@@ -74,27 +75,21 @@ public enum Verification {
             rows = sampleRows(s.queryLength)
             coverage = "sample of \(rows.count) rows in \(heads.count) head(s)"
         }
-        var maxAbs = 0.0, diff2 = 0.0, ref2 = 0.0
+        var error = ReferenceError()
         let d = s.headDim
         for (b, h) in heads {
             let reference = ReferenceAttention.outputRows(inputs, mask: mask, batch: b, head: h, rows: rows)
             let base = output.baseAddress + s.queryOffset(batch: b, head: h)
             for (n, i) in rows.enumerated() {
-                for c in 0 ..< d {
-                    let r = reference[n * d + c]
-                    let e = Double(base[i * d + c]) - r
-                    maxAbs = max(maxAbs, abs(e))
-                    if e.isNaN { maxAbs = .nan }
-                    diff2 += e * e
-                    ref2 += r * r
-                }
+                for c in 0 ..< d { error.add(output: base[i * d + c], reference: reference[n * d + c]) }
             }
         }
-        let rel = ref2 > 0 ? (diff2 / ref2).squareRoot() : diff2.squareRoot()
         var nonFinite = 0
         for i in 0 ..< output.count where !output.baseAddress[i].isFinite { nonFinite += 1 }
         return VerificationResult(
-            maxAbsoluteError: maxAbs, relativeFrobeniusError: rel,
+            // A checked NaN or infinity shows as a NaN maximum, besides the whole-output count.
+            maxAbsoluteError: error.nonFinite > 0 ? .nan : error.maxAbsolute,
+            relativeFrobeniusError: error.relativeFrobenius,
             checkedRows: rows.count * heads.count, coverage: coverage, nonFiniteOutputs: nonFinite)
     }
 

@@ -1,26 +1,12 @@
 import Attention
 
-/// The error of a strategy's output against the float64 reference.
-public struct OutputError: CustomStringConvertible {
-    public var maxAbsolute: Double
-    public var relativeFrobenius: Double
-    public var hasNaN: Bool
-
-    /// The suite's tolerances on standard normal inputs.
-    public var withinTolerance: Bool { !hasNaN && maxAbsolute <= 1e-4 && relativeFrobenius <= 1e-5 }
-
-    public var description: String {
-        "max abs \(maxAbsolute), rel Frobenius \(relativeFrobenius)" + (hasNaN ? ", NaN present" : "")
-    }
-}
-
 /// One strategy run checked against the reference.
 public struct CheckedRun {
     public let inputs: AttentionInputs
     public let mask: AttentionMask
     public let output: [Float]
     public let reference: [Double]
-    public let error: OutputError
+    public let error: ReferenceError
 }
 
 public enum ReferenceCheck {
@@ -41,22 +27,9 @@ public enum ReferenceCheck {
             error: compare(output.toArray(), reference))
     }
 
-    public static func compare(_ output: [Float], _ reference: [Double]) -> OutputError {
-        precondition(output.count == reference.count)
-        var maxAbs = 0.0, diff2 = 0.0, ref2 = 0.0, nan = false
-        for (o, r) in zip(output, reference) {
-            if o.isNaN {
-                nan = true
-                continue
-            }
-            let e = Double(o) - r
-            maxAbs = max(maxAbs, abs(e))
-            diff2 += e * e
-            ref2 += r * r
-        }
-        return OutputError(
-            maxAbsolute: maxAbs, relativeFrobenius: ref2 > 0 ? (diff2 / ref2).squareRoot() : diff2.squareRoot(),
-            hasNaN: nan)
+    /// The suite's one error measure (``ReferenceError``) of `output` against `reference`.
+    public static func compare(_ output: [Float], _ reference: [Double]) -> ReferenceError {
+        ReferenceError(output, reference)
     }
 }
 
