@@ -1,0 +1,247 @@
+import Attention
+import Foundation
+
+/// The CSV columns of a sweep report, defined once: the header, every row
+/// and the README's column table all come from ``columns``, so they cannot
+/// disagree. Units are in the names (`_ms`, `_bytes`), never in the cells.
+public enum ReportSchema {
+    /// Bumped whenever a column is added, removed or changes meaning.
+    /// Version 2 added the calibration and interference columns, version 3
+    /// the kernel columns.
+    public static let version = 3
+
+    /// Every version this build reads: older reports lack the newer columns,
+    /// whose cells then read as empty.
+    public static let readableVersions = 1 ... version
+
+    public struct Column: Sendable {
+        public let name: String
+        /// What its cells may hold; a report is read only when every cell fits.
+        public let kind: CellKind
+        public let meaning: String
+        /// The schema version that introduced the column.
+        public let since: Int
+        let value: @Sendable (SweepRecord) -> String
+
+        init(
+            name: String, kind: CellKind, meaning: String, since: Int = 1,
+            value: @escaping @Sendable (SweepRecord) -> String
+        ) {
+            self.name = name
+            self.kind = kind
+            self.meaning = meaning
+            self.since = since
+            self.value = value
+        }
+    }
+
+    /// The header a report of `version` has.
+    public static func header(version: Int) -> [String] { columns.filter { $0.since <= version }.map(\.name) }
+
+    public static var header: [String] { columns.map(\.name) }
+
+    public static func cells(_ r: SweepRecord) -> [String] { columns.map { $0.value(r) } }
+
+    /// Each column's ``CellKind``, by name.
+    public static let kinds: [String: CellKind] = Dictionary(uniqueKeysWithValues: columns.map { ($0.name, $0.kind) })
+
+    /// The columns that identify a case (``CaseKey``).
+    public static let keyColumns = [
+        "strategy", "pattern", "batch", "heads", "kv_heads", "seq_len", "kv_len",
+        "head_dim", "threads", "tile",
+    ]
+
+    static func number(_ v: Double?) -> String {
+        guard let v, v.isFinite else { return "" }
+        return String(format: "%.6g", v)
+    }
+    static func int(_ v: Int?) -> String { v.map(String.init) ?? "" }
+    static func stat(_ r: SweepRecord, _ f: (SampleStatistics) -> Double) -> String {
+        number(r.result.map { f($0.statistics) })
+    }
+
+    public static let columns: [Column] = [
+        Column(name: "schema_version", kind: .key(.integer(min: 1)), meaning: "version of this column set (\(version))")
+        { _ in "\(version)" },
+        Column(
+            name: "status", kind: .key(.status),
+            meaning: "ok, wrong (over tolerance), skipped (over budget), unsupported, failed, timeout"
+        ) { $0.status.rawValue },
+        Column(name: "reason", kind: .text, meaning: "why a case was skipped, failed or is wrong; empty when ok") {
+            $0.reason
+        },
+        Column(name: "strategy", kind: .key(.text), meaning: "registered strategy name") { $0.key.strategy },
+        Column(name: "pattern", kind: .key(.text), meaning: "mask pattern, command-line syntax") { $0.key.pattern },
+        Column(name: "batch", kind: .key(.integer(min: 1)), meaning: "batch size B") { "\($0.key.batch)" },
+        Column(name: "heads", kind: .key(.integer(min: 1)), meaning: "query heads H") { "\($0.key.heads)" },
+        Column(name: "kv_heads", kind: .key(.integer(min: 1)), meaning: "key/value heads") { "\($0.key.kvHeads)" },
+        Column(name: "seq_len", kind: .key(.integer(min: 1)), meaning: "query length Nq") { "\($0.key.seqLen)" },
+        Column(name: "kv_len", kind: .key(.integer(min: 1)), meaning: "key length Nk") { "\($0.key.kvLen)" },
+        Column(name: "head_dim", kind: .key(.integer(min: 1)), meaning: "head dimension d") { "\($0.key.headDim)" },
+        Column(name: "threads", kind: .key(.integer(min: 1)), meaning: "worker threads") { "\($0.key.threads)" },
+        Column(name: "tile", kind: .text, meaning: "tile RxC when set with --tile, else empty (the strategy's default)")
+        { $0.key.tile },
+        Column(
+            name: "kernel", kind: .text,
+            meaning:
+                "the tile kernel the strategy ran with (attnbench list shows the table; openblas for dense's products)",
+            since: 3
+        ) {
+            $0.result?.execution?.kernel ?? ""
+        },
+        Column(
+            name: "tile_used", kind: .text,
+            meaning: "the tile RxC the strategy ran with, after fitting it to the problem; empty when it has none",
+            since: 3
+        ) {
+            $0.result?.execution?.tile?.description ?? ""
+        },
+        Column(
+            name: "kernel_choice", kind: .text,
+            meaning:
+                "how kernel and tile were chosen: flag (--kernel/--tile), tuned (the tuning file), flag+tuned, or default (the CPU's features and the kernel's tile)",
+            since: 3
+        ) {
+            $0.result?.kernelChoice ?? ""
+        },
+        Column(name: "density", kind: .number(min: 0), meaning: "attended pairs / (Nq·Nk)") { number($0.density) },
+        Column(name: "attended_pairs", kind: .integer(min: 0), meaning: "attended (query, key) pairs per head") {
+            int($0.attendedPairs)
+        },
+        Column(name: "reps", kind: .integer(min: 0), meaning: "timed repetitions") { int($0.result?.statistics.count) },
+        Column(name: "median_ms", kind: .number(min: 0), meaning: "median time of one forward pass") {
+            stat($0) { $0.median }
+        },
+        Column(name: "min_ms", kind: .number(min: 0), meaning: "fastest repetition") { stat($0) { $0.min } },
+        Column(name: "max_ms", kind: .number(min: 0), meaning: "slowest repetition") { stat($0) { $0.max } },
+        Column(name: "mean_ms", kind: .number(min: 0), meaning: "mean of the repetitions") { stat($0) { $0.mean } },
+        Column(name: "stddev_ms", kind: .number(min: 0), meaning: "sample standard deviation (n−1)") {
+            stat($0) { $0.standardDeviation }
+        },
+        Column(name: "p10_ms", kind: .number(min: 0), meaning: "10th percentile (linear interpolation)") {
+            stat($0) { $0.p10 }
+        },
+        Column(name: "p90_ms", kind: .number(min: 0), meaning: "90th percentile") { stat($0) { $0.p90 } },
+        Column(name: "times_ms", kind: .numbers, meaning: "every timed repetition in order, joined by ';'") {
+            $0.result?.timesMs.map { String(format: "%.4f", $0) }.joined(separator: ";") ?? ""
+        },
+        Column(
+            name: "round_sizes", kind: .counts,
+            meaning:
+                "for a report of attnbench ab: the repetitions each round's process contributed to times_ms, in order, joined by ';' (compare then tests the rounds' medians); empty for one process",
+            since: 2
+        ) {
+            $0.result?.roundSizes.map { $0.map(String.init).joined(separator: ";") } ?? ""
+        },
+        Column(name: "useful_gflops", kind: .number(min: 0), meaning: "4·B·H·d·attended_pairs / median, in GFLOP/s") {
+            number($0.result?.usefulGflops)
+        },
+        Column(name: "tokens_per_s", kind: .number(min: 0), meaning: "B·Nq / median") {
+            number($0.result?.tokensPerSecond)
+        },
+        Column(
+            name: "sgemm_gflops", kind: .positive,
+            meaning:
+                "cblas_sgemm 2048³ GFLOP/s with the same threads, the sweep's reference: the highest of its careful measurements at the start and the end and the median of its checks between cases (interference only ever lowers a GEMM's rate); every row of a finished sweep has the same"
+        ) {
+            number($0.sgemmGflops)
+        },
+        Column(
+            name: "sgemm_gflops_local", kind: .positive,
+            meaning:
+                "the quick cblas_sgemm check (the better of two 2048³ products) taken just before this case; far below sgemm_gflops means the machine was slow then",
+            since: 2
+        ) {
+            number($0.sgemmLocalGflops)
+        },
+        Column(
+            name: "normalized_sgemm_gflop", kind: .number(min: 0),
+            meaning:
+                "median × sgemm_gflops: the case's time in units of this machine's GEMM work (GFLOP); compares across machines and load"
+        ) {
+            r in number(r.result.flatMap { res in r.sgemmGflops.map { res.statistics.median * 1e-3 * $0 } })
+        },
+        Column(name: "fraction_of_sgemm", kind: .number(min: 0), meaning: "useful_gflops / sgemm_gflops") {
+            r in number(r.result.flatMap { res in r.sgemmGflops.map { res.usefulGflops / $0 } })
+        },
+        Column(name: "input_bytes", kind: .integer(min: 0), meaning: "bytes of Q, K, V and O") { "\($0.inputBytes)" },
+        Column(
+            name: "rss_before_inputs_bytes", kind: .integer(min: 0),
+            meaning: "resident set of the case's process before the tensors exist"
+        ) { int($0.result?.rssBeforeInputsBytes) },
+        Column(name: "rss_with_inputs_bytes", kind: .integer(min: 0), meaning: "resident set with Q, K, V, O in place")
+        { int($0.result?.rssWithInputsBytes) },
+        Column(
+            name: "peak_rss_bytes", kind: .integer(min: 0),
+            meaning: "peak resident set during the timed runs (VmHWM after a clear_refs reset)"
+        ) { int($0.result?.peakRssBytes) },
+        Column(
+            name: "peak_extra_bytes", kind: .integer(min: nil),
+            meaning:
+                "peak_rss − rss_with_inputs (signed): the strategy's working memory, including what its first run touches for good (OpenBLAS buffers, worker stacks)"
+        ) { int($0.result?.peakExtraBytes) },
+        Column(
+            name: "peak_was_reset", kind: .flag,
+            meaning:
+                "1 when /proc/self/clear_refs reset the peak before the timed runs; 0 means peak_rss includes everything since the process started"
+        ) {
+            $0.result.map { $0.peakWasReset ? "1" : "0" } ?? ""
+        },
+        Column(
+            name: "process_peak_rss_bytes", kind: .integer(min: 0),
+            meaning:
+                "the case's process's peak resident set over its whole life (ru_maxrss), inputs and verification included"
+        ) { int($0.result?.processPeakRssBytes) },
+        Column(
+            name: "predicted_extra_bytes", kind: .integer(min: 0),
+            meaning: "the strategy's own prediction of its working memory"
+        ) { int($0.predictedExtraBytes) },
+        Column(
+            name: "max_abs_error", kind: .number(min: 0),
+            meaning: "max |output − float64 reference| over the verified rows"
+        ) { number($0.result?.verification?.maxAbsoluteError) },
+        Column(
+            name: "rel_frobenius_error", kind: .number(min: 0),
+            meaning: "‖output − reference‖_F / ‖reference‖_F over the verified rows"
+        ) { number($0.result?.verification?.relativeFrobeniusError) },
+        Column(
+            name: "verified_rows", kind: .integer(min: 0),
+            meaning: "query rows compared with the reference (all, or the documented sample)"
+        ) { int($0.result?.verification?.checkedRows) },
+        Column(name: "blas_core", kind: .text, meaning: "OpenBLAS kernels the case ran with") {
+            $0.result?.blas.core ?? ""
+        },
+        Column(
+            name: "other_cpu_pct", kind: .number(min: 0),
+            meaning:
+                "CPU time of other processes while the case ran, % of the machine (wall time × CPUs), from /proc/stat",
+            since: 2
+        ) {
+            number($0.interference?.otherCPUPercent)
+        },
+        Column(
+            name: "steal_pct", kind: .number(min: 0),
+            meaning: "hypervisor steal time while the case ran, % of the machine", since: 2
+        ) {
+            number($0.interference?.stealPercent)
+        },
+        Column(
+            name: "disturbed", kind: .flag,
+            meaning:
+                "1 when other_cpu_pct > \(Int(Interference.otherCPUThresholdPercent)) or steal_pct > \(Int(Interference.stealThresholdPercent)): the time may be slow for reasons outside the case; compare says so",
+            since: 2
+        ) {
+            $0.interference.map { $0.isDisturbed ? "1" : "0" } ?? ""
+        },
+        Column(name: "seed", kind: .seed, meaning: "input seed") { "\($0.seed)" },
+        Column(name: "finished_at", kind: .text, meaning: "UTC time the row was written (ISO 8601)") {
+            ISO8601DateFormatter().string(from: $0.finishedAt)
+        },
+    ]
+
+    /// The README's column table.
+    public static func markdownTable() -> String {
+        "| column | meaning |\n| --- | --- |\n"
+            + columns.map { "| `\($0.name)` | \($0.meaning) |" }.joined(separator: "\n")
+    }
+}
