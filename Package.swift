@@ -8,7 +8,12 @@ import PackageDescription
 /// the compiler lowers SIMD arithmetic to library calls (20x slower). The
 /// kernel table offers only the kernels this build and the CPU both have.
 let targetCPU = ProcessInfo.processInfo.environment["ATTNBENCH_TARGET_CPU"] ?? "native"
-let nativeCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", targetCPU])]
+let nativeCPU: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", targetCPU]),
+    // Each file must import what it uses; without this, one file's `import Foundation`
+    // silently serves every file of its module.
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
 
 let package = Package(
     name: "AttentionBench",
@@ -72,7 +77,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AttnbenchCLITests",
-            dependencies: ["attnbench", "BenchHarness", "AttentionTestSupport"],
+            dependencies: [
+                "attnbench", "BenchHarness", "AttentionTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: nativeCPU
         ),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attention
+import Foundation
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

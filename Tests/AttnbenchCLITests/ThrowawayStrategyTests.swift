@@ -1,3 +1,4 @@
+import ArgumentParser
 import Attention
 import AttentionTestSupport
 import BenchHarness

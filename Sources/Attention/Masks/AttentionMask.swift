@@ -1,3 +1,5 @@
+import Foundation
+
 /// How much of a tile of (query, key) pairs a mask keeps.
 public enum TileCoverage: Sendable, Equatable {
     /// No pair is attended: the tile is skipped without being computed.

@@ -1,3 +1,4 @@
+import Attention
 import Foundation
 
 /// A sweep report read back from its CSV: rows as column → cell maps.

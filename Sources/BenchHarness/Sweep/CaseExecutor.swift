@@ -1,3 +1,4 @@
+import Attention
 import Foundation
 
 /// Runs one admitted case, in a fresh child process of `executable`

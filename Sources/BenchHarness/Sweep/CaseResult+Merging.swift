@@ -1,3 +1,5 @@
+import Attention
+
 extension CaseResult {
     /// One result from several measurements of the same case (the rounds of
     /// an A/B run, each in its own process).
