@@ -37,6 +37,10 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     private let acc: AlignedBuffer
     private let rowMax: AlignedBuffer
     private let rowSum: AlignedBuffer
+    /// The row-wise fold's new maxima and sums, per row, before they go
+    /// through the same lane-wise update as the transposed fold's.
+    private let newRowMax: AlignedBuffer
+    private let newRowSum: AlignedBuffer
 
     private var rows = 0
     private var query: UnsafePointer<Float>?
@@ -74,13 +78,15 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         // Whole vectors of rows, for the transposed fold's lane-wise updates.
         rowMax = AlignedBuffer(count: K.roundUp(maxRows))
         rowSum = AlignedBuffer(count: K.roundUp(maxRows))
+        newRowMax = AlignedBuffer(count: K.roundUp(maxRows))
+        newRowSum = AlignedBuffer(count: K.roundUp(maxRows))
     }
 
     /// Bytes of one worker's workspace, for memory predictions (without the
     /// transposed fold's, see ``transposedBytes(maxRows:maxColumns:headDim:)``).
     static func workspaceBytes(maxRows: Int, maxColumns: Int, headDim: Int) -> Int {
         let packed = K.packsKeys ? headDim * K.roundUp(maxColumns) : 0
-        return (maxRows * K.roundUp(maxColumns) + packed + maxRows * headDim + 2 * K.roundUp(maxRows))
+        return (maxRows * K.roundUp(maxColumns) + packed + maxRows * headDim + 4 * K.roundUp(maxRows))
             * MemoryLayout<Float>.stride
     }
 
@@ -225,15 +231,18 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
                 sumB += pB
             }
         }
-        updateState(lane: lane, oldMax: mOldA, newMax: mNewA, shift: shiftA, sum: sumA)
-        if two { updateState(lane: lane + w, oldMax: mOldB, newMax: mNewB, shift: shiftB, sum: sumB) }
+        updateState(lane: lane, oldMax: mOldA, newMax: mNewA, sum: sumA)
+        if two { updateState(lane: lane + w, oldMax: mOldB, newMax: mNewB, sum: sumB) }
     }
 
-    /// `l = α·l + sum`, `m = m'` and `acc = α·acc` for one vector of query
-    /// lanes, with `α = 2^(m − m')` (0 where nothing was attended before).
+    /// The online-softmax update of the running state, the one both folds
+    /// use: `l = α·l + sum`, `m = m'` and `acc = α·acc` for the query rows
+    /// `lane ..< lane + V.scalarCount`, with `α = 2^(m − m')`. A row that had
+    /// attended nothing (m = −∞) gets α = 0; one that still has not
+    /// (m' = −∞ too) keeps l = 0.
     @inline(__always)
-    private func updateState(lane: Int, oldMax: V, newMax: V, shift: V, sum: V) {
-        let rescale = exp2(nonPositive: oldMax - shift)
+    private func updateState(lane: Int, oldMax: V, newMax: V, sum: V) {
+        let rescale = exp2(nonPositive: oldMax - newMax.maximum(V(repeating: -.greatestFiniteMagnitude)))
         (V.load(rowSum.baseAddress + lane) * rescale + sum).store(to: rowSum.baseAddress + lane)
         newMax.store(to: rowMax.baseAddress + lane)
         for r in lane ..< min(lane + V.scalarCount, rows) where rescale[r - lane] != 1 {
@@ -283,20 +292,26 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
             packed: packedKeys.baseAddress, into: s, lds: scoreStride)
         if let mask { mask.applyMask(queries: queries, keys: keys, scores: s, rowStride: scoreStride) }
 
+        // Per row: m' = max(m, rowmax S), P = 2^(S − m') in place and its sum;
+        // a row with nothing attended yet (m' = −∞) shifts by the lowest float,
+        // so its −∞ scores give zeros, as in the transposed fold.
+        let width = K.roundUp(rows)
         for r in 0 ..< rows {
             let row = s + r * scoreStride
-            let mOld = rowMax[r]
-            let mNew = Swift.max(mOld, RowOps<V>.max(row, count: columns))
-            if mNew == -.infinity {
-                // Nothing attended in this row yet: contribute zeros, keep the state.
-                row.update(repeating: 0, count: columns)
-                continue
-            }
-            let rescale = mOld == -.infinity ? 0 : exp2(nonPositive: V(repeating: mOld - mNew))[0]
-            let sum = RowOps<V>.exp2InPlaceAndSum(row, count: columns, shift: mNew)
-            rowSum[r] = rowSum[r] * rescale + sum
-            rowMax[r] = mNew
-            if rescale != 1 { RowOps<V>.scale(acc.baseAddress + r * d, count: d, by: rescale) }
+            let mNew = Swift.max(rowMax[r], RowOps<V>.max(row, count: columns))
+            newRowMax[r] = mNew
+            newRowSum[r] = RowOps<V>.exp2InPlaceAndSum(
+                row, count: columns, shift: Swift.max(mNew, -.greatestFiniteMagnitude))
+        }
+        // Lanes past `rows` stay as ``begin`` left them: nothing attended.
+        (newRowMax.baseAddress + rows).update(repeating: -.infinity, count: width - rows)
+        (newRowSum.baseAddress + rows).update(repeating: 0, count: width - rows)
+        var lane = 0
+        while lane < width {
+            updateState(
+                lane: lane, oldMax: V.load(rowMax.baseAddress + lane), newMax: V.load(newRowMax.baseAddress + lane),
+                sum: V.load(newRowSum.baseAddress + lane))
+            lane += V.scalarCount
         }
         K.multiply(
             a: s, aRowStride: scoreStride, aColumnStride: 1, b: value, ldb: d, c: acc.baseAddress, ldc: d,
