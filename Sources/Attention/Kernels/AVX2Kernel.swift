@@ -9,8 +9,8 @@
 ///
 /// Edges: rows come in blocks of 6, and a remainder of 1 or 2 rows borrows
 /// one block to make 4 + 3 or 4 + 4, because a block of fewer than 3 rows
-/// keeps too few independent sums to cover the FMA latency (a lone row ran
-/// at an eighth of the rate, and a 64-row tile has one). Columns come in
+/// keeps too few independent sums to cover the FMA latency, and a 64-row
+/// tile has a lone row (docs/DECISIONS.md). Columns come in
 /// panels of 16, then one of 8, then a scalar tail.
 public enum AVX2Kernel: TileKernel {
     public typealias Vector = SIMD8<Float>

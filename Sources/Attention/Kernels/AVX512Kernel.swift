@@ -4,8 +4,7 @@
 /// vectors) + 4 B vectors + 1 broadcast = 21. Each step of k does 16
 /// fused multiply-adds for 4 loads and 4 broadcasts.
 ///
-/// Measured on AMD Zen 5, one core, a 128×64×512 product: 261 GFLOP/s,
-/// against 122 for OpenBLAS's Haswell kernels (see docs/DECISIONS.md).
+/// About twice OpenBLAS's rate on the tile shapes (docs/DECISIONS.md).
 /// Requires a build for an AVX-512 CPU: elsewhere `SIMD16` is split into
 /// narrower registers and this block spills.
 public enum AVX512Kernel: TileKernel {

@@ -7,15 +7,14 @@
 ///
 /// The compare-and-blend operations are requirements, implemented once per
 /// concrete type, because the standard library's `replacing(with:where:)`
-/// called from generic code (even specialized) is lowered lane by lane:
-/// measured 6.7 ns per float against 0.07 for the same call on a concrete
-/// `SIMD8<Float>`. Through a requirement the concrete one is used.
+/// called from generic code (even specialized) is lowered lane by lane,
+/// about a hundred times slower than on a concrete `SIMD8<Float>`. Through a
+/// requirement the concrete one is used.
 ///
 /// `load` and `store` are requirements for a like reason: written once in a
 /// protocol extension, the standard library's `loadUnaligned` and
-/// `storeBytes` stayed out-of-line calls in the softmax fold (each with a
-/// `vzeroupper` and spills), which cost the tiled strategy a tenth of its
-/// time; per concrete type they inline to one `vmovups`.
+/// `storeBytes` stayed out-of-line calls in the softmax fold; per concrete
+/// type they inline to one `vmovups`. (Figures: docs/DECISIONS.md.)
 public protocol FloatVector: SIMD where Scalar == Float {
     associatedtype Bits: SIMD where Bits.Scalar == Int32
 

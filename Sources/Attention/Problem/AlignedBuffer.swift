@@ -15,9 +15,9 @@
 ///
 /// Buffers of 2 MiB or more ask for transparent huge pages
 /// (`madvise(MADV_HUGEPAGE)`, which kernels in `madvise` mode need). Why:
-/// with 4 KiB pages, dense attention's score matrix ran in one of two
-/// speeds, fixed per process (about 350 or 560 ms at N = 4096), which made
-/// its timings bimodal; with huge pages every process ran at the faster one.
+/// with 4 KiB pages, dense attention's score matrix ran at one of two
+/// speeds, fixed per process, which made its timings bimodal; with huge
+/// pages every process ran at the faster one (docs/DECISIONS.md).
 /// The resident set then grows in 2 MiB steps for these buffers.
 public final class AlignedBuffer: @unchecked Sendable {
     public let count: Int

@@ -5,9 +5,9 @@ import Synchronization
 /// mapping fresh pages each time.
 ///
 /// Why: on these virtual machines fresh pages cost a fault in the guest and
-/// often one in the host; a 16 MiB score matrix mapped anew on every call
-/// made dense attention at N = 2048 swing between 51 and 78 ms from one run
-/// to the next. Reused, the pages stay resident, the timing measures the
+/// often one in the host, so a score matrix mapped anew on every call made
+/// dense attention's times swing from one run to the next
+/// (docs/DECISIONS.md). Reused, the pages stay resident, the timing measures the
 /// arithmetic, and the memory still counts: it is resident from the first
 /// call on, and the peak resident set includes it.
 ///

@@ -13,7 +13,7 @@
 /// rows over `threads` workers, with OpenBLAS single-threaded inside each:
 /// one pool of threads, never two. (OpenBLAS's own threads spin and yield
 /// between calls and fought the softmax workers for the cores, which made
-/// dense's times swing by ±30% from one process to the next.)
+/// dense's times swing from one process to the next.)
 ///
 /// - Complexity: O(B·H·Nq·Nk·d) time; one Nq×Nk float32 score matrix.
 public struct DenseAttention: AttentionStrategy {

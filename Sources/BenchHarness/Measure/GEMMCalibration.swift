@@ -48,7 +48,7 @@ public final class GEMMCalibration {
     /// The cheap check between cases: the better of two products (about
     /// 0.2 s at n = 2048 on two cores). Why two: the first product after an
     /// idle spell often waits for OpenBLAS's sleeping threads, and one run
-    /// alone measured down to 55% of the careful rate on an idle machine.
+    /// alone can read far below the careful rate on an idle machine.
     public func quick() -> Double { rate(reps: 2, warmup: 0) }
 
     /// A one-off careful measurement (allocates, measures, frees).

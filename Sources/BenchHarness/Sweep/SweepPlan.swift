@@ -46,7 +46,7 @@ public struct SweepPlan: Sendable {
     }
 
     /// Resident memory of the process itself (runtime, OpenBLAS, code),
-    /// added to every case's prediction; measured ≈ 30-40 MiB here.
+    /// added to every case's prediction (docs/DECISIONS.md).
     public static let processOverheadBytes = 64 << 20
 
     /// The cases in run order: shortest lengths first, so the cheap part of
