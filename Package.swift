@@ -22,6 +22,7 @@ let package = Package(
     products: [
         .library(name: "Attention", targets: ["Attention"]),
         .library(name: "BenchHarness", targets: ["BenchHarness"]),
+        .library(name: "NumpyFormat", targets: ["NumpyFormat"]),
         .executable(name: "attnbench", targets: ["attnbench"]),
     ],
     dependencies: [
@@ -42,10 +43,15 @@ let package = Package(
             dependencies: ["CBLAS", "CTargetFeatures"],
             swiftSettings: nativeCPU
         ),
+        // NumPy `.npy` files: float32/float64 arrays in and float32 out, bytes and files.
+        .target(
+            name: "NumpyFormat",
+            swiftSettings: nativeCPU
+        ),
         // Measuring: timing statistics, peak memory, BLAS environment, reports.
         .target(
             name: "BenchHarness",
-            dependencies: ["Attention", "CBLAS"],
+            dependencies: ["Attention", "CBLAS", "NumpyFormat"],
             swiftSettings: nativeCPU
         ),
         .executableTarget(
@@ -53,6 +59,7 @@ let package = Package(
             dependencies: [
                 "Attention",
                 "BenchHarness",
+                "NumpyFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -70,15 +77,20 @@ let package = Package(
             swiftSettings: nativeCPU
         ),
         .testTarget(
-            name: "BenchHarnessTests",
-            dependencies: ["BenchHarness", "AttentionTestSupport"],
+            name: "NumpyFormatTests",
+            dependencies: ["NumpyFormat"],
             resources: [.copy("Fixtures")],
+            swiftSettings: nativeCPU
+        ),
+        .testTarget(
+            name: "BenchHarnessTests",
+            dependencies: ["BenchHarness", "AttentionTestSupport", "NumpyFormat"],
             swiftSettings: nativeCPU
         ),
         .testTarget(
             name: "AttnbenchCLITests",
             dependencies: [
-                "attnbench", "BenchHarness", "AttentionTestSupport",
+                "attnbench", "BenchHarness", "AttentionTestSupport", "NumpyFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Fixtures")],

@@ -2,6 +2,7 @@ import ArgumentParser
 import Attention
 import BenchHarness
 import Foundation
+import NumpyFormat
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

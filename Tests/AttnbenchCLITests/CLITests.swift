@@ -1,6 +1,7 @@
 import AttentionTestSupport
 import BenchHarness
 import Foundation
+import NumpyFormat
 import XCTest
 
 /// Runs the built `attnbench` binary as a user would.

@@ -1,5 +1,6 @@
 import Attention
 import Foundation
+import NumpyFormat
 
 /// Q, K and V from NumPy `.npy` files, laid out `[B, heads, N, d]` (K and V
 /// may have fewer heads than Q, and their own length), and the output back
