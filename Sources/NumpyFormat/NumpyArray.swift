@@ -1,4 +1,3 @@
-
 /// A dense float32 array in C (row-major) order, as read from or written to a
 /// NumPy `.npy` file.
 ///
