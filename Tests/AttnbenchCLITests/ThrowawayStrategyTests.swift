@@ -38,6 +38,29 @@ struct ThrowawayAttention: AttentionStrategy {
     }
 }
 
+/// The throw-away strategy under a name the registry must refuse.
+struct BadlyNamedAttention: AttentionStrategy {
+    static let name = "Bad Name"
+    static let benchmarkPattern = MaskPattern.full
+    let base = ThrowawayAttention(options: .init())
+
+    init(options: StrategyOptions) {}
+
+    var summary: String { base.summary }
+    var supportedKinds: Set<MaskPattern.Kind> { base.supportedKinds }
+    var tileKernel: KernelID? { nil }
+    func execution(shape: AttentionShape, mask: AttentionMask) -> StrategyExecution {
+        base.execution(shape: shape, mask: mask)
+    }
+    func tuningCandidates(shape: AttentionShape, mask: AttentionMask) -> [TileSize] { [] }
+    func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
+        base.predictedExtraBytes(shape: shape, mask: mask, threads: threads)
+    }
+    func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
+        try base.forward(inputs, mask: mask, output: output, threads: threads)
+    }
+}
+
 final class ThrowawayStrategyTests: XCTestCase {
     /// Registers the strategy once per test process.
     static let registration: Result<Void, any Error> = Result { try StrategyRegistry.register(ThrowawayAttention.self) }
@@ -54,6 +77,15 @@ final class ThrowawayStrategyTests: XCTestCase {
                 error as? AttentionError,
                 .invalidStrategyName("throwaway", reason: "a strategy of that name is already registered"))
         }
+    }
+
+    func testMalformedNamesAreRefused() {
+        XCTAssertThrowsError(try StrategyRegistry.register(BadlyNamedAttention.self)) { error in
+            XCTAssertEqual(
+                error as? AttentionError,
+                .invalidStrategyName("Bad Name", reason: "use lowercase letters, digits and '-'"))
+        }
+        XCTAssertFalse(StrategyRegistry.names.contains("Bad Name"))
     }
 
     func testTheBenchmarkListHasIt() throws {

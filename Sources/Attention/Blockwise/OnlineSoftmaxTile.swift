@@ -303,7 +303,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
             newRowSum[r] = RowOps<V>.exp2InPlaceAndSum(
                 row, count: columns, shift: Swift.max(mNew, -.greatestFiniteMagnitude))
         }
-        // Lanes past `rows` stay as ``begin`` left them: nothing attended.
+        // Lanes past `rows` have attended nothing (−∞, 0), like their state from ``begin(query:rows:scale:queries:mask:)``.
         (newRowMax.baseAddress + rows).update(repeating: -.infinity, count: width - rows)
         (newRowSum.baseAddress + rows).update(repeating: 0, count: width - rows)
         var lane = 0
