@@ -1,20 +1,56 @@
-/// Runs blockwise attention with `kernel`: every (batch, head, query block)
-/// is one unit of work; a worker folds the key ranges the plan names into
-/// its own ``OnlineSoftmaxTile`` and writes the block's output rows.
+/// Runs blockwise attention with `kernel`.
+///
+/// A work unit is one (batch, key/value head, query block): the block packs
+/// the same query rows of every query head that shares the key/value head
+/// (grouped-query packing), so each key and value row is read once per
+/// group rather than once per query head. When there are too few units to
+/// keep every worker busy (decoding), each unit's keys are split across
+/// workers as well (``KeySplit``), and the pieces are merged at the end.
+/// A worker folds the key ranges the plan names into its own
+/// ``OnlineSoftmaxTile`` and writes the block's output rows.
 ///
 /// OpenBLAS runs single-threaded inside the workers: the parallelism is over
 /// units, so one long head still uses every core.
 func runBlockwiseAttention(
     _ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int,
-    plan: some KeyVisitPlan, kernel: KernelID, workspaces: WorkspacePool
+    plan: some KeyVisitPlan, kernel: KernelID, workspaces: WorkspacePool, split: KeySplit? = nil
 ) {
     kernel.dispatch(
         BlockwiseRun(
             inputs: inputs, mask: mask, output: output, threads: threads, plan: plan,
-            workspaces: workspaces))
+            workspaces: workspaces, split: split))
 }
 
-/// ``runBlockwiseAttention(_:mask:output:threads:plan:kernel:workspaces:)``
+/// The work layout of a blockwise run, shared by the run and the memory
+/// prediction so the two cannot disagree.
+struct BlockwiseLayout {
+    /// Query heads packed per unit (the group size H / Hkv).
+    let groups: Int
+    /// Rows of a packed block: `groups` × the plan's rows.
+    let maxRows: Int
+    /// (batch, key/value head, query block) units.
+    let units: Int
+    let split: KeySplit
+
+    init(shape: AttentionShape, queryBlocks: Int, planRows: Int, maxColumns: Int, threads: Int, split: KeySplit?) {
+        groups = shape.groupSize
+        maxRows = groups * planRows
+        units = shape.batch * shape.kvHeads * queryBlocks
+        self.split =
+            split
+            ?? KeySplit(units: units, threads: threads, keyLength: shape.keyLength, maxColumns: maxColumns)
+    }
+
+    /// Items handed to workers: every piece of every unit.
+    var items: Int { units * split.count }
+}
+
+/// Query rows per block for a plan whose tile has `tileRows` rows, when
+/// `groupSize` heads are packed into it: the packed block keeps about the
+/// tile's rows (at least one row a head).
+func packedBlockRows(tileRows: Int, groupSize: Int) -> Int { max(1, tileRows / max(1, groupSize)) }
+
+/// ``runBlockwiseAttention(_:mask:output:threads:plan:kernel:workspaces:split:)``
 /// with the kernel's type known.
 struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
     let inputs: AttentionInputs
@@ -23,20 +59,24 @@ struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
     let threads: Int
     let plan: Plan
     let workspaces: WorkspacePool
+    let split: KeySplit?
 
     func run<K: TileKernel>(_ kernel: K.Type) {
         let plan = self.plan, mask = self.mask
         let shape = inputs.shape
-        let d = shape.headDim
+        let d = shape.headDim, nq = shape.queryLength
         let queryBlocks = plan.queryBlocks
-        let units = shape.batch * shape.heads * queryBlocks.count
-        let workerCount = tiledWorkers(units: units, threads: threads)
+        let layout = BlockwiseLayout(
+            shape: shape, queryBlocks: queryBlocks.count, planRows: plan.maxRows, maxColumns: plan.maxColumns,
+            threads: threads, split: split)
+        let groups = layout.groups, pieces = layout.split
+        let workerCount = tiledWorkers(units: layout.items, threads: threads)
         BLAS.setThreads(1)
-        let tileKey = "tile \(K.id) \(plan.maxRows)x\(plan.maxColumns)x\(d)",
+        let tileKey = "tile \(K.id) \(layout.maxRows)x\(plan.maxColumns)x\(d)",
             gatherKey = "gather \(plan.maxColumns)x\(d)"
         let tiles = (0 ..< workerCount).map { _ in
             workspaces.take(tileKey) {
-                OnlineSoftmaxTile<K>(maxRows: plan.maxRows, maxColumns: plan.maxColumns, headDim: d)
+                OnlineSoftmaxTile<K>(maxRows: layout.maxRows, maxColumns: plan.maxColumns, headDim: d)
             }
         }
         let gathers =
@@ -44,25 +84,42 @@ struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
             ? (0 ..< workerCount).map { _ in
                 workspaces.take(gatherKey) { KeyGather(capacity: plan.maxColumns, headDim: d) }
             } : []
+        let stateFloats = KeySplit.stateFloats(rows: layout.maxRows, headDim: d)
+        let partialCount = pieces.count > 1 ? layout.items * stateFloats : 0
+        let partialKey = "partials \(partialCount)"
+        let partials = partialCount > 0 ? [workspaces.take(partialKey) { AlignedBuffer(count: partialCount) }] : []
         defer {
             workspaces.give(tileKey, tiles)
             workspaces.give(gatherKey, gathers)
+            workspaces.give(partialKey, partials)
         }
         let io = UncheckedSendable(
             (
                 q: inputs.query.baseAddress, k: inputs.key.baseAddress,
-                v: inputs.value.baseAddress, o: output.baseAddress, tiles: tiles, gathers: gathers
+                v: inputs.value.baseAddress, o: output.baseAddress, tiles: tiles, gathers: gathers,
+                partials: partials.first?.baseAddress
             ))
-        ParallelWork.run(units: units, workers: workerCount) { worker, unit in
+        // Where a unit's rows are: group g's rows of query block `block`
+        // start at `qOffset + g·groupStride` in Q and in O.
+        let groupStride = nq * d
+        func locate(_ unit: Int) -> (queries: Range<Int>, qOffset: Int, kOffset: Int) {
             let (head, block) = unit.quotientAndRemainder(dividingBy: queryBlocks.count)
-            let (b, h) = head.quotientAndRemainder(dividingBy: shape.heads)
+            let (b, kvHead) = head.quotientAndRemainder(dividingBy: shape.kvHeads)
             let queries = queryBlocks[block]
-            let qOffset = shape.queryOffset(batch: b, head: h) + queries.lowerBound * d
-            let k = io.value.k + shape.keyOffset(batch: b, head: h)
-            let v = io.value.v + shape.keyOffset(batch: b, head: h)
+            let firstHead = kvHead * groups
+            return (
+                queries, shape.queryOffset(batch: b, head: firstHead) + queries.lowerBound * d,
+                shape.keyOffset(batch: b, head: firstHead)
+            )
+        }
+        ParallelWork.run(units: layout.items, workers: workerCount) { worker, item in
+            let (unit, piece) = item.quotientAndRemainder(dividingBy: pieces.count)
+            let (queries, qOffset, kOffset) = locate(unit)
+            let k = io.value.k + kOffset, v = io.value.v + kOffset
             let tile = io.value.tiles[worker]
             tile.begin(
-                query: io.value.q + qOffset, rows: queries.count, scale: shape.scale, queries: queries, mask: mask)
+                query: io.value.q + qOffset, rows: groups * queries.count, scale: shape.scale, queries: queries,
+                mask: mask, groups: groups, groupStride: groupStride)
             // When the plan folds transposed: every range is queued on the tile
             // (SIMD kernels; nothing is copied, and ranges shorter than a tile
             // are folded in together), or, with OpenBLAS, fully attended ranges
@@ -74,9 +131,9 @@ struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
                 tile.accumulate(key: g.keys, value: g.values, columns: g.count)
                 g.removeAll()
             }
-            plan.visitKeys(of: queries) { keys, partial in
+            pieces.visitKeys(of: queries, piece: piece, plan: plan) { keys, partial in
                 let key = k + keys.lowerBound * d, value = v + keys.lowerBound * d
-                if plan.gathersKeys, tile.canQueue {
+                if plan.gathersKeys, tile.canQueue, !tile.prefersRowWise {
                     if tile.transposedColumns + keys.count > plan.maxColumns { tile.foldQueuedTransposed() }
                     tile.queueTransposed(key: key, value: value, keys: keys, partial: partial)
                 } else if plan.gathersKeys, !partial, keys.count < plan.maxColumns, let g = gather {
@@ -89,7 +146,21 @@ struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
                 }
             }
             flush()
-            tile.finish(into: io.value.o + qOffset)
+            if let partials = io.value.partials {
+                let state = partials + item * stateFloats
+                let rows = groups * queries.count
+                tile.exportState(acc: state, max: state + rows * d, sum: state + rows * d + rows)
+            } else {
+                tile.finish(into: io.value.o + qOffset, groupStride: groupStride)
+            }
+        }
+        guard let partials = io.value.partials else { return }
+        ParallelWork.run(units: layout.units, workers: workerCount) { _, unit in
+            let (queries, qOffset, _) = locate(unit)
+            pieces.merge(
+                partials: partials + unit * pieces.count * stateFloats, pieceStride: stateFloats,
+                rows: groups * queries.count, headDim: d,
+                into: io.value.o + qOffset, groupStride: groupStride, perGroup: queries.count)
         }
     }
 }
@@ -103,27 +174,38 @@ func fitted(_ tile: TileSize, to shape: AttentionShape) -> TileSize {
 /// Workers a blockwise run uses.
 func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units)) }
 
-/// The extra memory of a blockwise run with `kernel`, per worker: the tile
-/// workspace (``OnlineSoftmaxTile/workspaceBytes(maxRows:maxColumns:headDim:)``,
-/// plus the transposed fold's buffers or the ``KeyGather`` copies when the
-/// plan gathers), 128 KiB that a worker thread touches besides (its stack
-/// and allocator state), and, with OpenBLAS, 192 KiB of its packing buffers.
-/// The constants were fitted on measured peaks minus the workspaces (see
+/// The extra memory of a blockwise run of `plan` with `kernel`: per worker,
+/// the tile workspace of a packed block
+/// (``OnlineSoftmaxTile/workspaceBytes(maxRows:maxColumns:headDim:)``, plus
+/// the transposed fold's buffers or the ``KeyGather`` copies when the plan
+/// gathers, plus the packed query rows when grouped heads must be copied
+/// together), 128 KiB that a worker thread touches besides (its stack and
+/// allocator state), and, with OpenBLAS, 192 KiB of its packing buffers;
+/// once, the split pieces' partial states when the keys are split. The
+/// constants were fitted on measured peaks minus the workspaces (see
 /// docs/DECISIONS.md); they do not grow with the tile or the length.
-func blockwiseExtraBytes(
-    shape: AttentionShape, units: Int, threads: Int, maxRows: Int, maxColumns: Int,
-    gathersKeys: Bool = false, kernel: KernelID
-) -> Int {
-    kernel.dispatch(BlockwiseBytes(shape: shape, maxRows: maxRows, maxColumns: maxColumns, gathersKeys: gathersKeys))
-        * tiledWorkers(units: units, threads: threads)
+func blockwiseExtraBytes(shape: AttentionShape, plan: some KeyVisitPlan, threads: Int, kernel: KernelID) -> Int {
+    let layout = BlockwiseLayout(
+        shape: shape, queryBlocks: plan.queryBlocks.count, planRows: plan.maxRows, maxColumns: plan.maxColumns,
+        threads: threads, split: nil)
+    let perWorker = kernel.dispatch(
+        BlockwiseBytes(
+            shape: shape, maxRows: layout.maxRows, maxColumns: plan.maxColumns, gathersKeys: plan.gathersKeys,
+            copiesQueries: layout.groups > 1 && plan.queryBlocks.count > 1))
+    let partials =
+        layout.split.count > 1
+        ? layout.items * KeySplit.stateFloats(rows: layout.maxRows, headDim: shape.headDim)
+            * MemoryLayout<Float>.stride : 0
+    return perWorker * tiledWorkers(units: layout.items, threads: threads) + partials
 }
 
-/// One worker's share of ``blockwiseExtraBytes(shape:units:threads:maxRows:maxColumns:gathersKeys:kernel:)``.
+/// One worker's share of ``blockwiseExtraBytes(shape:plan:threads:kernel:)``.
 struct BlockwiseBytes: KernelBody {
     let shape: AttentionShape
     let maxRows: Int
     let maxColumns: Int
     let gathersKeys: Bool
+    let copiesQueries: Bool
 
     func run<K: TileKernel>(_ kernel: K.Type) -> Int {
         let d = shape.headDim
@@ -136,6 +218,7 @@ struct BlockwiseBytes: KernelBody {
                 ? KeyGather.workspaceBytes(capacity: maxColumns, headDim: d)
                 : OnlineSoftmaxTile<K>.transposedBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: d)
         }
+        if copiesQueries { bytes += maxRows * d * MemoryLayout<Float>.stride }
         if copies { bytes += 192 << 10 }
         return bytes
     }

@@ -20,6 +20,12 @@
 ///
 /// The products are kernel `K`'s, and the softmax works at its vector width.
 ///
+/// Grouped heads: the block may hold the same query rows of `groups` query
+/// heads that share one key/value head (grouped-query packing), stacked
+/// group after group. Every row then reads each key and value once for the
+/// whole group, and the mask, which depends only on the query index, is
+/// applied to each group's rows alike.
+///
 /// One worker uses an instance at a time (``WorkspacePool`` hands it out
 /// exclusively); not thread-safe.
 final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
@@ -43,7 +49,12 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     private let newRowSum: AlignedBuffer
 
     private var rows = 0
+    /// Query heads packed in the block, each with `rows / groups` rows.
+    private var groups = 1
     private var query: UnsafePointer<Float>?
+    /// The packed block's query rows, when the groups' rows are not already
+    /// contiguous in Q (made on first use).
+    private var packedQuery: AlignedBuffer?
     private var alpha: Float = 1
 
     /// Q_bᵀ scaled (d × rows rounded up to whole vectors) and the transposed
@@ -97,11 +108,28 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
 
     /// Starts a query block: `rows` rows of `headDim` floats at `query`, the
     /// query rows `queries` of a problem under `mask` (which partial key
-    /// ranges need).
-    func begin(query: UnsafePointer<Float>, rows: Int, scale: Float, queries: Range<Int>, mask: AttentionMask) {
-        precondition(rows >= 1 && rows <= maxRows && queries.count == rows)
-        self.query = query
+    /// ranges need). With `groups` > 1 the block packs the same `queries` of
+    /// `groups` query heads: group `g`'s rows start at `query + g·groupStride`
+    /// (copied together when they are not contiguous already), and `rows` is
+    /// `groups · queries.count`.
+    func begin(
+        query: UnsafePointer<Float>, rows: Int, scale: Float, queries: Range<Int>, mask: AttentionMask,
+        groups: Int = 1, groupStride: Int = 0
+    ) {
+        precondition(rows >= 1 && rows <= maxRows && groups >= 1 && queries.count * groups == rows)
+        let d = headDim, perGroup = queries.count
+        if groups == 1 || groupStride == perGroup * d {
+            self.query = query
+        } else {
+            if packedQuery == nil { packedQuery = AlignedBuffer(count: maxRows * d, zeroed: false) }
+            let packed = packedQuery!.baseAddress
+            for g in 0 ..< groups {
+                (packed + g * perGroup * d).update(from: query + g * groupStride, count: perGroup * d)
+            }
+            self.query = UnsafePointer(packed)
+        }
         self.rows = rows
+        self.groups = groups
         self.queries = queries
         self.mask = mask
         self.alpha = scale * log2e
@@ -110,6 +138,20 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         rowSum.baseAddress.update(repeating: 0, count: K.roundUp(rows))
         acc.baseAddress.update(repeating: 0, count: rows * headDim)
         queryTransposedReady = false
+    }
+
+    /// Applies the mask to a score tile of this block against `keys`: to each
+    /// packed group's rows alike (`rowStride` apart; `columnStride` between keys).
+    private func applyMask(
+        _ mask: AttentionMask, keys: Range<Int>, scores: UnsafeMutablePointer<Float>, rowStride: Int,
+        columnStride: Int
+    ) {
+        let perGroup = queries.count
+        for g in 0 ..< groups {
+            mask.applyMask(
+                queries: queries, keys: keys, scores: scores + g * perGroup * rowStride, rowStride: rowStride,
+                columnStride: columnStride)
+        }
     }
 
     // MARK: Transposed fold
@@ -161,7 +203,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
                 a: range.key, aRowStride: d, aColumnStride: 1, b: qT, ldb: width, c: tile, ldc: width,
                 rows: range.keys.count, n: width, k: d, accumulate: false)
             if range.partial, let mask {
-                mask.applyMask(queries: queries, keys: range.keys, scores: tile, rowStride: 1, columnStride: width)
+                applyMask(mask, keys: range.keys, scores: tile, rowStride: 1, columnStride: width)
             }
             offset += range.keys.count
         }
@@ -276,6 +318,11 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     /// copies instead, see ``KeyGather``).
     var canQueue: Bool { !KernelTable.descriptor(K.id).gathersByCopy }
 
+    /// Whether the block is better folded row-wise, with ``DotScores``: a
+    /// block of a few rows (decoding) would fill a vector of query lanes
+    /// with one to four rows in the transposed fold.
+    var prefersRowWise: Bool { rows <= DotScores<V>.maxRows }
+
     /// Folds `columns` keys and values (rows of `headDim` floats at `key`
     /// and `value`) into the block. With `mask`, pairs it excludes are
     /// dropped (`queries` and `keys` give the tile's absolute indices);
@@ -287,10 +334,15 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         precondition(columns >= 1 && columns <= maxColumns)
         let d = headDim
         let s = scores.baseAddress
-        K.scores(
-            query: query!, rows: rows, key: key, columns: columns, d: d, scale: alpha,
-            packed: packedKeys.baseAddress, into: s, lds: scoreStride)
-        if let mask { mask.applyMask(queries: queries, keys: keys, scores: s, rowStride: scoreStride) }
+        if rows <= DotScores<V>.maxRows {
+            DotScores<V>.scores(
+                query: query!, rows: rows, key: key, columns: columns, d: d, scale: alpha, into: s, lds: scoreStride)
+        } else {
+            K.scores(
+                query: query!, rows: rows, key: key, columns: columns, d: d, scale: alpha,
+                packed: packedKeys.baseAddress, into: s, lds: scoreStride)
+        }
+        if let mask { applyMask(mask, keys: keys, scores: s, rowStride: scoreStride, columnStride: 1) }
 
         // Per row: m' = max(m, rowmax S), P = 2^(S − m') in place and its sum;
         // a row with nothing attended yet (m' = −∞) shifts by the lowest float,
@@ -319,15 +371,29 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     }
 
     /// Writes the normalized block, `acc / l` row by row, to `output`
-    /// (`rows × headDim`); rows that attended nothing get zeros.
-    func finish(into output: UnsafeMutablePointer<Float>) {
-        let d = headDim
+    /// (`rows × headDim`; packed group `g`'s rows from `output + g·groupStride`);
+    /// rows that attended nothing get zeros.
+    func finish(into output: UnsafeMutablePointer<Float>, groupStride: Int = 0) {
+        let d = headDim, perGroup = rows / groups
         for r in 0 ..< rows {
             let l = rowSum[r]
             let inv: Float = l > 0 ? 1 / l : 0
             let src = acc.baseAddress + r * d
-            let dst = output + r * d
+            let (g, i) = r.quotientAndRemainder(dividingBy: perGroup)
+            let dst = output + g * groupStride + i * d
             for c in 0 ..< d { dst[c] = src[c] * inv }
         }
+    }
+
+    /// Copies the running state out unnormalized, for a split of the keys
+    /// that ``KeySplit`` merges later: `acc` (`rows × headDim`), then the
+    /// running maxima `m` (base 2, scaled) and sums `l` (`rows` each).
+    func exportState(
+        acc out: UnsafeMutablePointer<Float>, max maxima: UnsafeMutablePointer<Float>,
+        sum sums: UnsafeMutablePointer<Float>
+    ) {
+        out.update(from: acc.baseAddress, count: rows * headDim)
+        maxima.update(from: rowMax.baseAddress, count: rows)
+        sums.update(from: rowSum.baseAddress, count: rows)
     }
 }

@@ -30,10 +30,19 @@ public protocol FloatVector: SIMD where Scalar == Float {
 
     /// Stores the lanes to `p` (no alignment needed).
     func store(to p: UnsafeMutablePointer<Float>)
+
+    /// The sum of the lanes, as a tree of half-width additions (the order
+    /// differs from a left-to-right sum only by rounding).
+    func laneSum() -> Float
 }
 
 extension SIMD4: FloatVector where Scalar == Float {
     public typealias Bits = SIMD4<Int32>
+    @inlinable @inline(__always)
+    public func laneSum() -> Float {
+        let pair = lowHalf + highHalf
+        return pair[0] + pair[1]
+    }
     @inlinable @inline(__always)
     public static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
     @inlinable @inline(__always)
@@ -51,6 +60,8 @@ extension SIMD4: FloatVector where Scalar == Float {
 extension SIMD8: FloatVector where Scalar == Float {
     public typealias Bits = SIMD8<Int32>
     @inlinable @inline(__always)
+    public func laneSum() -> Float { (lowHalf + highHalf).laneSum() }
+    @inlinable @inline(__always)
     public static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
     @inlinable @inline(__always)
     public func store(to p: UnsafeMutablePointer<Float>) {
@@ -66,6 +77,8 @@ extension SIMD8: FloatVector where Scalar == Float {
 
 extension SIMD16: FloatVector where Scalar == Float {
     public typealias Bits = SIMD16<Int32>
+    @inlinable @inline(__always)
+    public func laneSum() -> Float { (lowHalf + highHalf).laneSum() }
     @inlinable @inline(__always)
     public static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
     @inlinable @inline(__always)

@@ -263,6 +263,45 @@ public struct AttentionMask: Sendable {
         }
     }
 
+    /// Keys that at least one query row attends: the rows of K and V an
+    /// attention pass must read at least once (per key/value head). The
+    /// roofline's minimum traffic counts these, so a window over a long
+    /// cache is not charged for keys no row needs.
+    ///
+    /// - Complexity: O(Nq + Nk) time and O(Nk) memory (a difference array
+    ///   of the attended intervals); O(kept blocks + Nk) for layouts.
+    public func attendedKeyUnionCount() -> Int {
+        if case .full = rule { return keyLength }
+        var delta = [Int32](repeating: 0, count: keyLength + 1)
+        func add(_ r: Range<Int>) {
+            guard !r.isEmpty else { return }
+            delta[r.lowerBound] += 1
+            delta[r.upperBound] -= 1
+        }
+        switch rule {
+        case .blocks(let l):
+            let b = l.blockSize
+            for block in 0 ..< l.queryBlocks {
+                // The block's last row reaches furthest under a causal layout.
+                let lastRow = min((block + 1) * b, queryLength) - 1
+                let limit = l.causal ? lastRow + offset + 1 : keyLength
+                for c in l.keptBlocks(ofRow: block) { add(c * b ..< max(c * b, min((c + 1) * b, keyLength, limit))) }
+            }
+        default:
+            for i in 0 ..< queryLength {
+                let (a, b) = intervals(ofRow: i)
+                add(a)
+                add(b)
+            }
+        }
+        var count = 0, depth: Int32 = 0
+        for j in 0 ..< keyLength {
+            depth += delta[j]
+            if depth > 0 { count += 1 }
+        }
+        return count
+    }
+
     /// Attended pairs over all pairs.
     public var density: Double { Double(attendedPairs) / (Double(queryLength) * Double(keyLength)) }
 }

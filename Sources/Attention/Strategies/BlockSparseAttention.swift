@@ -63,14 +63,20 @@ public struct BlockSparseAttention: AttentionStrategy {
         let layout: BlockLayout
         let queryBlocks: [Range<Int>]
         let maxColumns: Int
-        var maxRows: Int { min(layout.blockSize, mask.queryLength) }
+        /// Query rows of one head per block: a layout block, cut in pieces
+        /// when `groupSize` heads are packed together (pieces never straddle
+        /// two layout blocks, whose kept keys differ).
+        let maxRows: Int
         var gathersKeys: Bool { true }
 
-        init(mask: AttentionMask, layout: BlockLayout, maxColumns: Int) {
+        init(mask: AttentionMask, layout: BlockLayout, maxColumns: Int, groupSize: Int) {
             self.mask = mask
             self.layout = layout
             self.maxColumns = maxColumns
-            queryBlocks = blocks(of: 0 ..< mask.queryLength, size: layout.blockSize)
+            let b = layout.blockSize, nq = mask.queryLength
+            let rows = packedBlockRows(tileRows: min(b, nq), groupSize: groupSize)
+            maxRows = rows
+            queryBlocks = blocks(of: 0 ..< nq, size: b).flatMap { blocks(of: $0, size: rows) }
         }
 
         func visitKeys(of queries: Range<Int>, _ visit: (Range<Int>, Bool) -> Void) {
@@ -100,22 +106,25 @@ public struct BlockSparseAttention: AttentionStrategy {
     }
 
     public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
-        guard let layout = mask.blockLayout else { return 0 }
-        let units = shape.batch * shape.heads * layout.queryBlocks
-        return blockwiseExtraBytes(
-            shape: shape, units: units, threads: threads,
-            maxRows: min(layout.blockSize, shape.queryLength),
-            maxColumns: maxColumns(layout, keyLength: shape.keyLength), gathersKeys: true,
-            kernel: kernel)
+        guard let plan = plan(shape: shape, mask: mask) else { return 0 }
+        return blockwiseExtraBytes(shape: shape, plan: plan, threads: threads, kernel: kernel)
+    }
+
+    /// The plan for a block-layout mask (nil for any other).
+    func plan(shape: AttentionShape, mask: AttentionMask) -> Plan? {
+        guard let layout = mask.blockLayout else { return nil }
+        return Plan(
+            mask: mask, layout: layout, maxColumns: maxColumns(layout, keyLength: shape.keyLength),
+            groupSize: shape.groupSize)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
-        guard let layout = mask.blockLayout else { preconditionFailure("validate() admits only block layouts") }
+        guard let plan = plan(shape: inputs.shape, mask: mask) else {
+            preconditionFailure("validate() admits only block layouts")
+        }
         try KernelTable.require(kernel)
         runBlockwiseAttention(
-            inputs, mask: mask, output: output, threads: threads,
-            plan: Plan(mask: mask, layout: layout, maxColumns: maxColumns(layout, keyLength: inputs.shape.keyLength)),
-            kernel: kernel, workspaces: workspaces)
+            inputs, mask: mask, output: output, threads: threads, plan: plan, kernel: kernel, workspaces: workspaces)
     }
 }

@@ -71,24 +71,28 @@ public struct SlidingWindowAttention: AttentionStrategy {
         let queryBlocks: [Range<Int>]
         /// Band ranges go through the transposed fold (the kernel's choice).
         let gathersKeys: Bool
-        var maxRows: Int { tile.rows }
+        /// Query rows of one head per block: the tile's rows shared among
+        /// the `groupSize` heads packed together.
+        let maxRows: Int
         var maxColumns: Int { tile.columns }
 
-        init(mask: AttentionMask, window: MaskPattern.Window, tile: TileSize, kernel: KernelID) {
+        init(mask: AttentionMask, window: MaskPattern.Window, tile: TileSize, kernel: KernelID, groupSize: Int) {
             self.mask = mask
             self.window = window
             self.tile = tile
             gathersKeys = KernelTable.descriptor(kernel).foldsTransposed
+            let rows = packedBlockRows(tileRows: tile.rows, groupSize: groupSize)
+            maxRows = rows
             // Rows i with 0 ≤ i + offset < G are global: give them blocks of their own.
             let nq = mask.queryLength
             let globalRows = max(0, min(-mask.offset, nq)) ..< max(0, min(window.globalTokens - mask.offset, nq))
             if globalRows.isEmpty {
-                queryBlocks = blocks(of: 0 ..< nq, size: tile.rows)
+                queryBlocks = blocks(of: 0 ..< nq, size: rows)
             } else {
                 queryBlocks =
-                    blocks(of: 0 ..< globalRows.lowerBound, size: tile.rows)
-                    + blocks(of: globalRows, size: tile.rows)
-                    + blocks(of: globalRows.upperBound ..< nq, size: tile.rows)
+                    blocks(of: 0 ..< globalRows.lowerBound, size: rows)
+                    + blocks(of: globalRows, size: rows)
+                    + blocks(of: globalRows.upperBound ..< nq, size: rows)
             }
         }
 
@@ -117,24 +121,25 @@ public struct SlidingWindowAttention: AttentionStrategy {
     }
 
     public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
-        guard let window = mask.window else { return 0 }
-        let tile = fitted(tile(for: window), to: shape)
-        let units = shape.batch * shape.heads * (BlockLayout.blockCount(shape.queryLength, blockSize: tile.rows) + 2)
-        return blockwiseExtraBytes(
-            shape: shape, units: units, threads: threads,
-            maxRows: tile.rows, maxColumns: tile.columns,
-            gathersKeys: KernelTable.descriptor(kernel).foldsTransposed, kernel: kernel)
+        guard let plan = plan(shape: shape, mask: mask) else { return 0 }
+        return blockwiseExtraBytes(shape: shape, plan: plan, threads: threads, kernel: kernel)
+    }
+
+    /// The plan for a window mask (nil for any other).
+    func plan(shape: AttentionShape, mask: AttentionMask) -> Plan? {
+        guard let window = mask.window else { return nil }
+        return Plan(
+            mask: mask, window: window, tile: fitted(tile(for: window), to: shape), kernel: kernel,
+            groupSize: shape.groupSize)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
-        guard let window = mask.window else { preconditionFailure("validate() admits only window patterns") }
+        guard let plan = plan(shape: inputs.shape, mask: mask) else {
+            preconditionFailure("validate() admits only window patterns")
+        }
         try KernelTable.require(kernel)
         runBlockwiseAttention(
-            inputs, mask: mask, output: output, threads: threads,
-            plan: Plan(
-                mask: mask, window: window, tile: fitted(tile(for: window), to: inputs.shape),
-                kernel: kernel),
-            kernel: kernel, workspaces: workspaces)
+            inputs, mask: mask, output: output, threads: threads, plan: plan, kernel: kernel, workspaces: workspaces)
     }
 }

@@ -50,14 +50,17 @@ public struct TiledAttention: AttentionStrategy {
         let queryBlocks: [Range<Int>]
         /// Key tiles go through the transposed fold (the kernel's choice).
         let gathersKeys: Bool
-        var maxRows: Int { tile.rows }
+        /// Query rows of one head per block: the tile's rows shared among
+        /// the `groupSize` heads packed together.
+        let maxRows: Int
         var maxColumns: Int { tile.columns }
 
-        init(mask: AttentionMask, tile: TileSize, kernel: KernelID) {
+        init(mask: AttentionMask, tile: TileSize, kernel: KernelID, groupSize: Int) {
             self.mask = mask
             self.tile = tile
             gathersKeys = KernelTable.descriptor(kernel).foldsTransposed
-            queryBlocks = blocks(of: 0 ..< mask.queryLength, size: tile.rows)
+            maxRows = packedBlockRows(tileRows: tile.rows, groupSize: groupSize)
+            queryBlocks = blocks(of: 0 ..< mask.queryLength, size: maxRows)
         }
 
         func visitKeys(of queries: Range<Int>, _ visit: (Range<Int>, Bool) -> Void) {
@@ -66,12 +69,11 @@ public struct TiledAttention: AttentionStrategy {
     }
 
     public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
-        let tile = fitted(self.tile, to: shape)
-        let units = shape.batch * shape.heads * BlockLayout.blockCount(shape.queryLength, blockSize: tile.rows)
-        return blockwiseExtraBytes(
-            shape: shape, units: units, threads: threads,
-            maxRows: tile.rows, maxColumns: tile.columns,
-            gathersKeys: KernelTable.descriptor(kernel).foldsTransposed, kernel: kernel)
+        blockwiseExtraBytes(shape: shape, plan: plan(shape: shape, mask: mask), threads: threads, kernel: kernel)
+    }
+
+    func plan(shape: AttentionShape, mask: AttentionMask) -> Plan {
+        Plan(mask: mask, tile: fitted(tile, to: shape), kernel: kernel, groupSize: shape.groupSize)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
@@ -79,7 +81,7 @@ public struct TiledAttention: AttentionStrategy {
         try KernelTable.require(kernel)
         runBlockwiseAttention(
             inputs, mask: mask, output: output, threads: threads,
-            plan: Plan(mask: mask, tile: fitted(tile, to: inputs.shape), kernel: kernel), kernel: kernel,
+            plan: plan(shape: inputs.shape, mask: mask), kernel: kernel,
             workspaces: workspaces)
     }
 }

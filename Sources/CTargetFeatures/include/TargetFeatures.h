@@ -10,6 +10,8 @@
 #ifndef ATTNBENCH_TARGET_FEATURES_H
 #define ATTNBENCH_TARGET_FEATURES_H
 
+#include "Prefetch.h"
+
 static inline int attn_build_has_avx512f(void) {
 #if defined(__AVX512F__)
     return 1;
