@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Plot an `attnbench sweep` CSV as three figures.
+"""Plot an `attnbench sweep` CSV as three figures, plus a roofline.
 
 Usage::
 
@@ -9,31 +9,57 @@ Each figure is written as PNG and SVG, by default next to the CSV, and every
 path written is printed on its own line:
 
 ``NAME-time``
-    Median time per call (ms) against the sequence length, log-log. The
-    shaded band around each line spans the 10th to 90th percentile of the
-    repetitions.
+    Median time per call (ms) against the sequence length (the key length
+    in a decode report, see below), log-log. The shaded band around each
+    line spans the 10th to 90th percentile of the repetitions.
 ``NAME-memory``
-    Peak extra memory (``peak_extra_bytes``) against the sequence length,
-    log-log, with the strategy's prediction (``predicted_extra_bytes``) as a
+    Peak extra memory (``peak_extra_bytes``) against the sequence (or key)
+    length, log-log, with the strategy's prediction (``predicted_extra_bytes``) as a
     thin dashed line of the same colour. When skip reasons name a
     ``--memory-limit``, it is drawn as a dotted black line.
 ``NAME-gflops``
-    Useful GFLOP/s against the sequence length (log x, linear y). The
+    Useful GFLOP/s against the sequence (or key) length (log x, linear y). The
     measured ``sgemm_gflops`` calibration, when present, is a grey dashed
     reference line.
+``NAME-roofline``
+    Useful GFLOP/s (``useful_gflops``) against ``arithmetic_intensity``
+    (useful FLOPs per byte of ``min_bytes``: Q, K, V read once, O written
+    once), log-log, one point per ``ok`` / ``wrong`` case. Under it the two
+    roofs of the report's calibrations (the median over rows of each; with no
+    bandwidth in any row, ``read_bandwidth_gbps_reference`` of NAME.json): the
+    compute roof, flat at ``sgemm_gflops``, and the memory roof, the line
+    y = ``read_bandwidth_gbps`` × x, which meet at the ridge point x = sgemm /
+    bandwidth (FLOP/byte, marked). Beyond their roof each line goes on dotted.
+    All patterns share one panel: the marker shape (and colour) names the
+    strategy, the marker fill the pattern (filled, hollow, half, ...), and a
+    red ring a wrong result. Skipped / failed / timeout cases are not shown;
+    their count is printed above the panel. With several thread counts, each
+    gets its own pair of roofs, labelled T=... . A report without these
+    columns (schema 1-3), or without a measured case that has them, gets a
+    one-line ``plot.py: note:`` on stderr instead of this figure.
 
-Layout shared by all three: one panel per mask pattern (in the order the
+Layout shared by the first three: one panel per mask pattern (in the order the
 patterns first appear in the CSV), one line per strategy, and one colour per
 strategy that is the same in every panel and every figure. When the CSV holds
 more than one shape (batch, heads, kv_heads, head_dim, threads, or several
 tiles for one strategy), each shape gets its own line, with its own marker,
 and the legend names the fields that differ.
 
+Decode reports: when any row has ``kv_len`` different from ``seq_len`` (Nq
+queries against a KV cache of Nk keys, e.g. Nq = 1 or 16 against Nk = 4K ...
+1M), the x axis of the first three figures is ``kv_len``, labelled "key
+length Nk (KV cache)", and ``seq_len`` becomes a shape field: each query
+length gets its own line, e.g. "tiled (Nq=1)" and "tiled (Nq=16)". With a
+single query length it is named in the axis label instead. A report that
+mixes prefill and decode rows is plotted this way too. Prefill reports
+(``kv_len`` equal to ``seq_len``, or absent, in every row) keep the sequence
+length on x.
+
 Cases that produced no measurement stay visible. ``skipped`` cases (over the
 memory budget) are hollow triangles and ``failed`` / ``timeout`` cases are
 filled crosses, both in the strategy's colour on a strip at the top of the
-panel at their sequence length; ``wrong`` cases are plotted with their
-measured values and a red ring around the marker. ``unsupported`` cases are
+panel at their x; ``wrong`` cases are plotted with their measured values and a
+red ring around the marker. ``unsupported`` cases are
 not plotted; the strategies concerned are listed as "n/a: ..." at the top
 right of the panel.
 
@@ -71,6 +97,7 @@ REQUIRED_COLUMNS = (
 
 NUMERIC_COLUMNS = (
     "seq_len",
+    "kv_len",
     "median_ms",
     "p10_ms",
     "p90_ms",
@@ -78,12 +105,17 @@ NUMERIC_COLUMNS = (
     "predicted_extra_bytes",
     "useful_gflops",
     "sgemm_gflops",
+    "read_bandwidth_gbps",
+    "arithmetic_intensity",
 )
 
-# Fields that define a problem shape besides the sequence length. When any of
-# them takes more than one value in a file, lines are split by them.
+# Fields that define a problem shape besides the x axis length. When any of
+# them takes more than one value in a file, lines are split by them. In a
+# decode report (x = kv_len) the query length seq_len is one of them too.
 SHAPE_FIELDS = ("batch", "heads", "kv_heads", "head_dim", "threads")
+DECODE_SHAPE_FIELDS = ("seq_len",) + SHAPE_FIELDS
 SHAPE_ABBREVIATIONS = {
+    "seq_len": "Nq",
     "batch": "B",
     "heads": "H",
     "kv_heads": "KV",
@@ -147,6 +179,7 @@ class Case:
     strategy: str
     pattern: str
     seq_len: float | None
+    kv_len: float | None
     values: dict[str, float | None]
     shape: dict[str, str]
     tile: str
@@ -205,8 +238,9 @@ def read_cases(path: Path) -> list[Case]:
                 strategy=strategy or "?",
                 pattern=pattern or "?",
                 seq_len=parse_number(row.get("seq_len")),
+                kv_len=parse_number(row.get("kv_len")),
                 values={name: parse_number(row.get(name)) for name in NUMERIC_COLUMNS},
-                shape={name: (row.get(name) or "").strip() for name in SHAPE_FIELDS},
+                shape={name: (row.get(name) or "").strip() for name in DECODE_SHAPE_FIELDS},
                 tile=(row.get("tile") or "").strip(),
             )
         )
@@ -249,24 +283,46 @@ class Series:
 
 @dataclass
 class Sweep:
-    """Everything the three figures need, computed once so they agree."""
+    """Everything the figures need, computed once so they agree."""
 
     name: str
     patterns: list[str]
     series: list[Series]
-    seq_lens: list[float]
+    # The x axis of the per-pattern figures: "seq_len" (prefill) or "kv_len"
+    # (decode: some row has kv_len != seq_len), and its sorted values.
+    x_column: str
+    x_values: list[float]
     unsupported: dict[str, list[str]]
     sgemm_lines: list[tuple[str, float]]
     memory_limits: list[float]
     statuses: set[str]
     skip_reasons: list[str]
+    colours: dict[str, str]
+    strategies: list[str]
+    query_lens: list[float]
+
+    @property
+    def decode(self) -> bool:
+        return self.x_column == "kv_len"
 
 
-def varying_fields(cases: list[Case]) -> tuple[list[str], bool]:
+def is_decode(cases: list[Case]) -> bool:
+    """Whether any row attends a key length other than its query length."""
+    return any(
+        case.kv_len is not None and case.seq_len is not None and case.kv_len != case.seq_len
+        for case in cases
+    )
+
+
+def x_of(case: Case, x_column: str) -> float | None:
+    return case.kv_len if x_column == "kv_len" else case.seq_len
+
+
+def varying_fields(cases: list[Case], decode: bool = False) -> tuple[list[str], bool]:
     """Shape fields with more than one value, and whether any strategy has several tiles."""
     varying = [
         name
-        for name in SHAPE_FIELDS
+        for name in (DECODE_SHAPE_FIELDS if decode else SHAPE_FIELDS)
         if len({case.shape[name] for case in cases if case.shape[name]}) > 1
     ]
     tiles: dict[str, set[str]] = {}
@@ -316,18 +372,17 @@ def sgemm_lines(cases: list[Case], fields: list[str]) -> list[tuple[str, float]]
             by_threads.setdefault(case.shape["threads"], []).append(value)
     lines = []
     for threads, values in by_threads.items():
-        values.sort()
-        middle = len(values) // 2
-        median = (
-            values[middle]
-            if len(values) % 2
-            else (values[middle - 1] + values[middle]) / 2
-        )
         label = "sgemm (calibration)"
         if "threads" in fields and len(by_threads) > 1:
             label += f", T={threads or '?'}"
-        lines.append((label, median))
+        lines.append((label, median(values)))
     return lines
+
+
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 def organise(cases: list[Case], name: str) -> Sweep:
@@ -335,7 +390,9 @@ def organise(cases: list[Case], name: str) -> Sweep:
     patterns = list(OrderedDict.fromkeys(case.pattern for case in cases))
     strategies = list(OrderedDict.fromkeys(case.strategy for case in cases))
     colours = strategy_colours(strategies)
-    fields, by_tile = varying_fields(cases)
+    decode = is_decode(cases)
+    x_column = "kv_len" if decode else "seq_len"
+    fields, by_tile = varying_fields(cases, decode)
 
     unsupported: dict[str, list[str]] = {pattern: [] for pattern in patterns}
     series_by_key: dict[tuple, Series] = OrderedDict()
@@ -346,7 +403,8 @@ def organise(cases: list[Case], name: str) -> Sweep:
             if case.strategy not in unsupported[case.pattern]:
                 unsupported[case.pattern].append(case.strategy)
             continue
-        if case.seq_len is None or case.seq_len <= 0:
+        x = x_of(case, x_column)
+        if x is None or x <= 0:
             continue
         label = shape_label(case, fields, by_tile)
         key = (case.strategy, label)
@@ -362,14 +420,14 @@ def organise(cases: list[Case], name: str) -> Sweep:
                 marker=SHAPE_MARKERS[index % len(SHAPE_MARKERS)],
             )
             series_by_key[key] = series
-        by_seq = series.cases_by_pattern.setdefault(case.pattern, {})
-        if case.seq_len in by_seq:
+        by_x = series.cases_by_pattern.setdefault(case.pattern, {})
+        if x in by_x:
             duplicates += 1
-        by_seq[case.seq_len] = case  # a later row (a re-run) wins
+        by_x[x] = case  # a later row (a re-run) wins
     if duplicates:
         print(
             f"{PROG}: warning: {duplicates} row(s) repeat a (strategy, shape, pattern,"
-            " seq_len); the last one is plotted",
+            f" {x_column}); the last one is plotted",
             file=sys.stderr,
         )
 
@@ -386,12 +444,16 @@ def organise(cases: list[Case], name: str) -> Sweep:
         name=name,
         patterns=patterns,
         series=series,
-        seq_lens=sorted({c.seq_len for c in cases if c.seq_len and c.seq_len > 0}),
+        x_column=x_column,
+        x_values=sorted({x for c in cases if (x := x_of(c, x_column)) and x > 0}),
         unsupported=unsupported,
         sgemm_lines=sgemm_lines(cases, fields),
         memory_limits=memory_limits(cases),
         statuses={case.status for case in cases},
         skip_reasons=[case.reason for case in cases if case.status == "skipped"],
+        colours=colours,
+        strategies=strategies,
+        query_lens=sorted({c.seq_len for c in cases if c.seq_len and c.seq_len > 0}),
     )
 
 
@@ -405,6 +467,30 @@ def format_seq_len(value: float, _position=None) -> str:
     if number >= 1024 and number % 1024 == 0:
         return f"{number // 1024}K"
     return str(number)
+
+
+def format_kv_len(value: float, _position=None) -> str:
+    """Like format_seq_len, with M = 1024² for the long key lengths of decode."""
+    number = int(round(value))
+    if number >= 1024**2 and number % 1024**2 == 0:
+        return f"{number // 1024**2}M"
+    return format_seq_len(value)
+
+
+def x_axis_label(sweep: Sweep) -> str:
+    if not sweep.decode:
+        return "sequence length (tokens, K = 1024)"
+    label = "key length Nk (KV cache; K = 1024, M = 1024²)"
+    if len(sweep.query_lens) == 1:
+        label += f", Nq = {format_seq_len(sweep.query_lens[0])}"
+    return label
+
+
+def format_number(value: float) -> str:
+    """A calibration or ratio for a label: 3 significant digits, no exponent."""
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.3g}"
 
 
 def format_ms(value: float, _position=None) -> str:
@@ -599,9 +685,10 @@ STRIP_WORDS = {"skipped": "skipped", "failed": "failed", "timeout": "timeout"}
 def draw_strip_row(ax, sweep: Sweep, series: Series, marked: dict[float, str], y: float) -> None:
     """One series' skipped/failed/timeout markers on a row of the top strip.
 
-    The row sits at axes fraction `y`, the markers at their sequence length
-    in the series colour, each with a short word to its left unless the
-    sequence length just before it is marked too (the word would collide).
+    The row sits at axes fraction `y`, the markers at their x (sequence
+    length, or key length in decode) in the series colour, each with a short
+    word to its left unless the x just before it is marked too (the word
+    would collide).
     """
     strip = ax.get_xaxis_transform()  # x in data, y in axes fraction
     for n, status in marked.items():
@@ -612,8 +699,8 @@ def draw_strip_row(ax, sweep: Sweep, series: Series, marked: dict[float, str], y
             style = dict(marker=FAILED_MARKER, markersize=9, markerfacecolor=series.colour,
                          markeredgecolor="black", markeredgewidth=0.7)
         ax.plot([n], [y], linestyle="none", transform=strip, clip_on=False, zorder=6, **style)
-        index = sweep.seq_lens.index(n)
-        if index == 0 or sweep.seq_lens[index - 1] not in marked:
+        index = sweep.x_values.index(n)
+        if index == 0 or sweep.x_values[index - 1] not in marked:
             ax.annotate(STRIP_WORDS.get(status, status), xy=(n, y), xycoords=strip,
                         xytext=(-8, 0), textcoords="offset points", ha="right",
                         va="center", fontsize=7, color=series.colour, zorder=6)
@@ -648,13 +735,14 @@ def finish_panel(ax, sweep, pattern, spec, data_values, strip_rows) -> None:
     )
 
     ax.set_xscale("log", base=2)
-    low, high = sweep.seq_lens[0], sweep.seq_lens[-1]
+    low, high = sweep.x_values[0], sweep.x_values[-1]
     ax.set_xlim(low / 1.35, high * 1.35)
-    ticks = sweep.seq_lens
+    ticks = sweep.x_values
     while len(ticks) > 9:
         ticks = ticks[::2]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(FuncFormatter(format_seq_len))
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(format_kv_len if sweep.decode else format_seq_len))
     ax.xaxis.set_minor_locator(NullLocator())
 
     # Headroom so the data stay below the strip of skipped/failed markers.
@@ -796,7 +884,7 @@ def make_figure(sweep: Sweep, spec: FigureSpec, title: str, subtitle: str, plt):
     for index, ax in enumerate(flat[: len(sweep.patterns)]):
         if index + columns >= len(sweep.patterns):
             ax.xaxis.set_tick_params(labelbottom=True)
-            ax.set_xlabel("sequence length (tokens, K = 1024)", fontsize=9)
+            ax.set_xlabel(x_axis_label(sweep), fontsize=9)
 
     figure.supylabel(spec.ylabel, fontsize=10)
     heading = f"{title}: {spec.heading}"
@@ -816,6 +904,212 @@ def make_figure(sweep: Sweep, spec: FigureSpec, title: str, subtitle: str, plt):
 
 
 # --------------------------------------------------------------------------
+# Roofline figure
+# --------------------------------------------------------------------------
+
+# One marker shape per strategy on the roofline (the skipped/failed shapes,
+# ^ and X, are left out so they keep their meaning in the other figures), and
+# one fill per pattern.
+STRATEGY_MARKERS = ("o", "s", "D", "v", "p", "h", "<", ">", "*", "d", "P", "H")
+PATTERN_FILLS = ("full", "none", "left", "bottom", "right", "top")
+ROOF_COLOUR = "#333333"
+# Behind roof labels, so that a point above its roof does not hide one.
+LABEL_BOX = dict(facecolor="white", alpha=0.75, edgecolor="none", pad=1.0)
+
+
+@dataclass
+class Roofs:
+    """The two roofs of one thread count: median calibrations over its rows."""
+
+    threads: str
+    sgemm_gflops: float | None
+    bandwidth_gbps: float
+
+    @property
+    def ridge(self) -> float | None:
+        """The intensity (FLOP/byte) where the memory roof meets the compute roof."""
+        return self.sgemm_gflops / self.bandwidth_gbps if self.sgemm_gflops else None
+
+
+def roofline_roofs(cases: list[Case], environment: dict) -> list[Roofs]:
+    """Roofs per thread count, from the rows' read_bandwidth_gbps and sgemm_gflops.
+
+    With no bandwidth in any row, the environment's
+    read_bandwidth_gbps_reference is used if the report has one thread count.
+    """
+    by_threads: dict[str, tuple[list[float], list[float]]] = OrderedDict()
+    for case in cases:
+        bandwidths, sgemms = by_threads.setdefault(case.shape["threads"], ([], []))
+        value = case.value("read_bandwidth_gbps")
+        if value is not None and value > 0:
+            bandwidths.append(value)
+        value = case.value("sgemm_gflops")
+        if value is not None and value > 0:
+            sgemms.append(value)
+    reference = environment.get("read_bandwidth_gbps_reference")
+    if (len(by_threads) == 1 and isinstance(reference, (int, float)) and reference > 0
+            and not next(iter(by_threads.values()))[0]):
+        next(iter(by_threads.values()))[0].append(float(reference))
+    return [
+        Roofs(threads, median(sgemms) if sgemms else None, median(bandwidths))
+        for threads, (bandwidths, sgemms) in by_threads.items()
+        if bandwidths
+    ]
+
+
+def roofline_points(cases: list[Case]) -> list[Case]:
+    """Measured cases (ok or wrong) that have an intensity and a GFLOP/s rate."""
+    return [
+        case
+        for case in cases
+        if case.status in MEASURED_STATUSES
+        and usable(case.value("arithmetic_intensity"), True)
+        and usable(case.value("useful_gflops"), True)
+    ]
+
+
+def format_plain(value: float, _position=None) -> str:
+    """A log-axis tick as a plain number: 0.5, 2, 10, 200, 5000."""
+    if value <= 0:
+        return "0"
+    return f"{value:.0f}" if value >= 1 else f"{value:.3g}"
+
+
+def make_roofline(sweep: Sweep, cases: list[Case], roofs: list[Roofs], title: str,
+                  subtitle: str, plt):
+    """Useful GFLOP/s against arithmetic intensity, log-log, under both roofs.
+
+    One point per measured case (see roofline_points, which must be non-empty).
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    points = roofline_points(cases)
+    figure, ax = plt.subplots(figsize=(8.6, 6.0), layout="constrained")
+    strategies = [s for s in sweep.strategies if any(c.strategy == s for c in points)]
+    patterns = [p for p in sweep.patterns if any(c.pattern == p for c in points)]
+    markers = {s: STRATEGY_MARKERS[i % len(STRATEGY_MARKERS)] for i, s in enumerate(strategies)}
+    fills = {p: PATTERN_FILLS[i % len(PATTERN_FILLS)] for i, p in enumerate(patterns)}
+
+    for strategy in strategies:
+        for pattern in patterns:
+            chosen = [c for c in points if c.strategy == strategy and c.pattern == pattern]
+            if not chosen:
+                continue
+            ax.plot([c.value("arithmetic_intensity") for c in chosen],
+                    [c.value("useful_gflops") for c in chosen],
+                    linestyle="none", marker=markers[strategy], markersize=6.5,
+                    color=sweep.colours[strategy], fillstyle=fills[pattern],
+                    markerfacecoloralt="white", markeredgewidth=1.3, alpha=0.9, zorder=4)
+    wrong = [c for c in points if c.status == "wrong"]
+    if wrong:
+        ax.scatter([c.value("arithmetic_intensity") for c in wrong],
+                   [c.value("useful_gflops") for c in wrong], s=170, facecolors="none",
+                   edgecolors=WRONG_RING_COLOUR, linewidths=2.0, zorder=5)
+
+    # Limits: every point, and at least a decade of each roof either side of
+    # every ridge; headroom above the compute roof for its label.
+    xs = [c.value("arithmetic_intensity") for c in points]
+    ys = [c.value("useful_gflops") for c in points]
+    ridges = [r.ridge for r in roofs if r.ridge]
+    x_low = min([min(xs) / 2.5] + [ridge / 12 for ridge in ridges])
+    x_high = max([max(xs) * 2.5] + [ridge * 12 for ridge in ridges])
+    tops = [r.sgemm_gflops for r in roofs if r.sgemm_gflops]
+    y_low = min(ys) / 3
+    y_high = max(ys + tops) * 2.5
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(x_low, x_high)
+    ax.set_ylim(y_low, y_high)
+
+    several = len(roofs) > 1
+    labels = []  # (text artist, x of its anchor, slope in data) to rotate after layout
+    for roof in roofs:
+        suffix = f" (T={roof.threads or '?'})" if several else ""
+        bandwidth, sgemm, ridge = roof.bandwidth_gbps, roof.sgemm_gflops, roof.ridge
+        end = ridge if ridge else x_high
+        ax.plot([x_low, end], [bandwidth * x_low, bandwidth * end], color=ROOF_COLOUR,
+                linewidth=1.8, zorder=3)
+        if ridge:
+            ax.plot([ridge, x_high], [bandwidth * ridge, bandwidth * x_high],
+                    color=ROOF_COLOUR, linewidth=0.8, linestyle=":", alpha=0.6, zorder=2)
+            ax.plot([x_low, ridge], [sgemm, sgemm], color=ROOF_COLOUR, linewidth=0.8,
+                    linestyle=":", alpha=0.6, zorder=2)
+            ax.plot([ridge, x_high], [sgemm, sgemm], color=ROOF_COLOUR, linewidth=1.8,
+                    zorder=3)
+            ax.annotate(f"sgemm {format_number(sgemm)} GFLOP/s{suffix}",
+                        xy=(x_high, sgemm), xytext=(-6, 3), textcoords="offset points",
+                        ha="right", va="bottom", fontsize=8.5, color=ROOF_COLOUR,
+                        bbox=LABEL_BOX, zorder=7)
+            ax.plot([ridge, ridge], [y_low, sgemm], color=ROOF_COLOUR, linewidth=0.8,
+                    linestyle=(0, (2, 2)), alpha=0.7, zorder=2)
+            ax.plot([ridge], [sgemm], marker="o", markersize=6, color=ROOF_COLOUR, zorder=6)
+            ax.annotate(f"ridge {format_number(ridge)} FLOP/B{suffix}", xy=(ridge, y_low),
+                        xytext=(4, 4), textcoords="offset points", ha="left",
+                        va="bottom", fontsize=8, color=ROOF_COLOUR)
+        # The memory roof's label sits above its line, a third of the way
+        # along the part of it that is inside the axes.
+        start = max(x_low, y_low / bandwidth)
+        stop = min(end, y_high / bandwidth)
+        at = start * (stop / start) ** 0.3 if stop > start else end
+        text = ax.annotate(f"read {format_number(bandwidth)} GB/s{suffix}",
+                           xy=(at, bandwidth * at), xytext=(0, 4),
+                           textcoords="offset points", ha="center", va="bottom",
+                           fontsize=8.5, color=ROOF_COLOUR, rotation_mode="anchor",
+                           bbox=LABEL_BOX, zorder=7)
+        labels.append((text, at, bandwidth))
+
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(format_plain))
+        axis.set_minor_locator(LogLocator(base=10, subs="auto"))
+        axis.set_minor_formatter(NullFormatter())
+    ax.grid(True, which="major", linewidth=0.5, alpha=0.5)
+    ax.grid(True, which="minor", linewidth=0.3, alpha=0.25)
+    ax.tick_params(labelsize=8)
+    ax.set_xlabel("arithmetic intensity (useful FLOP per byte: Q, K, V read once, O written"
+                  " once)", fontsize=9)
+    ax.set_ylabel("useful GFLOP/s", fontsize=10)
+    unplotted = sum(1 for case in cases if case.status in MARKED_STATUSES)
+    if unplotted:
+        ax.set_title(f"not shown: {unplotted} skipped / failed / timeout case(s)",
+                     loc="right", fontsize=7.5, color="#777777", style="italic")
+    heading = f"{title}: roofline (useful GFLOP/s against arithmetic intensity)"
+    figure.suptitle(heading + (f"\n{subtitle}" if subtitle else ""), fontsize=11)
+
+    handles = [
+        Line2D([], [], linestyle="none", marker=markers[s], markersize=7,
+               color=sweep.colours[s], markeredgewidth=1.3, label=s)
+        for s in strategies
+    ]
+    if len(patterns) > 1:
+        handles += [
+            Line2D([], [], linestyle="none", marker="o", markersize=7, color="#555555",
+                   fillstyle=fills[p], markerfacecoloralt="white", markeredgewidth=1.3,
+                   label=p)
+            for p in patterns
+        ]
+    if wrong:
+        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=11,
+                              markerfacecolor="none", markeredgecolor=WRONG_RING_COLOUR,
+                              markeredgewidth=2.0, label="wrong result"))
+    style = dict(handles=handles, ncol=min(len(handles), 4), fontsize=8, frameon=False)
+    try:
+        figure.legend(loc="outside lower center", **style)
+    except ValueError:
+        figure.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), **style)
+
+    # The memory roof's slope on screen is known only once the layout is done.
+    figure.canvas.draw()
+    for text, at, bandwidth in labels:
+        (x0, y0), (x1, y1) = ax.transData.transform([(at, bandwidth * at),
+                                                     (at * 2, bandwidth * at * 2)])
+        text.set_rotation(math.degrees(math.atan2(y1 - y0, x1 - x0)))
+    return figure
+
+
+# --------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------
 
@@ -823,7 +1117,13 @@ def make_figure(sweep: Sweep, spec: FigureSpec, title: str, subtitle: str, plt):
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Plot time, memory and GFLOP/s figures from an attnbench sweep CSV.",
+        description=(
+            "Plot time, memory and GFLOP/s figures (NAME-time, NAME-memory,"
+            " NAME-gflops) and, for schema-4 reports with arithmetic_intensity and"
+            " read_bandwidth_gbps, a roofline (NAME-roofline) from an attnbench sweep"
+            " CSV, as PNG and SVG. Decode reports (kv_len != seq_len in some row)"
+            " put the key length Nk on x and draw one line per query length Nq."
+        ),
     )
     parser.add_argument("csv", type=Path, help="the sweep CSV (results/NAME.csv)")
     parser.add_argument("--out-dir", type=Path, default=None,
@@ -862,6 +1162,10 @@ def main(argv: list[str]) -> int:
 
     name = csv_path.stem
     sweep = organise(cases, name)
+    if not sweep.x_values:
+        print(f"{PROG}: error: {csv_path}: no row has a usable {sweep.x_column}",
+              file=sys.stderr)
+        return 2
     environment = read_environment(csv_path)
     reference = environment.get("sgemm_gflops_reference")
     if isinstance(reference, (int, float)) and reference > 0 and len(sweep.sgemm_lines) == 1:
@@ -883,11 +1187,25 @@ def main(argv: list[str]) -> int:
         print(f"{PROG}: error: cannot create {out_dir}: {error.strerror}", file=sys.stderr)
         return 2
 
+    # The roofline needs the schema-4 columns; decide before drawing anything.
+    roofs = roofline_roofs(cases, environment)
+    roofline_note = None
+    if not any(usable(case.value("arithmetic_intensity"), True) for case in cases) or not roofs:
+        roofline_note = (f"{csv_path} has no arithmetic_intensity / read_bandwidth_gbps"
+                         " values (they come with report schema 4)")
+    elif not roofline_points(cases):
+        roofline_note = f"{csv_path} has no measured case with an arithmetic_intensity"
+
     plt = import_pyplot()
-    for spec in FIGURES:
-        figure = make_figure(sweep, spec, title, subtitle, plt)
+    figures = [(spec.suffix, lambda spec=spec: make_figure(sweep, spec, title, subtitle, plt))
+               for spec in FIGURES]
+    if roofline_note is None:
+        figures.append(("roofline",
+                        lambda: make_roofline(sweep, cases, roofs, title, subtitle, plt)))
+    for suffix, make in figures:
+        figure = make()
         for extension in ("png", "svg"):
-            path = out_dir / f"{name}-{spec.suffix}.{extension}"
+            path = out_dir / f"{name}-{suffix}.{extension}"
             try:
                 figure.savefig(path, dpi=130 if extension == "png" else None,
                                bbox_inches="tight", pad_inches=0.15)
@@ -897,6 +1215,8 @@ def main(argv: list[str]) -> int:
                 return 2
             print(path)
         plt.close(figure)
+    if roofline_note is not None:
+        print(f"{PROG}: note: {roofline_note}; roofline figure not written", file=sys.stderr)
     return 0
 
 
