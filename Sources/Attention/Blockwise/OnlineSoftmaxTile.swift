@@ -318,10 +318,10 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     /// copies instead, see ``KeyGather``).
     var canQueue: Bool { !KernelTable.descriptor(K.id).gathersByCopy }
 
-    /// Whether the block is better folded row-wise, with ``DotScores``: a
-    /// block of a few rows (decoding) would fill a vector of query lanes
-    /// with one to four rows in the transposed fold.
-    var prefersRowWise: Bool { rows <= DotScores<V>.maxRows }
+    /// Whether the block is better folded row-wise, with ``FewRowKernel``:
+    /// a block of a few rows (decoding) would fill a vector of query lanes
+    /// with one to eight rows in the transposed fold.
+    var prefersRowWise: Bool { rows <= FewRowKernel<V>.maxRows }
 
     /// Folds `columns` keys and values (rows of `headDim` floats at `key`
     /// and `value`) into the block. With `mask`, pairs it excludes are
@@ -334,8 +334,9 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         precondition(columns >= 1 && columns <= maxColumns)
         let d = headDim
         let s = scores.baseAddress
-        if rows <= DotScores<V>.maxRows {
-            DotScores<V>.scores(
+        let fewRows = rows <= FewRowKernel<V>.maxRows
+        if fewRows {
+            FewRowKernel<V>.scores(
                 query: query!, rows: rows, key: key, columns: columns, d: d, scale: alpha, into: s, lds: scoreStride)
         } else {
             K.scores(
@@ -365,9 +366,15 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
                 sum: V.load(newRowSum.baseAddress + lane))
             lane += V.scalarCount
         }
-        K.multiply(
-            a: s, aRowStride: scoreStride, aColumnStride: 1, b: value, ldb: d, c: acc.baseAddress, ldc: d,
-            rows: rows, n: d, k: columns, accumulate: true)
+        if fewRows {
+            FewRowKernel<V>.accumulate(
+                probabilities: s, ldp: scoreStride, rows: rows, value: value, columns: columns, d: d,
+                into: acc.baseAddress)
+        } else {
+            K.multiply(
+                a: s, aRowStride: scoreStride, aColumnStride: 1, b: value, ldb: d, c: acc.baseAddress, ldc: d,
+                rows: rows, n: d, k: columns, accumulate: true)
+        }
     }
 
     /// Writes the normalized block, `acc / l` row by row, to `output`

@@ -1,5 +1,5 @@
 /// A small count fixed at compile time: a kernel's block written once for
-/// up to six rows and made generic over its row count is specialized per
+/// up to eight rows and made generic over its row count is specialized per
 /// count, so each copy keeps only its own accumulators in registers and
 /// has no run-time tests in its loop.
 ///
@@ -15,3 +15,5 @@ enum Count3: StaticCount { static var value: Int { 3 } }
 enum Count4: StaticCount { static var value: Int { 4 } }
 enum Count5: StaticCount { static var value: Int { 5 } }
 enum Count6: StaticCount { static var value: Int { 6 } }
+enum Count7: StaticCount { static var value: Int { 7 } }
+enum Count8: StaticCount { static var value: Int { 8 } }

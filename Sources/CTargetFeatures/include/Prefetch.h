@@ -1,11 +1,11 @@
 // A software prefetch, for streams the hardware prefetcher does not run far
-// enough ahead of (Sources/Attention/Kernels/DotScores.swift). Swift has no
+// enough ahead of (Sources/Attention/Kernels/FewRowKernel.swift). Swift has no
 // prefetch of its own; a static inline function is compiled into the caller.
 #ifndef ATTNBENCH_PREFETCH_H
 #define ATTNBENCH_PREFETCH_H
 
 /// Asks for the cache line holding `p` to be brought into every cache level
 /// for reading. A hint only: it never faults, even past the end of a buffer.
-static inline void attn_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+static inline void attn_prefetch(const void *p) { __builtin_prefetch(p, 0, 2); }
 
 #endif
