@@ -43,7 +43,10 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Compare the output with the float64 reference (a documented row sample for large problems).")
     var verify = false
 
-    @Flag(help: "First measure cblas_sgemm (2048³, same threads) and report the case as a fraction of it.")
+    @Flag(
+        help:
+            "First measure cblas_sgemm (2048³) and the streaming read bandwidth (same threads) and report the case against both roofs."
+    )
     var calibrate = false
 
     @Option(help: "Output format: text or json.")
@@ -171,6 +174,20 @@ enum TextReport {
                     format:
                         "sgemm      %.1f GFLOP/s (2048³, same threads, this process): the case runs at %.0f%% of it",
                     rate, f * 100))
+        }
+        if let roofline = r.roofline {
+            let seconds = r.statistics.median * 1e-3
+            var line = String(
+                format: "roofline   %@ moved at least, %.2f FLOP/B, %.1f GB/s", Bytes.format(roofline.minimumBytes),
+                roofline.intensity, roofline.achievedGBps(seconds: seconds))
+            if let bandwidth = r.readBandwidthGBps, let sgemm = r.sgemmGflops {
+                line += String(
+                    format: " = %.0f%% of the read bandwidth (%.1f GB/s, same threads); %@-bound, %.0f%% of its roof",
+                    roofline.achievedGBps(seconds: seconds) / bandwidth * 100, bandwidth,
+                    roofline.bound(sgemmGflops: sgemm, bandwidthGBps: bandwidth),
+                    r.usefulGflops / roofline.roof(sgemmGflops: sgemm, bandwidthGBps: bandwidth) * 100)
+            }
+            lines.append(line)
         }
         if let v = r.verification {
             lines.append(

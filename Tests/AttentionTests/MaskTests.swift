@@ -153,4 +153,18 @@ final class ShapeTests: XCTestCase {
         XCTAssertEqual(s.scale, 0.5)
         XCTAssertEqual(s.tensorBytes, (2 * 2 * 6 * 5 * 4 + 2 * 2 * 2 * 7 * 4) * 4)
     }
+
+    /// The keys some query attends, against counting them pair by pair.
+    func testAttendedKeyUnionCountMatchesBruteForce() throws {
+        for (nq, nk) in [(1, 1), (1, 300), (16, 1000), (97, 61), (130, 130)] {
+            for text in [
+                "full", "causal", "window:0", "window:5:2", "window:16:0", "window:3:g2", "window:64:0:g5",
+                "bigbird:16", "bigbird:16:causal", "bigbird:8:w1:g0:r2:s7", "fixed:8:3:causal",
+            ] {
+                let mask = try AttentionMask(try MaskPattern(parsing: text), queryLength: nq, keyLength: nk)
+                let expected = (0 ..< nk).filter { j in (0 ..< nq).contains { mask.isAttended(query: $0, key: j) } }
+                XCTAssertEqual(mask.attendedKeyUnionCount(), expected.count, "\(text) \(nq)x\(nk)")
+            }
+        }
+    }
 }

@@ -27,7 +27,7 @@ final class SweepTests: XCTestCase {
     func testReportRoundTripsThroughItsSchema() throws {
         let out = path("a.csv")
         let records = try SweepRunner(
-            plan: plan(), outputPath: out, resume: false, inProcess: true, calibrationSize: 64
+            plan: plan(), outputPath: out, resume: false, inProcess: true, calibrationSize: 64, bandwidthBytes: 1 << 20
         ).run()
         XCTAssertEqual(records.count, 2 * 2 * 3)
         let report = try ReportFile(path: out)
@@ -44,6 +44,24 @@ final class SweepTests: XCTestCase {
                 XCTAssertEqual(Double(row["median_ms"]!)!, try SampleStatistics(times).median, accuracy: 1e-3)
                 XCTAssertLessThan(Double(row["rel_frobenius_error"]!)!, 1e-5)
                 XCTAssertNotNil(Int(row["peak_extra_bytes"]!))
+                // The roofline columns agree with each other and with the row's own figures.
+                let bytes = Double(row["min_bytes"]!)!, median = Double(row["median_ms"]!)! * 1e-3
+                let gflops = Double(row["useful_gflops"]!)!, bandwidth = Double(row["read_bandwidth_gbps"]!)!
+                let intensity = Double(row["arithmetic_intensity"]!)!
+                XCTAssertGreaterThan(bandwidth, 0)
+                XCTAssertEqual(intensity, gflops * median * 1e9 / bytes, accuracy: intensity * 1e-3)
+                XCTAssertEqual(Double(row["achieved_gbps"]!)!, bytes / median / 1e9, accuracy: bytes / median / 1e12)
+                XCTAssertEqual(
+                    Double(row["fraction_of_bandwidth"]!)!, bytes / median / 1e9 / bandwidth,
+                    accuracy: bytes / median / 1e12 / bandwidth)
+                let sgemm = Double(row["sgemm_gflops"]!)!
+                XCTAssertEqual(row["bound"], intensity * bandwidth < sgemm ? "memory" : "compute")
+                XCTAssertEqual(
+                    Double(row["fraction_of_roof"]!)!, gflops / min(sgemm, intensity * bandwidth),
+                    accuracy: 1e-3 * gflops / min(sgemm, intensity * bandwidth))
+            } else {
+                XCTAssertEqual(row["min_bytes"], "")
+                XCTAssertEqual(row["bound"], "")
             }
         }
         XCTAssertEqual(report.rows.filter { $0["status"] == "unsupported" }.count, 2, "sliding on full at two lengths")
@@ -52,7 +70,8 @@ final class SweepTests: XCTestCase {
             as? [String: Any]
         for key in [
             "cpu_model", "cores", "memory_bytes", "os", "swift_version", "blas_core", "threads", "command_line",
-            "started_at", "finished_at", "sgemm_gflops_start", "sgemm_gflops_end",
+            "started_at", "finished_at", "sgemm_gflops_start", "sgemm_gflops_end", "read_bandwidth_gbps_start",
+            "read_bandwidth_gbps_end", "read_bandwidth_gbps_reference",
         ] {
             XCTAssertNotNil(env?[key], key)
         }
@@ -62,15 +81,22 @@ final class SweepTests: XCTestCase {
         let out = path("r.csv")
         let small = plan(lengths: [16])
         XCTAssertEqual(
-            try SweepRunner(plan: small, outputPath: out, resume: false, inProcess: true, calibrationSize: 64).run()
+            try SweepRunner(
+                plan: small, outputPath: out, resume: false, inProcess: true, calibrationSize: 64,
+                bandwidthBytes: 1 << 20
+            ).run()
                 .count, 6)
         XCTAssertThrowsError(
-            try SweepRunner(plan: small, outputPath: out, resume: false, inProcess: true, calibrationSize: 64).run()
+            try SweepRunner(
+                plan: small, outputPath: out, resume: false, inProcess: true, calibrationSize: 64,
+                bandwidthBytes: 1 << 20
+            ).run()
         ) {
             XCTAssert("\($0)".contains("--resume"), "\($0)")
         }
         let more = try SweepRunner(
-            plan: plan(lengths: [16, 24]), outputPath: out, resume: true, inProcess: true, calibrationSize: 64
+            plan: plan(lengths: [16, 24]), outputPath: out, resume: true, inProcess: true, calibrationSize: 64,
+            bandwidthBytes: 1 << 20
         ).run()
         XCTAssertEqual(more.count, 6, "only the new length runs")
         XCTAssert(more.allSatisfy { $0.key.seqLen == 24 })
@@ -81,7 +107,7 @@ final class SweepTests: XCTestCase {
         let out = path("m.csv")
         let records = try SweepRunner(
             plan: plan(strategies: ["dense"], patterns: ["full"], memoryLimit: 1 << 20),
-            outputPath: out, resume: false, inProcess: true, calibrationSize: 64
+            outputPath: out, resume: false, inProcess: true, calibrationSize: 64, bandwidthBytes: 1 << 20
         ).run()
         XCTAssert(records.allSatisfy { $0.status == .skipped }, "\(records.map(\.status))")
         let row = try ReportFile(path: out).rows[0]
@@ -109,7 +135,7 @@ final class SweepTests: XCTestCase {
             let records = try SweepRunner(
                 plan: plan(strategies: ["tiled"], patterns: ["full"], timeout: timeout),
                 outputPath: out, resume: false, inProcess: false, executable: executable,
-                calibrationSize: 64
+                calibrationSize: 64, bandwidthBytes: 1 << 20
             ).run()
             XCTAssertEqual(records.count, 2, "both lengths get a row")
             for r in records {
@@ -127,6 +153,35 @@ final class SweepTests: XCTestCase {
         let args = CaseExecutor.childArguments(config)
         XCTAssertEqual(Array(args.prefix(3)), ["run", "--strategy", "dense"])
         XCTAssert(args.contains("--verify") && args.contains("json"))
+    }
+
+    /// A decode grid: every query length meets every key length, shortest first.
+    func testKeyLengthsMakeADecodeGrid() throws {
+        var decode = plan(lengths: [1, 16])
+        decode.strategies = ["tiled"]
+        decode.patterns = ["full"]
+        decode.kvLens = [4096, 8192]
+        let cases = try decode.cases()
+        XCTAssertEqual(
+            cases.map { [$0.shape.queryLength, $0.shape.keyLength] },
+            [[1, 4096], [1, 8192], [16, 4096], [16, 8192]])
+    }
+
+    /// The least traffic counts K and V rows only for keys some query attends.
+    func testRooflineChargesOnlyAttendedKeys() throws {
+        let shape = try AttentionShape(heads: 32, kvHeads: 8, queryLength: 1, keyLength: 131072, headDim: 128)
+        let full = Roofline(shape: shape, mask: try AttentionMask(.full, shape: shape))
+        XCTAssertEqual(full.minimumBytes, 4 * (2 * 32 * 128 + 2 * 8 * 131072 * 128))
+        XCTAssertEqual(full.intensity, 4.0 * 32 * 128 * 131072 / Double(full.minimumBytes), accuracy: 1e-9)
+        let window = Roofline(
+            shape: shape, mask: try AttentionMask(try MaskPattern(parsing: "window:4096"), shape: shape))
+        XCTAssertEqual(window.minimumBytes, 4 * (2 * 32 * 128 + 2 * 8 * 4097 * 128))
+        XCTAssertEqual(full.bound(sgemmGflops: 200, bandwidthGBps: 30), "memory")
+        XCTAssertEqual(full.roof(sgemmGflops: 200, bandwidthGBps: 30), full.intensity * 30, accuracy: 1e-9)
+        let prefill = try AttentionShape(heads: 8, queryLength: 4096, headDim: 64)
+        XCTAssertEqual(
+            Roofline(shape: prefill, mask: try AttentionMask(.full, shape: prefill)).bound(
+                sgemmGflops: 200, bandwidthGBps: 30), "compute")
     }
 
     func testLengthsParsing() {

@@ -20,7 +20,8 @@ enum FewRowKernel<V: FloatVector> {
     /// reuse each key load across enough rows to be faster.
     static var maxRows: Int { 8 }
 
-    /// Key and value rows ahead of the current one that are prefetched.
+    /// Key rows ahead of the current one that are prefetched (16 KiB at
+    /// d = 128; 16 rows were slower, docs/DECISIONS.md).
     static var prefetchDistance: Int { 32 }
 
     /// Writes `S` (`rows × columns`, row stride `lds`) for `rows` ≤ ``maxRows``

@@ -29,6 +29,10 @@ public struct EnvironmentReport: Codable, Sendable {
     public var sgemmGflopsReference: Double?
     /// Set when the sgemm measurements disagree by more than 10%.
     public var calibrationWarning: String?
+    /// Streaming read GB/s at the start and the end, and the reference rows use.
+    public var readBandwidthGBpsStart: Double?
+    public var readBandwidthGBpsEnd: Double?
+    public var readBandwidthGBpsReference: Double?
     /// Cases that ran while other processes or the hypervisor took a
     /// noticeable share of the machine (``Interference/isDisturbed``).
     public var disturbedCases: Int?
@@ -74,6 +78,9 @@ public struct EnvironmentReport: Codable, Sendable {
         case sgemmGflopsChecks = "sgemm_gflops_checks"
         case sgemmGflopsReference = "sgemm_gflops_reference"
         case calibrationWarning = "calibration_warning"
+        case readBandwidthGBpsStart = "read_bandwidth_gbps_start"
+        case readBandwidthGBpsEnd = "read_bandwidth_gbps_end"
+        case readBandwidthGBpsReference = "read_bandwidth_gbps_reference"
         case disturbedCases = "disturbed_cases"
         case binary, label
         case cpuFeatures = "cpu_features"
@@ -96,6 +103,13 @@ public struct EnvironmentReport: Codable, Sendable {
         var earlier: [JSONValue] = []
         if case .array(let runs)? = run.removeValue(forKey: CodingKeys.earlierRuns.rawValue) { earlier = runs }
         return earlier + [.object(run)]
+    }
+
+    /// Copies the sweep's read-bandwidth measurements in.
+    public mutating func record(_ bandwidth: BandwidthLog) {
+        readBandwidthGBpsStart = bandwidth.start
+        readBandwidthGBpsEnd = bandwidth.end
+        readBandwidthGBpsReference = bandwidth.reference
     }
 
     /// Copies the sweep's calibrations in.

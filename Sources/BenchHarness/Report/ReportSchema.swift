@@ -7,8 +7,8 @@ import Foundation
 public enum ReportSchema {
     /// Bumped whenever a column is added, removed or changes meaning.
     /// Version 2 added the calibration and interference columns, version 3
-    /// the kernel columns.
-    public static let version = 3
+    /// the kernel columns, version 4 the roofline columns.
+    public static let version = 4
 
     /// Every version this build reads: older reports lack the newer columns,
     /// whose cells then read as empty.
@@ -163,6 +163,71 @@ public enum ReportSchema {
         },
         Column(name: "fraction_of_sgemm", kind: .number(min: 0), meaning: "useful_gflops / sgemm_gflops") {
             r in number(r.result.flatMap { res in r.sgemmGflops.map { res.usefulGflops / $0 } })
+        },
+        Column(
+            name: "read_bandwidth_gbps", kind: .positive,
+            meaning:
+                "streaming read GB/s (10⁹ B/s) over a buffer far larger than the last-level cache, same threads, the sweep's reference: the higher of its measurements at the start and the end; the memory roof",
+            since: 4
+        ) {
+            number($0.readBandwidthGBps)
+        },
+        Column(
+            name: "min_bytes", kind: .integer(min: 0),
+            meaning:
+                "the least traffic of the case: Q and O once, and K and V once for every key some query attends, in float32",
+            since: 4
+        ) {
+            int($0.roofline?.minimumBytes)
+        },
+        Column(
+            name: "arithmetic_intensity", kind: .number(min: 0),
+            meaning:
+                "useful FLOPs / min_bytes (FLOP/B); below sgemm_gflops / read_bandwidth_gbps a case is memory-bound",
+            since: 4
+        ) {
+            number($0.roofline?.intensity)
+        },
+        Column(
+            name: "achieved_gbps", kind: .number(min: 0),
+            meaning: "min_bytes / median, GB/s (a lower bound on traffic)",
+            since: 4
+        ) {
+            r in number(r.roofline.flatMap { roof in r.medianSeconds.map { roof.achievedGBps(seconds: $0) } })
+        },
+        Column(
+            name: "fraction_of_bandwidth", kind: .number(min: 0), meaning: "achieved_gbps / read_bandwidth_gbps",
+            since: 4
+        ) {
+            r in
+            number(
+                r.roofline.flatMap { roof in
+                    r.medianSeconds.flatMap { t in r.readBandwidthGBps.map { roof.achievedGBps(seconds: t) / $0 } }
+                })
+        },
+        Column(
+            name: "bound", kind: .text,
+            meaning:
+                "memory or compute: which roof applies at arithmetic_intensity (memory when intensity × read_bandwidth_gbps < sgemm_gflops)",
+            since: 4
+        ) {
+            r in
+            guard let roof = r.roofline, let sgemm = r.sgemmGflops, let bandwidth = r.readBandwidthGBps else {
+                return ""
+            }
+            return roof.bound(sgemmGflops: sgemm, bandwidthGBps: bandwidth)
+        },
+        Column(
+            name: "fraction_of_roof", kind: .number(min: 0),
+            meaning:
+                "useful_gflops / min(sgemm_gflops, arithmetic_intensity × read_bandwidth_gbps): how close to the roof that applies",
+            since: 4
+        ) {
+            r in
+            guard let roof = r.roofline, let result = r.result, let sgemm = r.sgemmGflops,
+                let bandwidth = r.readBandwidthGBps
+            else { return "" }
+            return number(result.usefulGflops / roof.roof(sgemmGflops: sgemm, bandwidthGBps: bandwidth))
         },
         Column(name: "input_bytes", kind: .integer(min: 0), meaning: "bytes of Q, K, V and O") { "\($0.inputBytes)" },
         Column(

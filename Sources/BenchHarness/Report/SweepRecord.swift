@@ -33,16 +33,24 @@ public struct SweepRecord: Sendable {
     public var sgemmGflops: Double?
     /// The quick sgemm check taken just before this case.
     public var sgemmLocalGflops: Double?
+    /// The sweep's reference streaming read bandwidth, GB/s, same threads
+    /// (``BandwidthLog/reference``): the memory roof of the row's roofline.
+    public var readBandwidthGBps: Double?
     /// How busy the machine was elsewhere while the case ran.
     public var interference: Interference?
     public var seed: UInt64
     public var finishedAt: Date
 
+    /// The row's place on the roofline, for a measured case.
+    public var roofline: Roofline? { result?.roofline }
+    /// The median time in seconds, for a measured case.
+    var medianSeconds: Double? { result.map { $0.statistics.median * 1e-3 } }
+
     public init(
         key: CaseKey, status: CaseStatus, reason: String = "", result: CaseResult? = nil,
         predictedExtraBytes: Int? = nil, inputBytes: Int, density: Double? = nil, attendedPairs: Int? = nil,
-        sgemmGflops: Double?, sgemmLocalGflops: Double? = nil, interference: Interference? = nil,
-        seed: UInt64, finishedAt: Date = Date()
+        sgemmGflops: Double?, sgemmLocalGflops: Double? = nil, readBandwidthGBps: Double? = nil,
+        interference: Interference? = nil, seed: UInt64, finishedAt: Date = Date()
     ) {
         self.key = key
         self.status = status
@@ -54,6 +62,7 @@ public struct SweepRecord: Sendable {
         self.attendedPairs = attendedPairs ?? result?.attendedPairs
         self.sgemmGflops = sgemmGflops
         self.sgemmLocalGflops = sgemmLocalGflops
+        self.readBandwidthGBps = readBandwidthGBps
         self.interference = interference
         self.seed = seed
         self.finishedAt = finishedAt

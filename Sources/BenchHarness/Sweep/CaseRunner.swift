@@ -15,7 +15,8 @@ public struct CaseConfig: Codable, Sendable, Equatable {
     public var seed: UInt64
     public var repetitions: RepetitionPolicy
     public var verify: Bool
-    /// Measure the `cblas_sgemm` rate with the same threads before the case.
+    /// Measure the `cblas_sgemm` rate and the read bandwidth with the same
+    /// threads before the case.
     public var calibrate: Bool
 
     public init(
@@ -79,6 +80,14 @@ public struct CaseResult: Codable, Sendable {
     public var execution: StrategyExecution?
     /// How they were chosen: `flag`, `tuned`, `flag+tuned` or `default`.
     public var kernelChoice: String?
+    /// The least traffic the case needs (see ``Roofline``); nil from builds before the roofline.
+    public var minimumBytes: Int?
+    /// Streaming read GB/s with the same threads, measured in this process
+    /// just before the case (with `calibrate`).
+    public var readBandwidthGBps: Double?
+
+    /// The case's place on the roofline, when its minimum traffic is known.
+    public var roofline: Roofline? { minimumBytes.map { Roofline(minimumBytes: $0, usefulFlops: usefulFlops) } }
 }
 
 /// Why a case cannot run at all.
@@ -161,6 +170,7 @@ public enum CaseRunner {
             )
         }
         let sgemm = config.calibrate ? GEMMCalibration.sgemmRate(threads: config.threads) : nil
+        let bandwidth = config.calibrate ? BandwidthCalibration.readRate(threads: config.threads) : nil
         let rssBefore = rssBeforeInputs ?? ProcessMemory.residentBytes()
         let inputs = given ?? AttentionInputs.random(shape: config.shape, seed: config.seed)
         let output = inputs.makeOutput()
@@ -191,6 +201,7 @@ public enum CaseRunner {
             peakRssBytes: peak, peakExtraBytes: peak - rssWith, processPeakRssBytes: ProcessMemory.processPeakBytes(),
             predictedExtraBytes: predicted, peakWasReset: reset, verification: verification, blas: .current(),
             sgemmGflops: sgemm, fractionOfSgemm: sgemm.map { flops / medianSeconds / 1e9 / $0 },
-            execution: strategy.execution(shape: config.shape, mask: mask), kernelChoice: choice)
+            execution: strategy.execution(shape: config.shape, mask: mask), kernelChoice: choice,
+            minimumBytes: Roofline(shape: s, mask: mask).minimumBytes, readBandwidthGBps: bandwidth)
     }
 }

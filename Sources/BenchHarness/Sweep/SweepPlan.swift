@@ -6,8 +6,8 @@ public struct SweepPlan: Sendable {
     public var strategies: [String]
     public var patterns: [String]
     public var seqLens: [Int]
-    /// A fixed key length for every case, or nil for Nk = Nq.
-    public var kvLen: Int?
+    /// The key lengths every query length meets, or nil for Nk = Nq.
+    public var kvLens: [Int]?
     public var headDims: [Int]
     public var batch: Int
     public var heads: Int
@@ -25,14 +25,14 @@ public struct SweepPlan: Sendable {
     public var timeoutSeconds: Double
 
     public init(
-        strategies: [String], patterns: [String], seqLens: [Int], kvLen: Int? = nil, headDims: [Int],
+        strategies: [String], patterns: [String], seqLens: [Int], kvLens: [Int]? = nil, headDims: [Int],
         batch: Int, heads: Int, kvHeads: Int?, threads: Int, tile: String?, seed: UInt64,
         repetitions: RepetitionPolicy, memoryLimitBytes: Int, timeoutSeconds: Double
     ) {
         self.strategies = strategies
         self.patterns = patterns
         self.seqLens = seqLens
-        self.kvLen = kvLen
+        self.kvLens = kvLens
         self.headDims = headDims
         self.batch = batch
         self.heads = heads
@@ -49,15 +49,14 @@ public struct SweepPlan: Sendable {
     /// added to every case's prediction (docs/DECISIONS.md).
     public static let processOverheadBytes = 64 << 20
 
-    /// The cases in run order: shortest lengths first, so the cheap part of
-    /// the picture arrives early.
+    /// The cases in run order: shortest lengths first (query length, then
+    /// key length), so the cheap part of the picture arrives early.
     public func cases() throws -> [CaseConfig] {
         var out: [CaseConfig] = []
         for d in headDims {
-            for n in seqLens {
+            for (n, nk) in seqLens.flatMap({ n in (kvLens ?? [n]).map { (n, $0) } }) {
                 let shape = try AttentionShape(
-                    batch: batch, heads: heads, kvHeads: kvHeads, queryLength: n,
-                    keyLength: kvLen ?? n, headDim: d)
+                    batch: batch, heads: heads, kvHeads: kvHeads, queryLength: n, keyLength: nk, headDim: d)
                 for p in patterns {
                     for s in strategies {
                         out.append(

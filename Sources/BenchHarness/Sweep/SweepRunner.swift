@@ -8,7 +8,9 @@ import Foundation
 /// Calibration: `cblas_sgemm` is measured carefully at the start and the end
 /// and once, cheaply, before every case that runs (``CalibrationLog``); each
 /// row records the reference rate and the check just before it, and how
-/// busy the machine was elsewhere while it ran (``Interference``).
+/// busy the machine was elsewhere while it ran (``Interference``). The
+/// streaming read bandwidth is measured at the start and the end
+/// (``BandwidthLog``), the memory roof of each row's roofline columns.
 public final class SweepRunner {
     public let plan: SweepPlan
     public let outputPath: String
@@ -17,13 +19,18 @@ public final class SweepRunner {
     /// Edge of the square `cblas_sgemm` used for calibration (2048 in reports;
     /// tests use less).
     public let calibrationSize: Int
+    /// Bytes of the streaming read (``BandwidthCalibration/defaultBytes`` in
+    /// reports; tests use less).
+    public let bandwidthBytes: Int
     let progress: ProgressReporter
 
     public init(
         plan: SweepPlan, outputPath: String, resume: Bool, inProcess: Bool,
-        executable: String = ChildProcess.currentExecutable, calibrationSize: Int = 2048
+        executable: String = ChildProcess.currentExecutable, calibrationSize: Int = 2048,
+        bandwidthBytes: Int = BandwidthCalibration.defaultBytes
     ) {
         self.calibrationSize = calibrationSize
+        self.bandwidthBytes = bandwidthBytes
         self.plan = plan
         self.outputPath = outputPath
         self.resume = resume
@@ -83,13 +90,22 @@ public final class SweepRunner {
         if writer.repairedLineEnd {
             progress.note("note: \(outputPath) lacked a final line end; added one before the new rows")
         }
-        progress.note("calibrating: cblas_sgemm \(calibrationSize)³ on \(plan.threads) thread(s)")
+        progress.note(
+            "calibrating: cblas_sgemm \(calibrationSize)³ and a streaming read of \(Bytes.format(bandwidthBytes)) on \(plan.threads) thread(s)"
+        )
         let gemm = GEMMCalibration(size: calibrationSize, threads: plan.threads)
         var calibration = CalibrationLog(start: gemm.full())
+        // The read buffer is made for each measurement and freed at once, so
+        // the sweep's own process does not hold it while the cases run.
+        var bandwidth = BandwidthLog(
+            start: BandwidthCalibration(bytes: bandwidthBytes, threads: plan.threads).full())
         environment.record(calibration)
+        environment.record(bandwidth)
         try environment.write(to: envPath)
         progress.note(
-            String(format: "sgemm %.1f GFLOP/s; %d cases, writing %@", calibration.start, cases.count, outputPath))
+            String(
+                format: "sgemm %.1f GFLOP/s, read %.1f GB/s; %d cases, writing %@", calibration.start, bandwidth.start,
+                cases.count, outputPath))
 
         // Each case is admitted once (resolving its mask can mean building a layout);
         // resumed cases need nothing.
@@ -108,7 +124,7 @@ public final class SweepRunner {
                 continue
             }
             progress.caseStarted(index + 1, of: cases.count, key: key)
-            let record: SweepRecord
+            var record: SweepRecord
             switch CasePreflight.check(
                 config, key: key, admitted: admitted, plan: plan, timings: timings,
                 sgemm: calibration.reference)
@@ -122,6 +138,7 @@ public final class SweepRunner {
                 record = SweepRecord(
                     config, key: key, outcome: outcome, mask: mask, predicted: predicted,
                     sgemm: calibration.reference, sgemmLocal: local, interference: interference)
+                record.readBandwidthGBps = bandwidth.reference
                 if let result = record.result { timings.record(config, mask: mask, medianMs: result.statistics.median) }
             }
             try writer.append(record)
@@ -129,16 +146,21 @@ public final class SweepRunner {
             progress.caseDone(index + 1, of: cases.count, key: key, status: Self.describe(record))
         }
         calibration.end = gemm.full()
+        bandwidth.end = BandwidthCalibration(bytes: bandwidthBytes, threads: plan.threads).full()
         calibrationWarning = calibration.warning
         if let warning = calibration.warning { progress.note("warning: \(warning)") }
         // Every row of this run gets the final reference rate (rows of an
         // earlier, resumed run keep theirs).
-        for i in records.indices { records[i].sgemmGflops = calibration.reference }
+        for i in records.indices {
+            records[i].sgemmGflops = calibration.reference
+            records[i].readBandwidthGBps = bandwidth.reference
+        }
         try ReportWriter.rewrite(
             path: outputPath,
             rows: earlierRows.map { row in ReportSchema.header.map { row[$0] ?? "" } }
                 + records.map(ReportSchema.cells))
         environment.record(calibration)
+        environment.record(bandwidth)
         environment.disturbedCases = records.filter { $0.interference?.isDisturbed == true }.count
         environment.finishedAt = Date()
         try environment.write(to: envPath)
@@ -276,11 +298,15 @@ struct TimeModel {
     }
 
     func predictMs(_ c: CaseConfig, mask: AttentionMask) -> (ms: Double, from: Int)? {
-        guard let l = last[family(c)], l.n < c.shape.queryLength else { return nil }
+        guard let l = last[family(c)], l.n < Self.size(c) else { return nil }
         return (l.ms * work(c, mask) / l.work, l.n)
     }
 
     mutating func record(_ c: CaseConfig, mask: AttentionMask, medianMs: Double) {
-        last[family(c)] = (work(c, mask), medianMs, c.shape.queryLength)
+        last[family(c)] = (work(c, mask), medianMs, Self.size(c))
     }
+
+    /// What "shorter" means between two cases of a family: Nq·Nk, so that
+    /// decode cases (one Nq, growing Nk) extrapolate as prefill ones do.
+    static func size(_ c: CaseConfig) -> Int { c.shape.queryLength * c.shape.keyLength }
 }

@@ -4,8 +4,10 @@
 #ifndef ATTNBENCH_PREFETCH_H
 #define ATTNBENCH_PREFETCH_H
 
-/// Asks for the cache line holding `p` to be brought into every cache level
-/// for reading. A hint only: it never faults, even past the end of a buffer.
+/// Asks for the cache line holding `p` to be brought into L2 for reading
+/// (`prefetcht1`): into L1 as well (`prefetcht0`), the prefetches filled the
+/// L1 miss buffers that the demand loads need (docs/DECISIONS.md). A hint
+/// only: it never faults, even past the end of a buffer.
 static inline void attn_prefetch(const void *p) { __builtin_prefetch(p, 0, 2); }
 
 #endif

@@ -1,0 +1,50 @@
+import Attention
+
+/// A case placed against the machine's two limits (Williams, Waterman and
+/// Patterson's roofline): the compute roof, the `cblas_sgemm` rate, and the
+/// memory roof, the streaming read bandwidth times the case's arithmetic
+/// intensity.
+///
+///     bytes      = 4·(2·B·H·Nq·d + 2·B·Hkv·K·d)   Q and O once, K and V once (float32)
+///     intensity  = useful FLOPs / bytes             FLOP per byte
+///     roof       = min(sgemm, intensity · bandwidth)
+///     bound      = memory when intensity · bandwidth < sgemm, else compute
+///
+/// `K` is the number of keys some query row attends
+/// (``AttentionMask/attendedKeyUnionCount()``): a window over a long cache
+/// must read only its keys. The bytes are a lower bound on the traffic, so
+/// the achieved GB/s is a lower bound too, and `fractionOfBandwidth` near 1
+/// means the case streams its data as fast as the machine can read.
+public struct Roofline: Sendable, Equatable {
+    public let minimumBytes: Int
+    public let usefulFlops: Double
+
+    /// The minimum traffic of `shape` under `mask`.
+    public init(shape s: AttentionShape, mask: AttentionMask) {
+        let queries = 2 * s.batch * s.heads * s.queryLength * s.headDim
+        let keys = 2 * s.batch * s.kvHeads * mask.attendedKeyUnionCount() * s.headDim
+        minimumBytes = (queries + keys) * MemoryLayout<Float>.stride
+        usefulFlops = 4 * Double(s.batch * s.heads * s.headDim) * Double(mask.attendedPairs)
+    }
+
+    public init(minimumBytes: Int, usefulFlops: Double) {
+        self.minimumBytes = minimumBytes
+        self.usefulFlops = usefulFlops
+    }
+
+    /// Useful FLOPs per byte of minimum traffic.
+    public var intensity: Double { minimumBytes > 0 ? usefulFlops / Double(minimumBytes) : 0 }
+
+    /// GB/s (10⁹ bytes/s) of the minimum traffic in `seconds`.
+    public func achievedGBps(seconds: Double) -> Double { Double(minimumBytes) / seconds / 1e9 }
+
+    /// The roof at this intensity, GFLOP/s.
+    public func roof(sgemmGflops: Double, bandwidthGBps: Double) -> Double {
+        min(sgemmGflops, intensity * bandwidthGBps)
+    }
+
+    /// `memory` below the ridge point (intensity < sgemm / bandwidth), else `compute`.
+    public func bound(sgemmGflops: Double, bandwidthGBps: Double) -> String {
+        intensity * bandwidthGBps < sgemmGflops ? "memory" : "compute"
+    }
+}
