@@ -3,26 +3,67 @@ import Attention
 import BenchHarness
 import Foundation
 
+/// A named grid: the defaults of every grid flag that is not given.
+enum GridPreset: String, ExpressibleByArgument, CaseIterable {
+    /// Training and prompt processing: Nq = Nk from 512 to 16384, the four
+    /// pattern families, 8 heads of 64.
+    case prefill
+    /// Generation against a KV cache: 1 and 16 new queries against Nk from
+    /// 4096 to 1M (cases over the memory budget are skipped), 32 query heads
+    /// sharing 8 key/value heads of 128, full attention, a 4096-key
+    /// window and BigBird blocks.
+    case decode
+
+    var seqLens: String { self == .prefill ? "512:16384" : "1,16" }
+    var kvLens: String? { self == .prefill ? nil : "4096:1048576" }
+    var patterns: String { self == .prefill ? "full,causal,window:256,bigbird:64" : "full,window:4096,bigbird:64" }
+    var heads: Int { self == .prefill ? 8 : 32 }
+    var kvHeads: Int? { self == .prefill ? nil : 8 }
+    var headDims: String { self == .prefill ? "64" : "128" }
+}
+
 /// The grid of cases and its budgets, shared by `sweep` and `ab`.
+///
+/// `--preset` sets the defaults of the grid flags; a flag given explicitly
+/// overrides its preset value.
 struct GridOptions: ParsableArguments {
+    @Option(
+        help:
+            "A named grid whose values the other grid flags override: prefill (the default; Nq = Nk) or decode (Nq 1 and 16 against a long KV cache)."
+    )
+    var preset: GridPreset = .prefill
+
     @Option(help: "Comma-separated strategies (default: all registered).")
     var strategies: String = StrategyRegistry.names.joined(separator: ",")
 
-    @Option(name: .customLong("seq-lens"), help: "Lengths: a list (512,1024,4096) or a doubling range (512:65536).")
-    var seqLens: String = "512:16384"
+    @Option(
+        name: .customLong("seq-lens"),
+        help: "Query lengths: a list (512,1024,4096) or a doubling range (512:65536) (default: the preset's).")
+    var seqLensFlag: String?
+    var seqLens: String { seqLensFlag ?? preset.seqLens }
 
-    @Option(help: "Comma-separated patterns (see attnbench list).")
-    var patterns: String = "full,causal,window:256,bigbird:64"
+    @Option(
+        name: .customLong("patterns"), help: "Comma-separated patterns (see attnbench list; default: the preset's).")
+    var patternsFlag: String?
+    var patterns: String { patternsFlag ?? preset.patterns }
+
+    @Option(
+        name: .customLong("kv-lens"),
+        help:
+            "Key lengths every query length meets: a list or a doubling range (default: the preset's; prefill: equal to each --seq-lens value)."
+    )
+    var kvLensFlag: String?
 
     @Option(
         name: .customLong("kv-len"), parsing: .unconditional,
-        help: "A fixed key length for every case (default: equal to each --seq-lens value).")
+        help: "A single key length for every case (the same as --kv-lens N).")
     var kvLen: Int?
 
     @OptionGroup var layout: HeadLayoutOptions
 
-    @Option(name: .customLong("head-dims"), help: "Comma-separated head dimensions.")
-    var headDims: String = "64"
+    @Option(name: .customLong("head-dims"), help: "Comma-separated head dimensions (default: the preset's).")
+    var headDimsFlag: String?
+    var headDims: String { headDimsFlag ?? preset.headDims }
 
     @Option(help: "Tile ROWSxCOLUMNS for the blockwise strategies (default: each strategy's).", transform: parseTile)
     var tile: TileSize?
@@ -77,6 +118,16 @@ struct GridOptions: ParsableArguments {
             throw ValidationError("--head-dims '\(headDims)' must be a comma list of integers ≥ 1")
         }
         if let n = kvLen, n < 1 { throw ValidationError("--kv-len must be at least 1, got \(n)") }
+        if kvLen != nil, kvLensFlag != nil { throw ValidationError("give --kv-len or --kv-lens, not both") }
+        var keyLengths: [Int]? = kvLen.map { [$0] }
+        if let text = kvLensFlag ?? (kvLen == nil ? preset.kvLens : nil) {
+            guard let parsed = SweepPlan.parseLengths(text)?.uniqued() else {
+                throw ValidationError(
+                    "--kv-lens '\(text)' must be a comma list of lengths ≥ 1 (4096,8192) or a doubling range LOW:HIGH (4096:1048576)"
+                )
+            }
+            keyLengths = parsed
+        }
         var limit = ProcessMemory.physicalBytes / 4 * 3
         if let text = memoryLimit {
             guard let v = Bytes.parse(text), v > 0 else {
@@ -85,9 +136,10 @@ struct GridOptions: ParsableArguments {
             limit = v
         }
         var plan = SweepPlan(
-            strategies: names, patterns: patternList, seqLens: lengths, kvLen: kvLen,
+            strategies: names, patterns: patternList, seqLens: lengths, kvLens: keyLengths,
             headDims: dims.map { $0! }.uniqued(),
-            batch: layout.batch, heads: layout.heads, kvHeads: layout.kvHeads, threads: execution.threads,
+            batch: layout.batch, heads: layout.headsFlag ?? preset.heads,
+            kvHeads: layout.kvHeads ?? (layout.headsFlag == nil ? preset.kvHeads : nil), threads: execution.threads,
             tile: tile?.description, seed: execution.seed,
             repetitions: repetition.policy(warmup: execution.warmup),
             memoryLimitBytes: limit, timeoutSeconds: timeout)

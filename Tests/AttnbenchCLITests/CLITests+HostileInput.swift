@@ -16,6 +16,9 @@ extension CLITests {
             (["run", "--seq-len", "-5"], "--seq-len must be at least 1, got -5"),
             (["run", "--seq-len", "8", "--heads", "-2"], "--heads must be at least 1, got -2"),
             (["sweep", "--dry-run", "--kv-len", "-1"], "--kv-len must be at least 1, got -1"),
+            (["sweep", "--dry-run", "--kv-lens", "0:8"], "--kv-lens '0:8' must be a comma list of lengths"),
+            (["sweep", "--dry-run", "--kv-len", "8", "--kv-lens", "16"], "give --kv-len or --kv-lens, not both"),
+            (["sweep", "--dry-run", "--preset", "encode"], "--preset"),
         ]
         try assertEachFailsWithOneErrorLine(cases)
     }

@@ -34,6 +34,25 @@ final class CLITests: XCTestCase {
 
     func attnbench(_ arguments: String...) throws -> Outcome { try attnbench(arguments) }
 
+    /// `--preset decode` is the decode grid; a flag given overrides its value.
+    func testDecodePresetAndItsOverrides() throws {
+        let r = try attnbench("sweep", "--preset", "decode", "--dry-run", "--strategies", "tiled")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssert(r.stdout.contains("tiled full B=1 H=32/8 N=1/4096 d=128"), r.stdout)
+        XCTAssert(r.stdout.contains("tiled window:4096 B=1 H=32/8 N=16/1048576 d=128"), r.stdout)
+        XCTAssert(r.stdout.contains("tiled bigbird:64 B=1 H=32/8 N=16/1048576 d=128"), r.stdout)
+        XCTAssert(r.stdout.contains("54 cases"), r.stdout)
+        let o = try attnbench(
+            "sweep", "--preset", "decode", "--dry-run", "--strategies", "tiled", "--kv-lens", "8192", "--patterns",
+            "causal", "--heads", "8", "--kv-heads", "1", "--head-dims", "64")
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssert(o.stdout.contains("tiled causal B=1 H=8/1 N=1/8192 d=64"), o.stdout)
+        XCTAssert(o.stdout.contains("2 cases"), o.stdout)
+        let p = try attnbench("sweep", "--dry-run", "--strategies", "tiled", "--patterns", "full")
+        XCTAssert(p.stdout.contains("tiled full B=1 H=8/8 N=512 d=64"), p.stdout)
+        XCTAssert(p.stdout.contains("6 cases"), p.stdout)
+    }
+
     func testListShowsEveryStrategy() throws {
         let r = try attnbench("list")
         XCTAssertEqual(r.status, 0)
