@@ -170,13 +170,13 @@ enum FewRowKernel<V: FloatVector> {
         _ prefetchEnd: UnsafePointer<Float>
     ) {
         let rows = R.value, two = C.value == 2, w = V.scalarCount
-        @inline(__always) func load(_ r: Int, _ k: Int) -> V {
-            r < rows && (k == 0 || two) ? V.load(acc + r &* d + k &* w) : V()
-        }
-        var a0 = load(0, 0), a1 = load(1, 0), a2 = load(2, 0), a3 = load(3, 0)
-        var a4 = load(4, 0), a5 = load(5, 0), a6 = load(6, 0), a7 = load(7, 0)
-        var b0 = load(0, 1), b1 = load(1, 1), b2 = load(2, 1), b3 = load(3, 1)
-        var b4 = load(4, 1), b5 = load(5, 1), b6 = load(6, 1), b7 = load(7, 1)
+        // The block's sums start from zero and are added to `acc` at the end:
+        // a two-level sum, whose rounding error grows with the blocks and the
+        // block length, not with every key (at Nk = 1M, summing into `acc`
+        // directly left a relative error of 2·10⁻⁵ on an output that averages
+        // a million values).
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
+        var b0 = V(), b1 = V(), b2 = V(), b3 = V(), b4 = V(), b5 = V(), b6 = V(), b7 = V()
         for j in 0 ..< count {
             let ahead = prefetch + 32 &* j
             if ahead < prefetchEnd {
@@ -203,8 +203,9 @@ enum FewRowKernel<V: FloatVector> {
         }
         @inline(__always) func store(_ r: Int, _ a: V, _ b: V) {
             guard r < rows else { return }
-            a.store(to: acc + r &* d)
-            if two { b.store(to: acc + r &* d + w) }
+            let out = acc + r &* d
+            (V.load(out) + a).store(to: out)
+            if two { (V.load(out + w) + b).store(to: out + w) }
         }
         store(0, a0, b0)
         store(1, a1, b1)
