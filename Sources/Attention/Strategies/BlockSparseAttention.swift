@@ -76,7 +76,15 @@ public struct BlockSparseAttention: AttentionStrategy {
             let b = layout.blockSize, nq = mask.queryLength
             let rows = packedBlockRows(tileRows: min(b, nq), groupSize: groupSize)
             maxRows = rows
-            queryBlocks = blocks(of: 0 ..< nq, size: b).flatMap { blocks(of: $0, size: rows) }
+            // One array, no temporaries: a plan is made on every forward pass.
+            var pieces: [Range<Int>] = []
+            pieces.reserveCapacity((nq + b - 1) / b * ((min(b, nq) + rows - 1) / rows))
+            for start in stride(from: 0, to: nq, by: b) {
+                for piece in stride(from: start, to: min(start + b, nq), by: rows) {
+                    pieces.append(piece ..< min(piece + rows, start + b, nq))
+                }
+            }
+            queryBlocks = pieces
         }
 
         func visitKeys(of queries: Range<Int>, _ visit: (Range<Int>, Bool) -> Void) {
