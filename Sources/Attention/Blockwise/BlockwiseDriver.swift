@@ -13,12 +13,12 @@
 /// units, so one long head still uses every core.
 func runBlockwiseAttention(
     _ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int,
-    plan: some KeyVisitPlan, kernel: KernelID, workspaces: WorkspacePool, split: KeySplit? = nil
+    plan: some KeyVisitPlan, kernel: KernelID, workspaces: WorkspacePool
 ) {
     kernel.dispatch(
         BlockwiseRun(
             inputs: inputs, mask: mask, output: output, threads: threads, plan: plan,
-            workspaces: workspaces, split: split))
+            workspaces: workspaces))
 }
 
 /// The work layout of a blockwise run, shared by the run and the memory
@@ -32,13 +32,11 @@ struct BlockwiseLayout {
     let units: Int
     let split: KeySplit
 
-    init(shape: AttentionShape, queryBlocks: Int, planRows: Int, maxColumns: Int, threads: Int, split: KeySplit?) {
+    init(shape: AttentionShape, queryBlocks: Int, planRows: Int, maxColumns: Int, threads: Int) {
         groups = shape.groupSize
         maxRows = groups * planRows
         units = shape.batch * shape.kvHeads * queryBlocks
-        self.split =
-            split
-            ?? KeySplit(units: units, threads: threads, keyLength: shape.keyLength, maxColumns: maxColumns)
+        split = KeySplit(units: units, threads: threads, keyLength: shape.keyLength, maxColumns: maxColumns)
     }
 
     /// Items handed to workers: every piece of every unit.
@@ -50,7 +48,7 @@ struct BlockwiseLayout {
 /// tile's rows (at least one row a head).
 func packedBlockRows(tileRows: Int, groupSize: Int) -> Int { max(1, tileRows / max(1, groupSize)) }
 
-/// ``runBlockwiseAttention(_:mask:output:threads:plan:kernel:workspaces:split:)``
+/// ``runBlockwiseAttention(_:mask:output:threads:plan:kernel:workspaces:)``
 /// with the kernel's type known.
 struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
     let inputs: AttentionInputs
@@ -59,7 +57,6 @@ struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
     let threads: Int
     let plan: Plan
     let workspaces: WorkspacePool
-    let split: KeySplit?
 
     func run<K: TileKernel>(_ kernel: K.Type) {
         let plan = self.plan, mask = self.mask
@@ -68,7 +65,7 @@ struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
         let queryBlocks = plan.queryBlocks
         let layout = BlockwiseLayout(
             shape: shape, queryBlocks: queryBlocks.count, planRows: plan.maxRows, maxColumns: plan.maxColumns,
-            threads: threads, split: split)
+            threads: threads)
         let groups = layout.groups, pieces = layout.split
         let workerCount = tiledWorkers(units: layout.items, threads: threads)
         BLAS.setThreads(1)
@@ -187,7 +184,7 @@ func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units))
 func blockwiseExtraBytes(shape: AttentionShape, plan: some KeyVisitPlan, threads: Int, kernel: KernelID) -> Int {
     let layout = BlockwiseLayout(
         shape: shape, queryBlocks: plan.queryBlocks.count, planRows: plan.maxRows, maxColumns: plan.maxColumns,
-        threads: threads, split: nil)
+        threads: threads)
     let perWorker = kernel.dispatch(
         BlockwiseBytes(
             shape: shape, maxRows: layout.maxRows, maxColumns: plan.maxColumns, gathersKeys: plan.gathersKeys,

@@ -77,12 +77,20 @@ public struct BlockSparseAttention: AttentionStrategy {
             let rows = packedBlockRows(tileRows: min(b, nq), groupSize: groupSize)
             maxRows = rows
             // One array, no temporaries: a plan is made on every forward pass.
+            // (Ends are found by adding what is left, never past `nq`: a
+            // layout's block size can be anything up to Int.max.)
             var pieces: [Range<Int>] = []
-            pieces.reserveCapacity((nq + b - 1) / b * ((min(b, nq) + rows - 1) / rows))
-            for start in stride(from: 0, to: nq, by: b) {
-                for piece in stride(from: start, to: min(start + b, nq), by: rows) {
-                    pieces.append(piece ..< min(piece + rows, start + b, nq))
+            pieces.reserveCapacity(nq / rows + nq / b + 1)
+            var start = 0
+            while start < nq {
+                let end = start + min(b, nq - start)
+                var piece = start
+                while piece < end {
+                    let next = piece + min(rows, end - piece)
+                    pieces.append(piece ..< next)
+                    piece = next
                 }
+                start = end
             }
             queryBlocks = pieces
         }
