@@ -37,25 +37,18 @@ def main(directory):
             f"{float(r['median_ms']):.2f} ms{goal} | {verdict} |"
         )
 
-    def median_of(prefix):
+    def medians(prefix):
         return [float(rows(p)[0]["median_ms"]) for p in sorted(d.glob(f"{prefix}-*.csv"))]
 
-    mqa, mha = median_of("mqa"), median_of("mha1")
-    ratios = [a / b for a, b in zip(mqa, mha)]
-    r = statistics.median(ratios)
-    print(
-        f"| MQA H=8/Hkv=1 time ÷ H=1 time, Nk=131072 (≤ 1.25) | {r:.2f} (rounds: "
-        + ", ".join(f"{a:.2f}/{b:.2f} ms" for a, b in zip(mqa, mha))
-        + f") | {'met' if r <= 1.25 else 'not met'} |"
-    )
-    one, two = median_of("split1"), median_of("split2")
-    speedups = [a / b for a, b in zip(one, two)]
-    s = statistics.median(speedups)
-    print(
-        f"| H=1, Nq=1, Nk=1M: 1 thread ÷ 2 threads (≥ 1.7) | {s:.2f} (rounds: "
-        + ", ".join(f"{a:.1f}/{b:.1f} ms" for a, b in zip(one, two))
-        + f") | {'met' if s >= 1.7 else 'not met'} |"
-    )
+    def paired(label, numerator, denominator, goal, met, unit_format):
+        """One row for sweeps alternated in rounds: the median of the rounds' ratios."""
+        tops, bottoms = medians(numerator), medians(denominator)
+        ratio = statistics.median(a / b for a, b in zip(tops, bottoms))
+        rounds = ", ".join(f"{a:{unit_format}}/{b:{unit_format}} ms" for a, b in zip(tops, bottoms))
+        print(f"| {label} ({goal}) | {ratio:.2f} (rounds: {rounds}) | {'met' if met(ratio) else 'not met'} |")
+
+    paired("MQA H=8/Hkv=1 time ÷ H=1 time, Nk=131072", "mqa", "mha1", "≤ 1.25", lambda r: r <= 1.25, ".2f")
+    paired("H=1, Nq=1, Nk=1M: 1 thread ÷ 2 threads", "split1", "split2", "≥ 1.7", lambda r: r >= 1.7, ".1f")
     print(
         "\nA fraction above 1 means the case's data came partly from cache: a 4096-key window of 8 KV heads "
         "is 32 MiB, the size of this kind's L3, and the repetitions read it again. `min_bytes` counts each byte "

@@ -181,11 +181,10 @@ enum TextReport {
                 format: "roofline   %@ moved at least, %.2f FLOP/B, %.1f GB/s", Bytes.format(roofline.minimumBytes),
                 roofline.intensity, roofline.achievedGBps(seconds: seconds))
             if let bandwidth = r.readBandwidthGBps, let sgemm = r.sgemmGflops {
+                let place = roofline.placement(seconds: seconds, sgemmGflops: sgemm, bandwidthGBps: bandwidth)
                 line += String(
                     format: " = %.0f%% of the read bandwidth (%.1f GB/s, same threads); %@-bound, %.0f%% of its roof",
-                    roofline.achievedGBps(seconds: seconds) / bandwidth * 100, bandwidth,
-                    roofline.bound(sgemmGflops: sgemm, bandwidthGBps: bandwidth),
-                    r.usefulGflops / roofline.roof(sgemmGflops: sgemm, bandwidthGBps: bandwidth) * 100)
+                    place.fractionOfBandwidth * 100, bandwidth, place.bound, place.fractionOfRoof * 100)
             }
             lines.append(line)
         }

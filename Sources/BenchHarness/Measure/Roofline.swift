@@ -47,4 +47,25 @@ public struct Roofline: Sendable, Equatable {
     public func bound(sgemmGflops: Double, bandwidthGBps: Double) -> String {
         intensity * bandwidthGBps < sgemmGflops ? "memory" : "compute"
     }
+
+    /// A measured case against both roofs.
+    public struct Placement: Sendable, Equatable {
+        /// GB/s of the minimum traffic.
+        public let achievedGBps: Double
+        /// `achievedGBps` over the read bandwidth.
+        public let fractionOfBandwidth: Double
+        /// `memory` or `compute` (see ``Roofline/bound(sgemmGflops:bandwidthGBps:)``).
+        public let bound: String
+        /// Useful GFLOP/s over the roof that applies.
+        public let fractionOfRoof: Double
+    }
+
+    /// Where a case that took `seconds` lands under the roofs `sgemmGflops` and `bandwidthGBps`.
+    public func placement(seconds: Double, sgemmGflops: Double, bandwidthGBps: Double) -> Placement {
+        let achieved = achievedGBps(seconds: seconds)
+        return Placement(
+            achievedGBps: achieved, fractionOfBandwidth: achieved / bandwidthGBps,
+            bound: bound(sgemmGflops: sgemmGflops, bandwidthGBps: bandwidthGBps),
+            fractionOfRoof: usefulFlops / seconds / 1e9 / roof(sgemmGflops: sgemmGflops, bandwidthGBps: bandwidthGBps))
+    }
 }

@@ -199,11 +199,7 @@ public enum ReportSchema {
             name: "fraction_of_bandwidth", kind: .number(min: 0), meaning: "achieved_gbps / read_bandwidth_gbps",
             since: 4
         ) {
-            r in
-            number(
-                r.roofline.flatMap { roof in
-                    r.medianSeconds.flatMap { t in r.readBandwidthGBps.map { roof.achievedGBps(seconds: t) / $0 } }
-                })
+            number($0.placement?.fractionOfBandwidth)
         },
         Column(
             name: "bound", kind: .text,
@@ -211,11 +207,7 @@ public enum ReportSchema {
                 "memory or compute: which roof applies at arithmetic_intensity (memory when intensity × read_bandwidth_gbps < sgemm_gflops)",
             since: 4
         ) {
-            r in
-            guard let roof = r.roofline, let sgemm = r.sgemmGflops, let bandwidth = r.readBandwidthGBps else {
-                return ""
-            }
-            return roof.bound(sgemmGflops: sgemm, bandwidthGBps: bandwidth)
+            $0.placement?.bound ?? ""
         },
         Column(
             name: "fraction_of_roof", kind: .number(min: 0),
@@ -223,11 +215,7 @@ public enum ReportSchema {
                 "useful_gflops / min(sgemm_gflops, arithmetic_intensity × read_bandwidth_gbps): how close to the roof that applies",
             since: 4
         ) {
-            r in
-            guard let roof = r.roofline, let result = r.result, let sgemm = r.sgemmGflops,
-                let bandwidth = r.readBandwidthGBps
-            else { return "" }
-            return number(result.usefulGflops / roof.roof(sgemmGflops: sgemm, bandwidthGBps: bandwidth))
+            number($0.placement?.fractionOfRoof)
         },
         Column(name: "input_bytes", kind: .integer(min: 0), meaning: "bytes of Q, K, V and O") { "\($0.inputBytes)" },
         Column(

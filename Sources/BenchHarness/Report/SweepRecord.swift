@@ -45,6 +45,13 @@ public struct SweepRecord: Sendable {
     public var roofline: Roofline? { result?.roofline }
     /// The median time in seconds, for a measured case.
     var medianSeconds: Double? { result.map { $0.statistics.median * 1e-3 } }
+    /// The measured case against both of the sweep's roofs (nil without a
+    /// measurement or a calibration).
+    var placement: Roofline.Placement? {
+        guard let roofline, let seconds = medianSeconds, let sgemm = sgemmGflops, let bandwidth = readBandwidthGBps
+        else { return nil }
+        return roofline.placement(seconds: seconds, sgemmGflops: sgemm, bandwidthGBps: bandwidth)
+    }
 
     public init(
         key: CaseKey, status: CaseStatus, reason: String = "", result: CaseResult? = nil,

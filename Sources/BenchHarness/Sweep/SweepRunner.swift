@@ -216,7 +216,7 @@ enum CasePreflight {
             return settle(
                 .skipped,
                 String(
-                    format: "predicted %.0f s for %d runs (extrapolated from N=%d) exceeds --timeout %g s",
+                    format: "predicted %.0f s for %d runs (extrapolated from %@) exceeds --timeout %g s",
                     estimate.ms * runs / 1e3, Int(runs), estimate.from, plan.timeoutSeconds))
         }
         // No shorter length measured yet: a lower bound, every computed FLOP at the sgemm rate.
@@ -280,7 +280,7 @@ extension SweepRecord {
 /// the pairs the strategy computes (all Nq·Nk for dense, the attended ones
 /// otherwise). Used only to skip cases that could not finish in time.
 struct TimeModel {
-    private var last: [String: (work: Double, ms: Double, n: Int)] = [:]
+    private var last: [String: (work: Double, ms: Double, size: Int, lengths: String)] = [:]
 
     private func family(_ c: CaseConfig) -> String {
         "\(c.strategy)|\(c.pattern)|\(c.shape.batch)|\(c.shape.heads)|\(c.shape.kvHeads)|\(c.shape.headDim)|\(c.threads)|\(c.tile ?? "")"
@@ -297,13 +297,15 @@ struct TimeModel {
         return 4 * Double(c.shape.batch * c.shape.heads * c.shape.headDim) * Double(pairs)
     }
 
-    func predictMs(_ c: CaseConfig, mask: AttentionMask) -> (ms: Double, from: Int)? {
-        guard let l = last[family(c)], l.n < Self.size(c) else { return nil }
-        return (l.ms * work(c, mask) / l.work, l.n)
+    /// The predicted time, and the lengths of the case it is extrapolated from (`N=4096`, `Nq=1 Nk=8192`).
+    func predictMs(_ c: CaseConfig, mask: AttentionMask) -> (ms: Double, from: String)? {
+        guard let l = last[family(c)], l.size < Self.size(c) else { return nil }
+        return (l.ms * work(c, mask) / l.work, l.lengths)
     }
 
     mutating func record(_ c: CaseConfig, mask: AttentionMask, medianMs: Double) {
-        last[family(c)] = (work(c, mask), medianMs, Self.size(c))
+        let nq = c.shape.queryLength, nk = c.shape.keyLength
+        last[family(c)] = (work(c, mask), medianMs, Self.size(c), nq == nk ? "N=\(nq)" : "Nq=\(nq) Nk=\(nk)")
     }
 
     /// What "shorter" means between two cases of a family: Nq·Nk, so that
