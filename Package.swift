@@ -85,6 +85,8 @@ let package = Package(
         .testTarget(
             name: "BenchHarnessTests",
             dependencies: ["BenchHarness", "AttentionTestSupport", "NumpyFormat"],
+            // fake_peer.py is run in place by the peer tests, not bundled.
+            exclude: ["Fixtures"],
             swiftSettings: nativeCPU
         ),
         .testTarget(

@@ -43,7 +43,17 @@ patterns first appear in the CSV), one line per strategy, and one colour per
 strategy that is the same in every panel and every figure. When the CSV holds
 more than one shape (batch, heads, kv_heads, head_dim, threads, or several
 tiles for one strategy), each shape gets its own line, with its own marker,
-and the legend names the fields that differ.
+and the legend names the fields that differ. The ``machine`` column of a
+report that ``attnbench merge --allow-mixed`` joined from several machines
+splits lines the same way ("tiled (machine=AMD EPYC · Zen · ...)").
+
+Peers (rows whose ``kernel_choice`` is ``peer``: another library's attention,
+such as ``torch-sdpa``, run by the sweep as a child process) are drawn with
+dashed lines and hollow markers, in one colour family per library (the name
+before the first ``-``: every ``torch-*`` peer a shade of magenta), so a
+native strategy and the library a user would otherwise pick are told apart at
+a glance. The memory figure draws no prediction line for a peer: its
+prediction is only the planner's rough estimate for ``--memory-limit``.
 
 Decode reports: when any row has ``kv_len`` different from ``seq_len`` (Nq
 queries against a KV cache of Nk keys, e.g. Nq = 1 or 16 against Nk = 4K ...
@@ -131,7 +141,7 @@ UNSUPPORTED = "unsupported"
 # Strategy colours, given out in the order strategies first appear in the
 # report (the sweep's order: the registry's unless --strategies reorders it),
 # so the plot needs no list of strategy names. Red is kept out: it marks
-# wrong results.
+# wrong results. Peers take PEER_FAMILIES instead (see the module docs).
 STRATEGY_PALETTE = (
     "#1f77b4",
     "#ff7f0e",
@@ -149,6 +159,17 @@ STRATEGY_PALETTE = (
     "#666666",
 )
 SHAPE_MARKERS = ("o", "s", "D", "v", "P", "*", "h", "<", ">", "p")
+
+# One family of shades per peer library, given out in the order libraries
+# first appear; within a family, shades in the order its peers appear.
+# Magenta first: no native colour is near it (pink is the palette's sixth).
+PEER_FAMILIES = (
+    ("#ae017e", "#dd3497", "#f768a1", "#7a0177", "#fa9fb5"),
+    ("#8c510a", "#bf812d", "#dfc27d", "#543005"),
+    ("#01665e", "#35978f", "#80cdc1", "#003c30"),
+)
+PEER_LINESTYLE = (0, (5, 2))
+PEER_KERNEL_CHOICE = "peer"
 
 WRONG_RING_COLOUR = "#d62728"
 SKIPPED_MARKER = "^"
@@ -183,6 +204,7 @@ class Case:
     values: dict[str, float | None]
     shape: dict[str, str]
     tile: str
+    kernel_choice: str = ""
 
     def value(self, column: str) -> float | None:
         return self.values.get(column)
@@ -242,6 +264,7 @@ def read_cases(path: Path) -> list[Case]:
                 values={name: parse_number(row.get(name)) for name in NUMERIC_COLUMNS},
                 shape={name: (row.get(name) or "").strip() for name in DECODE_SHAPE_FIELDS},
                 tile=(row.get("tile") or "").strip(),
+                kernel_choice=(row.get("kernel_choice") or "").strip(),
             )
         )
     if not cases:
@@ -278,6 +301,7 @@ class Series:
     label: str
     colour: str
     marker: str
+    peer: bool = False
     cases_by_pattern: dict[str, dict[float, Case]] = field(default_factory=dict)
 
 
@@ -300,6 +324,8 @@ class Sweep:
     colours: dict[str, str]
     strategies: list[str]
     query_lens: list[float]
+    # Strategies that are peers (another library, run as a child process).
+    peers: set[str] = field(default_factory=set)
 
     @property
     def decode(self) -> bool:
@@ -339,9 +365,27 @@ def shape_label(case: Case, fields: list[str], by_tile: bool) -> str:
     return ", ".join(parts)
 
 
-def strategy_colours(strategies: list[str]) -> dict[str, str]:
+def peer_library(strategy: str) -> str:
+    """The library a peer's name starts with: ``torch`` for ``torch-sdpa``."""
+    return strategy.split("-", 1)[0]
+
+
+def strategy_colours(strategies: list[str], peers: set[str] = frozenset()) -> dict[str, str]:
+    """Native strategies from STRATEGY_PALETTE, peers from their library's family."""
     palette = iter(STRATEGY_PALETTE)
-    return {strategy: next(palette, REFERENCE_GREY) for strategy in strategies}
+    families: dict[str, int] = {}
+    shades: dict[str, int] = {}
+    colours = {}
+    for strategy in strategies:
+        if strategy not in peers:
+            colours[strategy] = next(palette, REFERENCE_GREY)
+            continue
+        library = peer_library(strategy)
+        family = PEER_FAMILIES[families.setdefault(library, len(families)) % len(PEER_FAMILIES)]
+        shade = shades.get(library, 0)
+        shades[library] = shade + 1
+        colours[strategy] = family[shade % len(family)]
+    return colours
 
 
 def parse_size(number: str, unit: str | None) -> float:
@@ -389,7 +433,8 @@ def organise(cases: list[Case], name: str) -> Sweep:
     """Group the cases into patterns (panels) and series (lines)."""
     patterns = list(OrderedDict.fromkeys(case.pattern for case in cases))
     strategies = list(OrderedDict.fromkeys(case.strategy for case in cases))
-    colours = strategy_colours(strategies)
+    peers = {case.strategy for case in cases if case.kernel_choice == PEER_KERNEL_CHOICE}
+    colours = strategy_colours(strategies, peers)
     decode = is_decode(cases)
     x_column = "kv_len" if decode else "seq_len"
     fields, by_tile = varying_fields(cases, decode)
@@ -418,6 +463,7 @@ def organise(cases: list[Case], name: str) -> Sweep:
                 label=f"{case.strategy} ({label})" if label else case.strategy,
                 colour=colours[case.strategy],
                 marker=SHAPE_MARKERS[index % len(SHAPE_MARKERS)],
+                peer=case.strategy in peers,
             )
             series_by_key[key] = series
         by_x = series.cases_by_pattern.setdefault(case.pattern, {})
@@ -452,6 +498,7 @@ def organise(cases: list[Case], name: str) -> Sweep:
         statuses={case.status for case in cases},
         skip_reasons=[case.reason for case in cases if case.status == "skipped"],
         colours=colours,
+        peers=peers,
         strategies=strategies,
         query_lens=sorted({c.seq_len for c in cases if c.seq_len and c.seq_len > 0}),
     )
@@ -606,6 +653,7 @@ def plot_panel(ax, sweep: Sweep, pattern: str, spec: FigureSpec) -> None:
                 markersize=5,
                 linewidth=1.8,
                 zorder=3,
+                **series_style(series),
             )
         if spec.band and xs:
             low_col, high_col = spec.band
@@ -622,7 +670,7 @@ def plot_panel(ax, sweep: Sweep, pattern: str, spec: FigureSpec) -> None:
                 )
                 data_values += list(blow) + list(bhigh)
 
-        if spec.predicted_column:
+        if spec.predicted_column and not series.peer:
             predicted = [
                 (n, cases[n].value(spec.predicted_column))
                 for n in seq_lens
@@ -800,6 +848,13 @@ def finish_panel(ax, sweep, pattern, spec, data_values, strip_rows) -> None:
                      color="#777777", style="italic")
 
 
+def series_style(series: Series) -> dict:
+    """Line and marker style that sets a peer apart: dashed, hollow markers."""
+    if not series.peer:
+        return {}
+    return dict(linestyle=PEER_LINESTYLE, markerfacecolor="white", markeredgewidth=1.4)
+
+
 def legend_handles(sweep: Sweep, spec: FigureSpec):
     """Series entries first, then the marker kinds that occur in this file."""
     from matplotlib.lines import Line2D
@@ -807,14 +862,14 @@ def legend_handles(sweep: Sweep, spec: FigureSpec):
 
     handles = [
         Line2D([], [], color=s.colour, marker=s.marker, markersize=5, linewidth=1.8,
-               label=s.label)
+               label=f"{s.label} (peer)" if s.peer else s.label, **series_style(s))
         for s in sweep.series
     ]
     if spec.band and sweep.series:
         handles.append(Patch(facecolor="#999999", alpha=0.35, label="p10–p90"))
     if spec.predicted_column and sweep.series:
         handles.append(Line2D([], [], color="#555555", linestyle=(0, (4, 2.5)),
-                              linewidth=1.0, label="predicted (dashed; ○ = not run)"))
+                              linewidth=1.0, label="predicted (thin dashed; ○ = not run)"))
     if spec.draw_memory_limit and sweep.memory_limits:
         handles.append(Line2D([], [], color="black", linestyle=":", linewidth=1.0,
                               label="--memory-limit"))

@@ -33,7 +33,10 @@ struct GridOptions: ParsableArguments {
     )
     var preset: GridPreset = .prefill
 
-    @Option(help: "Comma-separated strategies (default: all registered).")
+    @Option(
+        help:
+            "Comma-separated strategies (default: all native ones); peers (\(PeerRegistry.names.joined(separator: ", "))) are named like strategies."
+    )
     var strategies: String = StrategyRegistry.names.joined(separator: ",")
 
     @Option(

@@ -1,12 +1,15 @@
 import ArgumentParser
 import Attention
+import BenchHarness
 import Foundation
+import Synchronization
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract:
-            "List the strategies, the pattern families each supports, and the tile kernels this CPU and build can run.")
+            "List the strategies, the peers (PyTorch, run as child processes) and whether they are installed, the pattern families each supports, and the tile kernels this CPU and build can run."
+    )
 
     @Flag(
         name: .customLong("kernels"),
@@ -26,6 +29,7 @@ struct ListCommand: ParsableCommand {
             print("\(name)  patterns: \(s.supportedKindsDescription)")
             print(String(repeating: " ", count: width + 2) + s.summary)
         }
+        printPeers(nameWidth: width)
         print("\npattern syntax: \(MaskPattern.syntaxHelp)")
         print("\ntile kernels (--kernel NAME; * the default here):")
         let rows = KernelTable.all.map { k -> [String] in
@@ -48,5 +52,31 @@ struct ListCommand: ParsableCommand {
         }
         print("\nregister budgets:")
         for k in KernelTable.all { print("  \(k.name): \(k.registerBudget)") }
+    }
+
+    /// The peers and whether each can run here; probed side by side, since
+    /// each probe starts an interpreter and imports its library.
+    private func printPeers(nameWidth: Int) {
+        let peers = PeerRegistry.all
+        let answers = Mutex([Int: Result<String, PeerError>]())
+        DispatchQueue.concurrentPerform(iterations: peers.count) { i in
+            let answer = PeerRunner.availability(peers[i])
+            answers.withLock { $0[i] = answer }
+        }
+        let found = answers.withLock { $0 }
+        print("\npeers (run as child processes; docs/PEERS.md; install with scripts/peers.sh):")
+        let width = max(nameWidth, peers.map(\.name.count).max() ?? 0)
+        for (i, peer) in peers.enumerated() {
+            let status: String
+            switch found[i] {
+            case .success(let library)?: status = "available (\(library))"
+            case .failure(let why)?: status = "not available: \(why.description)"
+            case nil: status = "not probed"
+            }
+            print(
+                "\(peer.name.padding(toLength: width, withPad: " ", startingAt: 0))  patterns: \(peer.supportedKindsDescription); \(status)"
+            )
+            print(String(repeating: " ", count: width + 2) + peer.summary)
+        }
     }
 }

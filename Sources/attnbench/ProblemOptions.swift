@@ -130,9 +130,12 @@ func parsePattern(_ text: String) throws -> MaskPattern {
 }
 
 /// Checks a `--strategy` value against the registry.
+/// A native strategy's or a peer's name.
 func parseStrategyName(_ text: String) throws -> String {
-    guard StrategyRegistry.names.contains(text) else {
-        throw ValidationError("unknown strategy '\(text)' (known: \(StrategyRegistry.names.joined(separator: ", ")))")
+    guard StrategyRegistry.names.contains(text) || PeerRegistry.peer(named: text) != nil else {
+        throw ValidationError(
+            "unknown strategy '\(text)' (known: \(StrategyRegistry.names.joined(separator: ", ")); peers: \(PeerRegistry.names.joined(separator: ", ")))"
+        )
     }
     return text
 }

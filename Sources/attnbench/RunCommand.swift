@@ -11,7 +11,10 @@ struct RunCommand: ParsableCommand {
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
-    @Option(help: "Strategy: \(StrategyRegistry.names.joined(separator: ", ")).", transform: parseStrategyName)
+    @Option(
+        help:
+            "Strategy: \(StrategyRegistry.names.joined(separator: ", ")); or a peer: \(PeerRegistry.names.joined(separator: ", ")).",
+        transform: parseStrategyName)
     var strategy: String = StrategyRegistry.names[0]
 
     @OptionGroup var shape: ShapeOptions
@@ -58,7 +61,13 @@ struct RunCommand: ParsableCommand {
             throw ValidationError(
                 "--reps sets a fixed count; it does not combine with --min-reps, --max-reps or --min-time")
         }
-        if (try? StrategyRegistry.strategy(named: strategy))?.tileKernel == nil {
+        if PeerRegistry.peer(named: strategy) != nil {
+            if tile != nil || kernelOptions.kernel != nil {
+                throw ValidationError(
+                    "--\(tile != nil ? "tile" : "kernel") does not apply to \(strategy): it is a peer, run as its own program"
+                )
+            }
+        } else if (try? StrategyRegistry.strategy(named: strategy))?.tileKernel == nil {
             if tile != nil { throw ValidationError("--tile does not apply to \(strategy): it has no tiles") }
             if kernelOptions.kernel != nil {
                 throw ValidationError(
@@ -124,6 +133,8 @@ struct RunCommand: ParsableCommand {
             throw ValidationError(e.description)
         } catch let e as TuningFile.LoadError {
             throw ValidationError("--tuning \(e.description)")
+        } catch let e as PeerError {
+            throw ValidationError("--strategy \(strategy): \(e.description)")
         }
         switch format {
         case .json: print(try JSONOutput.encode(result))
@@ -157,7 +168,9 @@ enum TextReport {
         var lines = [
             "strategy   \(c.strategy)" + (c.tile.map { " (tile \($0))" } ?? ""),
             "problem    \(c.shape), pattern \(c.pattern), density \(String(format: "%.4f", r.density))",
-            "threads    \(c.threads); OpenBLAS \(r.blas.core) kernels (chosen by \(r.blas.source))",
+            r.kernelChoice == "peer"
+                ? "threads    \(c.threads); a peer in its own process"
+                : "threads    \(c.threads); OpenBLAS \(r.blas.core) kernels (chosen by \(r.blas.source))",
             "kernel     " + (r.execution.map { $0.kernel + ($0.tile.map { ", tile \($0)" } ?? "") } ?? "?")
                 + (r.kernelChoice.map { " (\($0))" } ?? ""),
             String(
@@ -194,7 +207,7 @@ enum TextReport {
                     format: "verify     max abs %.3g, rel Frobenius %.3g over %@: %@",
                     v.maxAbsoluteError, v.relativeFrobeniusError, v.coverage, v.passes ? "OK" : "WRONG"))
         }
-        if !r.blas.warning.isEmpty { lines.append("warning    \(r.blas.warning)") }
+        if !r.blas.warning.isEmpty, r.kernelChoice != "peer" { lines.append("warning    \(r.blas.warning)") }
         return lines.joined(separator: "\n")
     }
 }

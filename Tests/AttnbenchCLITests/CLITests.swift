@@ -99,7 +99,7 @@ final class CLITests: XCTestCase {
             ),
             (
                 ["run", "--seq-len", "8", "--strategy", "flash"],
-                "unknown strategy 'flash' (known: dense, tiled, sliding, block-sparse)"
+                "unknown strategy 'flash' (known: dense, tiled, sliding, block-sparse; peers: torch-sdpa"
             ),
             (["run", "--seq-len", "8", "--pattern", "window:x"], "--pattern"),
             (["run", "--seq-len", "8", "--pattern", "window:1:2:3"], "window takes one extent"),
@@ -118,10 +118,14 @@ final class CLITests: XCTestCase {
         try assertEachFailsWithOneErrorLine(cases)
     }
 
-    func attnbench(_ arguments: [String]) throws -> Outcome {
+    /// Runs the binary with `arguments`; `environment` adds to this process's.
+    func attnbench(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -261,7 +261,11 @@ public enum ReportSchema {
             name: "verified_rows", kind: .integer(min: 0),
             meaning: "query rows compared with the reference (all, or the documented sample)"
         ) { int($0.result?.verification?.checkedRows) },
-        Column(name: "blas_core", kind: .text, meaning: "OpenBLAS kernels the case ran with") {
+        Column(
+            name: "blas_core", kind: .text,
+            meaning:
+                "OpenBLAS kernels the case ran with; for a peer, its library's own (torch: mkl, AVX512)"
+        ) {
             $0.result?.blas.core ?? ""
         },
         Column(

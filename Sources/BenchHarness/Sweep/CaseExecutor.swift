@@ -23,6 +23,8 @@ public struct CaseExecutor: Sendable {
         case measured(CaseResult)
         case failed(String)
         case timedOut(String)
+        /// The case cannot run here (a peer that is not installed or lacks the pattern).
+        case unsupported(String)
 
         public var isMeasured: Bool {
             if case .measured = self { return true }
@@ -33,12 +35,25 @@ public struct CaseExecutor: Sendable {
     /// Runs `config`; the interference covers the whole child (or call).
     public func execute(_ config: CaseConfig) -> (outcome: Outcome, interference: Interference?) {
         let probe = InterferenceProbe.start()
-        let outcome = inProcess ? runHere(config) : runChild(config)
+        // A peer is a child process already, started from here so that the
+        // time limit kills the peer itself.
+        let peer = PeerRegistry.peer(named: config.strategy)
+        let outcome = peer.map { runPeer(config, $0) } ?? (inProcess ? runHere(config) : runChild(config))
         return (outcome, probe.finish())
     }
 
     private func runHere(_ config: CaseConfig) -> Outcome {
         do { return .measured(try CaseRunner.run(config)) } catch { return .failed("\(error)") }
+    }
+
+    private func runPeer(_ config: CaseConfig, _ peer: Peer) -> Outcome {
+        do { return .measured(try PeerRunner.run(config, peer: peer, timeout: timeout)) } catch let e as PeerError {
+            switch e {
+            case .unsupported(let why): return .unsupported(why)
+            case .failed(let why): return .failed(why)
+            case .timedOut(let why): return .timedOut(why)
+            }
+        } catch { return .failed("\(error)") }
     }
 
     private func runChild(_ config: CaseConfig) -> Outcome {

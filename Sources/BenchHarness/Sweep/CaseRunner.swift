@@ -96,6 +96,10 @@ public struct CaseError: Error, CustomStringConvertible {
 }
 
 public enum CaseRunner {
+    /// Seconds a peer may run when a case runs here rather than under a
+    /// sweep's `--timeout` (`attnbench run`): a day.
+    public static let peerTimeout: Double = 86_400
+
     /// What a case holds before its strategy runs: the tensors and the
     /// resolved mask's upper bound (``MaskPattern/predictedResolvedBytes(queryLength:keyLength:)``),
     /// known without building anything; `Int.max` when the sum overflows.
@@ -146,12 +150,20 @@ public enum CaseRunner {
     /// the repetition policy while watching the peak RSS. With `saveOutput`,
     /// the output of the last run is written there as `.npy`.
     ///
+    /// A peer's case (``PeerRegistry``) runs through ``PeerRunner`` in its
+    /// own process, measured the same way.
+    ///
     /// - Throws: ``CaseError`` when the inputs plus the predicted working
-    ///   memory exceed the machine's physical memory (the case would be killed).
+    ///   memory exceed the machine's physical memory (the case would be
+    ///   killed); ``PeerError`` for a peer case without a measurement.
     public static func run(
         _ config: CaseConfig, inputs given: AttentionInputs? = nil, rssBeforeInputs: Int? = nil,
         saveOutput: String? = nil
     ) throws -> CaseResult {
+        if let peer = PeerRegistry.peer(named: config.strategy) {
+            return try PeerRunner.run(
+                config, peer: peer, inputs: given, saveOutput: saveOutput, timeout: peerTimeout)
+        }
         // Refused before a layout is built: one that cannot fit would trap or take minutes first.
         let early = bytesBeforeResolving(try MaskPattern(parsing: config.pattern), shape: config.shape).total
         guard early < ProcessMemory.physicalBytes else {
@@ -187,21 +199,48 @@ public enum CaseRunner {
         }
         let peak = ProcessMemory.peakResidentBytes()
         if let path = saveOutput { try TensorFiles.save(output, shape: config.shape, to: path) }
+        return try result(
+            config, mask: mask, times: times,
+            memory: MemoryReading(
+                rssBeforeInputs: rssBefore, rssWithInputs: rssWith, peak: peak,
+                processPeak: ProcessMemory.processPeakBytes(), peakWasReset: reset),
+            predictedExtraBytes: predicted, verification: verification,
+            execution: strategy.execution(shape: config.shape, mask: mask), kernelChoice: choice,
+            sgemm: sgemm, bandwidth: bandwidth)
+    }
+
+    /// The resident-set readings of a case's process (see ``CaseResult``).
+    public struct MemoryReading: Sendable {
+        public var rssBeforeInputs: Int
+        public var rssWithInputs: Int
+        public var peak: Int
+        public var processPeak: Int
+        public var peakWasReset: Bool
+    }
+
+    /// A case's result from its timed runs and readings: the one place the
+    /// derived figures (useful FLOPs, rates, roofline traffic) are computed,
+    /// for native strategies and peers alike.
+    static func result(
+        _ config: CaseConfig, mask: AttentionMask, times: [Double], memory: MemoryReading, predictedExtraBytes: Int,
+        verification: VerificationResult?, execution: StrategyExecution, kernelChoice: String, sgemm: Double?,
+        bandwidth: Double?, blas: BLASEnvironment = .current()
+    ) throws -> CaseResult {
         let stats = try SampleStatistics(times)
         let s = config.shape
-        let pairs = mask.attendedPairs
-        let flops = 4 * Double(s.batch * s.heads * s.headDim) * Double(pairs)
+        let flops = 4 * Double(s.batch * s.heads * s.headDim) * Double(mask.attendedPairs)
         let medianSeconds = stats.median * 1e-3
         return CaseResult(
-            config: config, attendedPairs: pairs, density: mask.density, usefulFlops: flops,
+            config: config, attendedPairs: mask.attendedPairs, density: mask.density, usefulFlops: flops,
             timesMs: times, statistics: stats,
             usefulGflops: flops / medianSeconds / 1e9,
             tokensPerSecond: Double(s.batch * s.queryLength) / medianSeconds,
-            inputBytes: s.tensorBytes, rssBeforeInputsBytes: rssBefore, rssWithInputsBytes: rssWith,
-            peakRssBytes: peak, peakExtraBytes: peak - rssWith, processPeakRssBytes: ProcessMemory.processPeakBytes(),
-            predictedExtraBytes: predicted, peakWasReset: reset, verification: verification, blas: .current(),
-            sgemmGflops: sgemm, fractionOfSgemm: sgemm.map { flops / medianSeconds / 1e9 / $0 },
-            execution: strategy.execution(shape: config.shape, mask: mask), kernelChoice: choice,
+            inputBytes: s.tensorBytes, rssBeforeInputsBytes: memory.rssBeforeInputs,
+            rssWithInputsBytes: memory.rssWithInputs, peakRssBytes: memory.peak,
+            peakExtraBytes: memory.peak - memory.rssWithInputs, processPeakRssBytes: memory.processPeak,
+            predictedExtraBytes: predictedExtraBytes, peakWasReset: memory.peakWasReset, verification: verification,
+            blas: blas, sgemmGflops: sgemm, fractionOfSgemm: sgemm.map { flops / medianSeconds / 1e9 / $0 },
+            execution: execution, kernelChoice: kernelChoice,
             minimumBytes: Roofline(shape: s, mask: mask).minimumBytes, readBandwidthGBps: bandwidth)
     }
 }

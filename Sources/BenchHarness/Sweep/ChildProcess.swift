@@ -11,13 +11,17 @@ public enum ChildProcess {
         case launchFailed(String)
     }
 
-    /// Runs `executable arguments…`, killing it after `timeout` seconds.
-    public static func run(executable: String, arguments: [String], timeout: Double) -> Outcome {
+    /// Runs `executable arguments…`, killing it after `timeout` seconds;
+    /// `environment` adds to (or overrides) this process's environment.
+    public static func run(
+        executable: String, arguments: [String], timeout: Double, environment extra: [String: String] = [:]
+    ) -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["ATTNBENCH_QUIET_BLAS"] = "1"  // the parent already reported the kernels
+        env.merge(extra) { _, new in new }
         process.environment = env
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

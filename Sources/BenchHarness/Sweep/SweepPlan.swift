@@ -97,6 +97,7 @@ extension SweepPlan {
     /// its predicted peak (inputs + predicted extra + process overhead) must
     /// fit in the memory limit.
     public func admit(_ config: CaseConfig) -> (CaseAdmission, AttentionMask?, Int?) {
+        if let peer = PeerRegistry.peer(named: config.strategy) { return admit(config, peer: peer) }
         let strategy: any AttentionStrategy
         let mask: AttentionMask
         // Inputs and the mask's bound first: resolving a mask that cannot fit
@@ -123,6 +124,41 @@ extension SweepPlan {
         let extra = strategy.predictedExtraBytes(shape: config.shape, mask: mask, threads: config.threads)
         let (sum, overflow) = config.shape.tensorBytes.addingReportingOverflow(extra)
         let peak = overflow ? Int.max : min(Int.max - Self.processOverheadBytes, sum) + Self.processOverheadBytes
+        if peak > memoryLimitBytes {
+            return (
+                .skipped(
+                    "predicted peak \(Bytes.format(peak)) exceeds --memory-limit \(Bytes.format(memoryLimitBytes))"),
+                mask, extra
+            )
+        }
+        return (.run(predictedPeakBytes: peak), mask, extra)
+    }
+}
+
+extension SweepPlan {
+    /// ``admit(_:)`` for a peer: its pattern families, then whether it is
+    /// installed (one probe per process), then the memory limit with the
+    /// peer's own process overhead.
+    func admit(_ config: CaseConfig, peer: Peer) -> (CaseAdmission, AttentionMask?, Int?) {
+        let pattern: MaskPattern
+        do { pattern = try MaskPattern(parsing: config.pattern) } catch { return (.invalid("\(error)"), nil, nil) }
+        guard peer.supports(pattern) else {
+            return (.unsupported("\(peer.name) supports \(peer.supportedKindsDescription)"), nil, nil)
+        }
+        if case .failure(let why) = PeerRunner.availability(peer) { return (.unsupported(why.description), nil, nil) }
+        let early = CaseRunner.bytesBeforeResolving(pattern, shape: config.shape)
+        if early.mask > 0, early.total > memoryLimitBytes - peer.processOverheadBytes {
+            return (
+                .skipped(
+                    "inputs and mask alone need more than \(Bytes.format(early.total)), over --memory-limit \(Bytes.format(memoryLimitBytes))"
+                ), nil, nil
+            )
+        }
+        let mask: AttentionMask
+        do { mask = try AttentionMask(pattern, shape: config.shape) } catch { return (.invalid("\(error)"), nil, nil) }
+        let extra = peer.predictedExtraBytes(config.shape, mask, config.threads)
+        let (sum, overflow) = config.shape.tensorBytes.addingReportingOverflow(extra)
+        let peak = overflow ? Int.max : min(Int.max - peer.processOverheadBytes, sum) + peer.processOverheadBytes
         if peak > memoryLimitBytes {
             return (
                 .skipped(

@@ -258,6 +258,9 @@ extension SweepRecord {
         case .timedOut(let why):
             status = .timeout
             reason = why
+        case .unsupported(let why):
+            status = .unsupported
+            reason = why
         case .measured(let r):
             result = r
             if let v = r.verification, !v.passes {
@@ -293,7 +296,9 @@ struct TimeModel {
     /// attended pairs, or all Nq·Nk for a strategy that computes masked
     /// pairs too).
     static func computedFlops(_ c: CaseConfig, mask: AttentionMask) -> Double {
-        let pairs = (try? StrategyRegistry.strategy(named: c.strategy))?.computedPairs(mask) ?? mask.attendedPairs
+        let pairs =
+            (try? StrategyRegistry.strategy(named: c.strategy))?.computedPairs(mask)
+            ?? PeerRegistry.peer(named: c.strategy)?.computedPairs(mask) ?? mask.attendedPairs
         return 4 * Double(c.shape.batch * c.shape.heads * c.shape.headDim) * Double(pairs)
     }
 

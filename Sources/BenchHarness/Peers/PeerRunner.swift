@@ -1,0 +1,206 @@
+import Attention
+import Foundation
+import NumpyFormat
+import Synchronization
+
+/// Why a peer case did not produce a measurement.
+public enum PeerError: Error, CustomStringConvertible, Equatable {
+    /// The peer is not installed, or cannot run this case: an `unsupported` row.
+    case unsupported(String)
+    /// The peer started and broke: a `failed` row.
+    case failed(String)
+    /// The peer ran past the time limit and was killed: a `timeout` row.
+    case timedOut(String)
+
+    public var description: String {
+        switch self {
+        case .unsupported(let why), .failed(let why), .timedOut(let why): return why
+        }
+    }
+}
+
+/// Runs a peer on a case (docs/PEERS.md): writes the seeded inputs as
+/// `.npy`, starts the peer, reads back its timings, memory and output, and
+/// checks the output against the float64 reference, giving the same
+/// ``CaseResult`` a native strategy gives.
+public enum PeerRunner {
+    /// Seconds a probe may take (`import torch` takes a few).
+    static let probeTimeout: Double = 120
+
+    private static let probes = Mutex<[PeerCommand: Result<String, PeerError>]>([:])
+
+    /// Whether `peer` can run here: its library's name and version, or why
+    /// not. Probed once per process and command.
+    public static func availability(_ peer: Peer) -> Result<String, PeerError> {
+        if let known = probes.withLock({ $0[peer.command] }) { return known }
+        let answer = probe(peer)
+        probes.withLock { $0[peer.command] = answer }
+        return answer
+    }
+
+    private static func probe(_ peer: Peer) -> Result<String, PeerError> {
+        let c = peer.command
+        guard c.script != nil else { return .failure(.unsupported("\(peer.name): \(c.missingScriptReason)")) }
+        guard let interpreter = c.resolvedInterpreter else {
+            return .failure(
+                .unsupported(
+                    "\(peer.name): interpreter \(c.interpreter) not found; install the peers with scripts/peers.sh or set ATTNBENCH_PEER_PYTHON"
+                ))
+        }
+        switch ChildProcess.run(executable: interpreter, arguments: c.arguments("probe"), timeout: probeTimeout) {
+        case .launchFailed(let why):
+            return .failure(.unsupported("\(peer.name): could not start \(interpreter): \(why)"))
+        case .timedOut(let s):
+            return .failure(.unsupported(String(format: "\(peer.name): probe did not answer within %g s", s)))
+        case .signaled(let signal, let stderr):
+            return .failure(
+                .unsupported("\(peer.name): probe killed by signal \(signal) \(PeerMessages.lastLine(stderr))"))
+        case .finished(let status, let stdout, let stderr):
+            guard status == 0,
+                let probe = try? JSONDecoder().decode(PeerMessages.Probe.self, from: Data(lastJSONLine(stdout).utf8))
+            else {
+                return .failure(
+                    .unsupported("\(peer.name): probe failed (exit \(status)): \(PeerMessages.lastLine(stderr))"))
+            }
+            guard probe.protocolVersion == PeerMessages.protocolVersion else {
+                return .failure(
+                    .unsupported(
+                        "\(peer.name): speaks peer protocol \(probe.protocolVersion), attnbench \(PeerMessages.protocolVersion)"
+                    ))
+            }
+            guard probe.available else {
+                return .failure(.unsupported("\(peer.name) not available: \(probe.reason ?? "no reason given")"))
+            }
+            return .success(probe.library ?? "unknown library")
+        }
+    }
+
+    /// Runs `config` on `peer`.
+    ///
+    /// - Parameters:
+    ///   - inputs: the inputs to use (from `--inputs`), else the case's
+    ///     seeded random inputs.
+    ///   - saveOutput: where to write the output as `.npy`, if anywhere.
+    ///   - timeout: seconds before the peer is killed.
+    /// - Throws: ``PeerError`` for a case without a measurement; the
+    ///   pattern's and the shape's own errors as a native case throws them.
+    public static func run(
+        _ config: CaseConfig, peer: Peer, inputs given: AttentionInputs? = nil, saveOutput: String? = nil,
+        timeout: Double
+    ) throws -> CaseResult {
+        let pattern = try MaskPattern(parsing: config.pattern)
+        guard peer.supports(pattern) else {
+            throw PeerError.unsupported("\(peer.name) supports \(peer.supportedKindsDescription)")
+        }
+        let library: String
+        switch availability(peer) {
+        case .failure(let e): throw e
+        case .success(let l): library = l
+        }
+        let shape = config.shape
+        let mask = try AttentionMask(pattern, shape: shape)
+        let sgemm = config.calibrate ? GEMMCalibration.sgemmRate(threads: config.threads) : nil
+        let bandwidth = config.calibrate ? BandwidthCalibration.readRate(threads: config.threads) : nil
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "attnbench-peer-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func file(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+        let inputs = given ?? AttentionInputs.random(shape: shape, seed: config.seed)
+        let qShape = [shape.batch, shape.heads, shape.queryLength, shape.headDim]
+        let kShape = [shape.batch, shape.kvHeads, shape.keyLength, shape.headDim]
+        try NumpyFile.write(UnsafeBufferPointer(inputs.query.buffer), shape: qShape, to: file("q.npy"))
+        try NumpyFile.write(UnsafeBufferPointer(inputs.key.buffer), shape: kShape, to: file("k.npy"))
+        try NumpyFile.write(UnsafeBufferPointer(inputs.value.buffer), shape: kShape, to: file("v.npy"))
+        if let l = mask.blockLayout {
+            try NumpyFile.write(
+                PeerMessages.layoutArray(l), shape: [l.queryBlocks, l.keyBlocks], to: file("layout.npy"))
+        }
+        let r = config.repetitions
+        let request = PeerMessages.Request(
+            shape: .init(
+                batch: shape.batch, heads: shape.heads, kvHeads: shape.kvHeads, queryLength: shape.queryLength,
+                keyLength: shape.keyLength, headDim: shape.headDim, scale: shape.scale),
+            pattern: config.pattern, mask: PeerMessages.mask(mask, layoutPath: file("layout.npy")),
+            query: file("q.npy"), key: file("k.npy"), value: file("v.npy"), output: file("out.npy"),
+            threads: config.threads, verify: config.verify,
+            repetitions: .init(warmup: r.warmup, minReps: r.minReps, maxReps: r.maxReps, minTime: r.minTime))
+        try JSONEncoder().encode(request).write(to: URL(fileURLWithPath: file("request.json")))
+
+        let reply = try exchange(peer, request: file("request.json"), timeout: timeout, threads: config.threads)
+        guard let times = reply.timesMs, !times.isEmpty, let before = reply.rssBeforeInputsBytes,
+            let with = reply.rssWithInputsBytes, let peak = reply.peakRssBytes
+        else { throw PeerError.failed("\(peer.name): its reply lacks times_ms or the memory readings") }
+
+        var verification: VerificationResult?
+        let produced: NumpyArray
+        do { produced = try NumpyFile.read(path: file("out.npy")) } catch {
+            throw PeerError.failed("\(peer.name): no readable output: \(error)")
+        }
+        guard produced.shape == qShape else {
+            throw PeerError.failed("\(peer.name): output shape \(produced.shape), expected \(qShape)")
+        }
+        let output = AlignedBuffer(produced.values)
+        if config.verify { verification = Verification.verify(inputs, mask: mask, output: output) }
+        if let path = saveOutput { try TensorFiles.save(output, shape: shape, to: path) }
+
+        return try CaseRunner.result(
+            config, mask: mask, times: times,
+            memory: .init(
+                rssBeforeInputs: before, rssWithInputs: with, peak: peak,
+                processPeak: reply.processPeakRssBytes ?? peak, peakWasReset: reply.peakWasReset ?? false),
+            predictedExtraBytes: peer.predictedExtraBytes(shape, mask, config.threads), verification: verification,
+            execution: StrategyExecution(kernel: "\(reply.library ?? library) \(reply.kernel ?? peer.name)", tile: nil),
+            kernelChoice: "peer", sgemm: sgemm, bandwidth: bandwidth,
+            blas: BLASEnvironment(
+                core: "\(library.split(separator: " ").first ?? "peer"): \(reply.blas ?? "its own")", config: library,
+                source: "peer", warning: ""))
+    }
+
+    /// Starts the peer on a request and decodes its reply.
+    private static func exchange(_ peer: Peer, request: String, timeout: Double, threads: Int) throws
+        -> PeerMessages.Reply
+    {
+        let c = peer.command
+        guard let interpreter = c.resolvedInterpreter else {
+            throw PeerError.unsupported("\(peer.name): interpreter \(c.interpreter) not found")
+        }
+        // The peer's thread pools follow the case's threads from the start.
+        let env = ["OMP_NUM_THREADS": "\(threads)", "MKL_NUM_THREADS": "\(threads)"]
+        switch ChildProcess.run(
+            executable: interpreter, arguments: c.arguments("run", [request]), timeout: timeout, environment: env)
+        {
+        case .launchFailed(let why):
+            throw PeerError.failed("could not start \(interpreter): \(why)")
+        case .timedOut(let seconds):
+            throw PeerError.timedOut(String(format: "killed after --timeout %g s", seconds))
+        case .signaled(let signal, let stderr):
+            let hint = signal == SIGKILL ? " (the kernel's out-of-memory killer sends this)" : ""
+            let last = PeerMessages.lastLine(stderr)
+            throw PeerError.failed("\(peer.name) killed by signal \(signal)\(hint)" + (last.isEmpty ? "" : ": \(last)"))
+        case .finished(let status, let stdout, let stderr):
+            let last = PeerMessages.lastLine(stderr)
+            guard status == 0 else {
+                throw PeerError.failed("\(peer.name) exit status \(status)" + (last.isEmpty ? "" : ": \(last)"))
+            }
+            guard let reply = try? JSONDecoder().decode(PeerMessages.Reply.self, from: Data(lastJSONLine(stdout).utf8))
+            else {
+                throw PeerError.failed(
+                    "\(peer.name) printed no peer-protocol reply" + (last.isEmpty ? "" : ": \(last)"))
+            }
+            switch reply.status {
+            case "ok": return reply
+            case "unsupported": throw PeerError.unsupported("\(peer.name): \(reply.reason ?? "unsupported case")")
+            default: throw PeerError.failed("\(peer.name): status \(reply.status): \(reply.reason ?? "")")
+            }
+        }
+    }
+
+    /// The last line of `stdout` that looks like a JSON object: libraries
+    /// may print before the reply.
+    static func lastJSONLine(_ stdout: String) -> String {
+        stdout.split(separator: "\n").last(where: { $0.hasPrefix("{") }).map(String.init) ?? ""
+    }
+}

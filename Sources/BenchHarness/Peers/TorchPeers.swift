@@ -1,0 +1,140 @@
+import Attention
+import Foundation
+
+/// The PyTorch peers: three ways PyTorch computes attention on a CPU, each
+/// the choice a user would otherwise make, all run by
+/// `scripts/peers/torch_peer.py` (`--backend sdpa|flex|math`).
+///
+/// Their memory predictions are planning estimates read off PyTorch's CPU
+/// code paths (what each allocates per call), used only to skip cases over
+/// `--memory-limit`; the report's memory columns are measured.
+enum TorchPeers {
+    static var all: [Peer] { [sdpa, flex, math] }
+
+    /// Resident memory of `import torch` (about 300-400 MiB on CPU builds).
+    static let importBytes = 400 << 20
+    /// Starting Python and importing torch: about 2 s on these machines.
+    static let importSeconds = 2.5
+
+    /// `F.scaled_dot_product_attention` on full and causal masks: PyTorch's
+    /// fused CPU flash kernel, which never materializes the scores.
+    static var sdpa: Peer {
+        Peer(
+            name: "torch-sdpa",
+            summary:
+                "PyTorch F.scaled_dot_product_attention (fused CPU flash kernel; is_causal, enable_gqa); a child process",
+            supportedKinds: [.full, .causal], computesEveryPair: false,
+            command: command(backend: "sdpa"), processOverheadBytes: importBytes,
+            predictedExtraBytes: { s, _, threads in
+                // A fresh output and its log-sum-exp per call, per-thread score
+                // blocks (256 × 512 floats, a few of them), and expanded K and V
+                // when heads are grouped.
+                let output = s.queryElementCount * 4 + s.batch * s.heads * s.queryLength * 4
+                let blocks = threads * 4 * 256 * 512 * 4
+                let expanded = s.kvHeads < s.heads ? 2 * s.batch * s.heads * s.keyLength * s.headDim * 4 : 0
+                return output + blocks + expanded
+            }, predictedStartupSeconds: importSeconds)
+    }
+
+    /// FlexAttention compiled by Inductor, with a block mask built from the
+    /// suite's resolved pattern; skips blocks the mask empties.
+    static var flex: Peer {
+        Peer(
+            name: "torch-flex",
+            summary:
+                "PyTorch FlexAttention compiled on CPU, block mask from the suite's exact pattern; a child process",
+            supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: false,
+            command: command(backend: "flex"), processOverheadBytes: importBytes + (300 << 20),
+            predictedExtraBytes: { s, mask, _ in
+                // Output and log-sum-exp per call, and the block mask (two int32
+                // index tables of query blocks × key blocks of 128).
+                let blocks = ((mask.queryLength + 127) / 128) * ((mask.keyLength + 127) / 128)
+                return s.queryElementCount * 4 + s.batch * s.heads * s.queryLength * 4 + 4 * blocks * 4
+            },
+            // The first call compiles the kernel for the shape: about 10 s more.
+            predictedStartupSeconds: importSeconds + 10)
+    }
+
+    /// The math path of `scaled_dot_product_attention`: scores and
+    /// probabilities materialized, an explicit boolean mask for every
+    /// pattern. PyTorch's own dense.
+    static var math: Peer {
+        Peer(
+            name: "torch-math",
+            summary:
+                "PyTorch's math attention path (SDPBackend.MATH): materialized scores, boolean mask; a child process",
+            supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: true,
+            command: command(backend: "math"), processOverheadBytes: importBytes,
+            predictedExtraBytes: { s, mask, _ in
+                // Three B·H·Nq·Nk float tensors live at once (the scores, the
+                // masked scores and the probabilities; 94 MiB measured at
+                // H=8, N=1024 against 96 predicted), the boolean mask and its
+                // float form, and a fresh output.
+                let pairs = s.batch * s.heads * s.queryLength * s.keyLength
+                let maskBytes = mask.pattern == .full ? 0 : 5 * s.queryLength * s.keyLength
+                return 3 * pairs * 4 + maskBytes + s.queryElementCount * 4
+            }, predictedStartupSeconds: importSeconds)
+    }
+
+    static func command(backend: String) -> PeerCommand {
+        let script = PeerLocation.script(named: "torch_peer.py")
+        return PeerCommand(
+            interpreter: PeerLocation.interpreter, script: script.path, arguments: ["--backend", backend],
+            missingScriptReason: script.reason)
+    }
+}
+
+/// Where the peer scripts and their Python are.
+public enum PeerLocation {
+    /// The Python that runs the PyTorch peers: `ATTNBENCH_PEER_PYTHON`
+    /// when set; else the repository's `.venv/bin/python` (where
+    /// `scripts/peers.sh` installs PyTorch) when it exists; else `python3`
+    /// on `PATH`.
+    public static var interpreter: String {
+        if let chosen = ProcessInfo.processInfo.environment["ATTNBENCH_PEER_PYTHON"], !chosen.isEmpty {
+            return chosen
+        }
+        if let root = repositoryRoot {
+            let venv = root + "/.venv/bin/python"
+            if FileManager.default.isExecutableFile(atPath: venv) { return venv }
+        }
+        return "python3"
+    }
+
+    /// The folder of the peer scripts: `ATTNBENCH_PEER_SCRIPTS` when set,
+    /// else `scripts/peers` of ``repositoryRoot``.
+    public static func script(named file: String) -> (path: String?, reason: String) {
+        if let dir = ProcessInfo.processInfo.environment["ATTNBENCH_PEER_SCRIPTS"], !dir.isEmpty {
+            let path = dir + "/" + file
+            return FileManager.default.fileExists(atPath: path)
+                ? (path, "") : (nil, "\(path) not found (ATTNBENCH_PEER_SCRIPTS)")
+        }
+        guard let root = repositoryRoot else {
+            return (
+                nil,
+                "scripts/peers/\(file) not found above this attnbench or the current directory; set ATTNBENCH_PEER_SCRIPTS"
+            )
+        }
+        return (root + "/scripts/peers/" + file, "")
+    }
+
+    /// The first folder holding `scripts/peers/torch_peer.py`, going up from
+    /// this executable (built into the repository's `.build`), then from
+    /// the current directory.
+    public static let repositoryRoot: String? = {
+        let starts = [
+            URL(fileURLWithPath: ChildProcess.currentExecutable).deletingLastPathComponent().path,
+            FileManager.default.currentDirectoryPath,
+        ]
+        for start in starts {
+            var dir = URL(fileURLWithPath: start).standardizedFileURL
+            while true {
+                if FileManager.default.fileExists(atPath: dir.path + "/scripts/peers/torch_peer.py") { return dir.path }
+                let parent = dir.deletingLastPathComponent()
+                if parent.path == dir.path { break }
+                dir = parent
+            }
+        }
+        return nil
+    }()
+}

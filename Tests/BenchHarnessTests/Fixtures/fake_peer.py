@@ -1,0 +1,178 @@
+"""A peer for the tests: speaks the peer protocol (docs/PEERS.md) with the
+standard library alone, so the protocol is tested without PyTorch.
+
+    python3 fake_peer.py --mode MODE probe
+    python3 fake_peer.py --mode MODE run REQUEST.json
+
+MODE:
+  ok           exact attention in float64 (slow; for tiny shapes)
+  wrong        the same, plus 0.01 on every output: must be caught as wrong
+  crash        dies by SIGABRT after printing to stderr
+  exit         exits 3 with a message on stderr
+  unavailable  its probe says the library is missing
+  unsupported  its run says the case is unsupported
+  garbage      prints something that is not the protocol's JSON
+"""
+
+import json
+import math
+import os
+import resource
+import struct
+import sys
+import time
+
+
+def read_npy(path):
+    """A little-endian float32 C-order .npy file, as (shape, flat list)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:6] == b"\x93NUMPY", path
+    major = data[6]
+    if major == 1:
+        (length,) = struct.unpack("<H", data[8:10])
+        start = 10
+    else:
+        (length,) = struct.unpack("<I", data[8:12])
+        start = 12
+    header = eval(data[start:start + length].decode("latin1"))  # a Python dict literal
+    assert header["descr"] == "<f4" and not header["fortran_order"], header
+    shape = tuple(header["shape"])
+    count = 1
+    for extent in shape:
+        count *= extent
+    body = data[start + length:]
+    return shape, list(struct.unpack("<%df" % count, body[:4 * count]))
+
+
+def write_npy(path, shape, values):
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % (
+        "".join("%d, " % e for e in shape) if len(shape) != 1 else "%d," % shape[0])
+    total = 10 + len(header) + 1
+    header += " " * ((64 - total % 64) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
+        f.write(struct.pack("<%df" % len(values), *values))
+
+
+def status_bytes(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def attended(mask, layout, i, j):
+    p = i + mask["offset"]
+    kind = mask["kind"]
+    if kind == "full":
+        return True
+    if kind == "causal":
+        return j <= p
+    if kind == "window":
+        if p - mask["left"] <= j <= p + mask["right"]:
+            return True
+        g = mask["global_tokens"]
+        cap = j <= p if mask["right"] == 0 else True
+        return (j < g or 0 <= p < g) and cap
+    if kind == "blocks":
+        if mask["causal"] and j > p:
+            return False
+        shape, cells = layout
+        bs = mask["block_size"]
+        return cells[(i // bs) * shape[1] + j // bs] != 0
+    raise ValueError(kind)
+
+
+def attention(request):
+    s = request["shape"]
+    b_, h_, kvh, nq, nk, d = (s["batch"], s["heads"], s["kv_heads"], s["query_length"],
+                              s["key_length"], s["head_dim"])
+    _, q = read_npy(request["query"])
+    _, k = read_npy(request["key"])
+    _, v = read_npy(request["value"])
+    mask = request["mask"]
+    layout = read_npy(mask["layout"]) if mask["kind"] == "blocks" else None
+    out = [0.0] * (b_ * h_ * nq * d)
+    group = h_ // kvh
+    for b in range(b_):
+        for h in range(h_):
+            qo = ((b * h_ + h) * nq) * d
+            ko = ((b * kvh + h // group) * nk) * d
+            for i in range(nq):
+                keys = [j for j in range(nk) if attended(mask, layout, i, j)]
+                if not keys:
+                    continue
+                scores = [s["scale"] * sum(q[qo + i * d + c] * k[ko + j * d + c] for c in range(d))
+                          for j in keys]
+                top = max(scores)
+                weights = [math.exp(x - top) for x in scores]
+                total = sum(weights)
+                for c in range(d):
+                    out[qo + i * d + c] = sum(w * v[ko + j * d + c] for w, j in zip(weights, keys)) / total
+    return (b_, h_, nq, d), out
+
+
+def run(mode, request_path):
+    with open(request_path) as f:
+        request = json.load(f)
+    if mode == "unsupported":
+        print(json.dumps({"protocol": 1, "status": "unsupported", "reason": "the fake peer declines"}))
+        return
+    if mode == "crash":
+        print("fake peer: about to abort", file=sys.stderr)
+        sys.stderr.flush()
+        os.abort()
+    if mode == "exit":
+        print("fake peer: giving up on purpose", file=sys.stderr)
+        sys.exit(3)
+    if mode == "garbage":
+        print("this is not json")
+        return
+    before = status_bytes("VmRSS")
+    with_inputs = status_bytes("VmRSS")
+    shape, output = attention(request)
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        reset = True
+    except OSError:
+        reset = False
+    reps = request["repetitions"]
+    for _ in range(reps["warmup"]):
+        attention(request)
+    times = []
+    start = time.perf_counter()
+    while len(times) < reps["max_reps"] and (
+            len(times) < reps["min_reps"] or time.perf_counter() - start < reps["min_time"]):
+        t0 = time.perf_counter()
+        attention(request)
+        times.append((time.perf_counter() - t0) * 1e3)
+    if mode == "wrong":
+        output = [x + 0.01 for x in output]
+    write_npy(request["output"], shape, output)
+    print("fake peer: some chatter on stdout before the reply")
+    print(json.dumps({
+        "protocol": 1, "status": "ok", "times_ms": times,
+        "rss_before_inputs_bytes": before, "rss_with_inputs_bytes": with_inputs,
+        "peak_rss_bytes": status_bytes("VmHWM"), "peak_was_reset": reset,
+        "process_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "library": "fake 1.0", "kernel": "naive " + mode,
+    }))
+
+
+def main(argv):
+    mode = argv[argv.index("--mode") + 1]
+    command = argv[argv.index("--mode") + 2]
+    if command == "probe":
+        if mode == "unavailable":
+            print(json.dumps({"protocol": 1, "available": False, "reason": "No module named 'fake'"}))
+        else:
+            print(json.dumps({"protocol": 1, "available": True, "library": "fake 1.0"}))
+        return
+    run(mode, argv[argv.index("--mode") + 3])
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,577 @@
+#!/usr/bin/env python3
+"""PyTorch attention as an attnbench peer.
+
+attnbench runs this script as a child process and measures PyTorch's attention
+exactly as it measures its own strategies. The contract is docs/PEERS.md;
+read it before changing anything here. In short:
+
+    python torch_peer.py --backend sdpa|flex|math probe
+    python torch_peer.py --backend sdpa|flex|math run REQUEST.json
+
+Both commands print exactly one JSON object on standard output and exit 0.
+`probe` never fails: without torch or numpy it reports
+`{"available": false, "reason": ...}`. `run` answers `"status": "ok"` with
+every timed run, or `"status": "unsupported"` for a case the backend cannot
+express; any other problem is an exception, reported as one line on standard
+error with exit status 1 (attnbench shows that last line as the reason).
+
+Backends:
+
+- `sdpa`: `torch.nn.functional.scaled_dot_product_attention` as a user would
+  call it (torch picks the kernel); masks `full` and `causal` only.
+- `flex`: FlexAttention compiled with `torch.compile`, with a BlockMask built
+  from the mask semantics below; every mask kind.
+- `math`: the materialized path (`SDPBackend.MATH`) with an explicit boolean
+  mask; every mask kind.
+
+Mask semantics (docs/PEERS.md): with `offset = Nk - Nq` and `p(i) = i + offset`
+(bottom-right alignment), query i attends key j when
+
+    full     always
+    causal   j <= p(i)
+    window   p(i) - left <= j <= p(i) + right, or
+             (j < global_tokens or 0 <= p(i) < global_tokens)
+             and (j <= p(i) when right == 0)
+    blocks   layout[i // block_size, j // block_size] != 0
+             and (j <= p(i) when causal)
+
+and a query row that attends no key gives a row of zeros. `Mask.attended` is
+the one implementation of this table here: the flex mask_mod, the math
+backend's boolean mask and the empty-row detection all use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+from typing import Callable, Optional
+
+PROTOCOL = 1
+BACKENDS = ("sdpa", "flex", "math")
+FLEX_BLOCK_SIZE = 128  # create_block_mask's default; named so the kernel label can say it
+MASK_KINDS = ("full", "causal", "window", "blocks")
+
+
+class Unsupported(Exception):
+    """This backend cannot run the requested case (not a failure)."""
+
+
+# MARK: - Standard output
+
+
+class JsonChannel:
+    """Keeps the process's real standard output for the final JSON line.
+
+    torch.compile, the C++ compiler it spawns, and torch's warnings may all
+    write to file descriptor 1. attnbench reads standard output as the answer,
+    so fd 1 is pointed at standard error for the whole run and the answer is
+    written to a private duplicate of the original descriptor.
+    """
+
+    def __init__(self) -> None:
+        sys.stdout.flush()
+        self._out = os.fdopen(os.dup(1), "w")
+        os.dup2(2, 1)
+
+    def emit(self, answer: dict) -> None:
+        self._out.write(json.dumps(answer) + "\n")
+        self._out.flush()
+
+
+# MARK: - Process memory
+
+
+def _proc_status_bytes(field: str) -> Optional[int]:
+    """A `kB` field of /proc/self/status (e.g. VmRSS, VmHWM) in bytes."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def resident_bytes() -> int:
+    return _proc_status_bytes("VmRSS") or 0
+
+
+def process_peak_bytes() -> int:
+    """Peak resident set of the whole process life (not reset by clear_refs)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # kB on Linux
+
+
+def reset_peak() -> bool:
+    """Resets VmHWM to the current VmRSS (Linux ≥ 4.0); False when not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_bytes_since_reset() -> int:
+    return _proc_status_bytes("VmHWM") or process_peak_bytes()
+
+
+# MARK: - Mask
+
+
+class Mask:
+    """The request's resolved mask, as a predicate over (query, key) indices."""
+
+    def __init__(self, spec: dict, query_length: int, key_length: int) -> None:
+        import numpy as np
+        import torch
+
+        self.kind = spec["kind"]
+        if self.kind not in MASK_KINDS:
+            raise Unsupported(f"mask kind '{self.kind}' is not known to this peer")
+        self.query_length = query_length
+        self.key_length = key_length
+        # The suite sends the offset; it must be Nk - Nq (bottom-right alignment).
+        self.offset = int(spec.get("offset", key_length - query_length))
+        if self.offset != key_length - query_length:
+            raise ValueError(f"mask offset {self.offset} is not Nk - Nq = {key_length - query_length}")
+        self.left = int(spec.get("left", 0))
+        self.right = int(spec.get("right", 0))
+        self.global_tokens = int(spec.get("global_tokens", 0))
+        self.causal = bool(spec.get("causal", False))
+        self.block_size = int(spec.get("block_size", 1))
+        self.layout = None
+        if self.kind == "blocks":
+            layout = np.load(spec["layout"])
+            rows = -(-query_length // self.block_size)
+            columns = -(-key_length // self.block_size)
+            if layout.ndim != 2 or layout.shape[0] < rows or layout.shape[1] < columns:
+                raise ValueError(
+                    f"layout {spec['layout']} has shape {layout.shape}, expected [{rows}, {columns}]"
+                )
+            self.layout = torch.from_numpy(layout != 0)
+
+    def attended(self, q_idx, kv_idx):
+        """Whether query q_idx attends key kv_idx, for broadcastable index tensors.
+
+        Written with plain tensor ops so that it serves as a FlexAttention
+        mask_mod too (Python branches only test constants of the request).
+        """
+        import torch
+
+        p = q_idx + self.offset
+        if self.kind == "full":
+            return torch.ones_like(q_idx + kv_idx, dtype=torch.bool)
+        if self.kind == "causal":
+            return kv_idx <= p
+        if self.kind == "window":
+            keep = (kv_idx >= p - self.left) & (kv_idx <= p + self.right)
+            if self.global_tokens > 0:
+                is_global = (kv_idx < self.global_tokens) | ((p >= 0) & (p < self.global_tokens))
+                if self.right == 0:  # a causal window keeps its global pairs causal too
+                    is_global = is_global & (kv_idx <= p)
+                keep = keep | is_global
+            return keep
+        # blocks. Flex evaluates the mask_mod on indices padded up to its block
+        # size, so clamp them into the layout; those padded pairs are discarded.
+        rows, columns = self.layout.shape
+        row = torch.clamp(q_idx // self.block_size, max=rows - 1)
+        column = torch.clamp(kv_idx // self.block_size, max=columns - 1)
+        keep = self.layout[row, column]
+        if self.causal:
+            keep = keep & (kv_idx <= p)
+        return keep
+
+    def mask_mod(self) -> Callable:
+        """The predicate with FlexAttention's (batch, head, q_idx, kv_idx) signature."""
+
+        def mask_mod(b, h, q_idx, kv_idx):
+            return self.attended(q_idx, kv_idx)
+
+        return mask_mod
+
+    def dense(self, rows: Optional[range] = None):
+        """The boolean [rows, Nk] mask (True = attended), all rows by default."""
+        import torch
+
+        rows = rows or range(self.query_length)
+        q_idx = torch.arange(rows.start, rows.stop).unsqueeze(1)
+        kv_idx = torch.arange(self.key_length).unsqueeze(0)
+        return self.attended(q_idx, kv_idx).expand(len(rows), self.key_length).contiguous()
+
+    def empty_rows(self):
+        """Indices of the query rows that attend no key, or None when there are none.
+
+        sdpa and math give NaN on such rows; the contract wants zeros. Only
+        rows before the first key (offset < 0) or empty layout rows can be empty.
+        """
+        import torch
+
+        possible = self.kind == "blocks" or (self.kind in ("causal", "window") and self.offset < 0)
+        if not possible:
+            return None
+        # Chunks of ~16 M pairs keep this O(Nk) in memory for any Nq.
+        chunk = max(1, (1 << 24) // self.key_length)
+        empty = []
+        for start in range(0, self.query_length, chunk):
+            rows = range(start, min(start + chunk, self.query_length))
+            empty.append(~self.dense(rows).any(dim=1))
+        indices = torch.cat(empty).nonzero().flatten()
+        return indices if indices.numel() > 0 else None
+
+
+# MARK: - Backends
+
+
+class Problem:
+    """The request's tensors and shape."""
+
+    def __init__(self, request: dict) -> None:
+        import numpy as np
+        import torch
+
+        shape = request["shape"]
+        self.batch = int(shape["batch"])
+        self.heads = int(shape["heads"])
+        self.kv_heads = int(shape["kv_heads"])
+        self.query_length = int(shape["query_length"])
+        self.key_length = int(shape["key_length"])
+        self.head_dim = int(shape["head_dim"])
+        self.scale = float(shape["scale"])
+        if self.kv_heads < 1 or self.heads % self.kv_heads != 0:
+            raise ValueError(f"heads {self.heads} is not a multiple of kv_heads {self.kv_heads}")
+        self.grouped = self.kv_heads < self.heads
+
+        def load(path: str, heads: int, length: int):
+            array = np.load(path)
+            expected = (self.batch, heads, length, self.head_dim)
+            if array.dtype != np.float32 or array.shape != expected:
+                raise ValueError(f"{path}: {array.dtype} {array.shape}, expected float32 {expected}")
+            return torch.from_numpy(np.ascontiguousarray(array))
+
+        self.query = load(request["query"], self.heads, self.query_length)
+        self.key = load(request["key"], self.kv_heads, self.key_length)
+        self.value = load(request["value"], self.kv_heads, self.key_length)
+
+    @property
+    def output_shape(self) -> tuple:
+        return (self.batch, self.heads, self.query_length, self.head_dim)
+
+    def expanded_key_value(self):
+        """K and V repeated to `heads` heads, for kernels without GQA support."""
+        repeats = self.heads // self.kv_heads
+        return (self.key.repeat_interleave(repeats, dim=1), self.value.repeat_interleave(repeats, dim=1))
+
+
+def _torch_at_least(major: int, minor: int) -> bool:
+    import torch
+
+    version = torch.__version__.split("+")[0].split(".")
+    try:
+        return (int(version[0]), int(version[1])) >= (major, minor)
+    except (ValueError, IndexError):
+        return True
+
+
+def _sdpa_kernel_name(query, key, value, attn_mask, is_causal: bool, scale: float, gqa: bool) -> str:
+    """The fused kernel torch's dispatcher picks (e.g. 'flash_attention'), or ''.
+
+    Uses a private torch function; a label only, so any failure is ignored.
+    """
+    import torch
+    from torch.nn.attention import SDPBackend
+
+    try:
+        choice = torch._fused_sdp_choice(query, key, value, attn_mask, 0.0, is_causal, scale=scale, enable_gqa=gqa)
+        return SDPBackend(choice).name.lower()
+    except Exception:
+        return ""
+
+
+# Each prepare_* builds one backend for the problem and returns
+# (forward, kernel label, compiles): forward() computes the attention output
+# [B, H, Nq, d] (NaN allowed on rows with no key), and `compiles` says that its
+# first call compiles. A case the backend cannot express raises Unsupported.
+
+
+def prepare_sdpa(problem: Problem, mask: Mask) -> tuple:
+    """torch's scaled_dot_product_attention, for full and causal masks."""
+    import torch.nn.functional as F
+
+    if mask.kind not in ("full", "causal"):
+        raise Unsupported(f"scaled_dot_product_attention has no '{mask.kind}' mask (only full and causal)")
+    query, key, value = problem.query, problem.key, problem.value
+    gqa_kwargs = {}
+    if problem.grouped:
+        if _torch_at_least(2, 5):
+            gqa_kwargs = {"enable_gqa": True}
+        else:
+            key, value = problem.expanded_key_value()
+    attn_mask, is_causal, detail = None, False, ""
+    if mask.kind == "causal":
+        if mask.offset == 0:
+            is_causal = True
+        else:
+            # torch's is_causal aligns the diagonal top-left; ours is bottom-right.
+            from torch.nn.attention.bias import causal_lower_right
+
+            attn_mask = causal_lower_right(problem.query_length, problem.key_length)
+            detail = "lower-right mask"
+    kernel = _sdpa_kernel_name(query, key, value, None, is_causal, problem.scale, bool(gqa_kwargs))
+    label = ", ".join(part for part in (kernel, detail) if part)
+
+    def forward():
+        return F.scaled_dot_product_attention(
+            query, key, value, attn_mask=attn_mask, is_causal=is_causal, scale=problem.scale, **gqa_kwargs
+        )
+
+    return forward, f"sdpa ({label})" if label else "sdpa", False
+
+
+def prepare_math(problem: Problem, mask: Mask) -> tuple:
+    """The materialized path: SDPBackend.MATH with an explicit boolean mask."""
+    import torch.nn.functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    query, key, value = problem.query, problem.key, problem.value
+    gqa_kwargs = {}
+    if problem.grouped:
+        if _torch_at_least(2, 5):
+            gqa_kwargs = {"enable_gqa": True}
+        else:
+            key, value = problem.expanded_key_value()
+    # Built once, like the suite's own mask resolution; broadcast over B and H.
+    attn_mask = None if mask.kind == "full" else mask.dense()
+
+    def forward():
+        with sdpa_kernel(SDPBackend.MATH):
+            return F.scaled_dot_product_attention(
+                query, key, value, attn_mask=attn_mask, scale=problem.scale, **gqa_kwargs
+            )
+
+    return forward, "math" if attn_mask is None else "math (boolean mask)", False
+
+
+def prepare_flex(problem: Problem, mask: Mask) -> tuple:
+    """FlexAttention compiled by torch.compile (the CPU inductor backend)."""
+    import torch
+
+    try:
+        from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+    except ImportError as error:
+        raise Unsupported(f"flex_attention is not available in torch {torch.__version__}: {error}")
+    query, key, value = problem.query, problem.key, problem.value
+    block_mask = None
+    if mask.kind != "full":
+        block_mask = create_block_mask(
+            mask.mask_mod(),
+            None,
+            None,
+            problem.query_length,
+            problem.key_length,
+            device="cpu",
+            BLOCK_SIZE=FLEX_BLOCK_SIZE,
+        )
+    # dynamic=False: one shape per process, so a static specialisation is what
+    # a user would get and there is no recompile. The first call compiles.
+    compiled = torch.compile(flex_attention, dynamic=False)
+
+    def forward():
+        return compiled(query, key, value, block_mask=block_mask, scale=problem.scale, enable_gqa=problem.grouped)
+
+    kernel = "flex (compiled, no mask)" if block_mask is None else f"flex (compiled, block {FLEX_BLOCK_SIZE})"
+    return forward, kernel, True
+
+
+PREPARE = {"sdpa": prepare_sdpa, "flex": prepare_flex, "math": prepare_math}
+
+
+def preload(backend: str, request: dict) -> None:
+    """Imports what the backend will use, before the first resident-set reading.
+
+    Library code is not the kernel's memory: torch.nn.attention.bias or
+    flex_attention alone pull in torch._dynamo, ~75 MB resident. A module
+    that is missing is reported by prepare_* (as unsupported), not here.
+    """
+    names = ["torch.nn.functional", "torch.nn.attention"]
+    shape = request["shape"]
+    if backend == "sdpa" and request["mask"]["kind"] == "causal" and shape["query_length"] != shape["key_length"]:
+        names.append("torch.nn.attention.bias")
+    if backend == "flex":
+        names.append("torch.nn.attention.flex_attention")
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+# MARK: - Commands
+
+
+def blas_description() -> str:
+    """torch's BLAS and vector path, e.g. 'mkl, AVX512' (the report's blas_core)."""
+    import torch
+
+    config = torch.__config__.show()
+    blas = next((part.split("=", 1)[1] for part in config.replace(",", "\n").split() if part.startswith("BLAS_INFO=")), "")
+    try:
+        capability = torch.backends.cpu.get_cpu_capability()
+    except Exception:
+        capability = ""
+    return ", ".join(part for part in (blas or "its own BLAS", capability) if part)
+
+
+def probe() -> dict:
+    """Whether torch and numpy import; never raises."""
+    try:
+        import numpy  # noqa: F401
+        import torch
+    except Exception as error:  # ImportError, or OSError from a broken libtorch
+        return {"protocol": PROTOCOL, "available": False, "reason": str(error) or type(error).__name__}
+    return {"protocol": PROTOCOL, "available": True, "library": f"torch {torch.__version__}"}
+
+
+def timed_runs(step: Callable[[], object], repetitions: dict) -> tuple:
+    """Warmup, then the suite's repetition policy (docs/PEERS.md, step 5).
+
+    Returns (times in ms, last result).
+    """
+    warmup = int(repetitions["warmup"])
+    min_reps = int(repetitions["min_reps"])
+    max_reps = int(repetitions["max_reps"])
+    min_time = float(repetitions["min_time"])
+    result = None
+    for _ in range(warmup):
+        result = step()
+    times = []
+    first_start = None
+    while len(times) < max_reps and (len(times) < min_reps or time.perf_counter() - first_start < min_time):
+        start = time.perf_counter()
+        if first_start is None:
+            first_start = start
+        result = step()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return times, result
+
+
+def run(backend: str, request_path: str) -> dict:
+    """Measures one case (docs/PEERS.md, steps 1 to 6)."""
+    import numpy as np
+    import torch
+
+    with open(request_path) as file:
+        request = json.load(file)
+    if request.get("protocol") != PROTOCOL:
+        raise ValueError(f"request speaks protocol {request.get('protocol')}, this peer speaks {PROTOCOL}")
+    library = f"torch {torch.__version__}"
+
+    # 1. Threads. Inter-op parallelism is not used by a single attention call;
+    # one inter-op thread keeps the process's thread count to `threads`.
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass  # already set, or parallel work has started
+    threads = int(request["threads"])
+    if threads >= 1:
+        torch.set_num_threads(threads)
+    preload(backend, request)
+
+    # 2. Inputs and the output buffer, between two resident-set readings.
+    rss_before_inputs = resident_bytes()
+    problem = Problem(request)
+    output = torch.zeros(problem.output_shape, dtype=torch.float32)  # zeros: its pages are resident
+    rss_with_inputs = resident_bytes()
+
+    # Setup (not measured as inputs): resolve the mask, build the backend.
+    try:
+        mask = Mask(request["mask"], problem.query_length, problem.key_length)
+        forward, kernel, compiles = PREPARE[backend](problem, mask)
+    except Unsupported as why:
+        return {"protocol": PROTOCOL, "status": "unsupported", "reason": str(why)}
+    empty_rows = mask.empty_rows()
+
+    def step():
+        out = forward()
+        if empty_rows is not None:
+            out.index_fill_(2, empty_rows, 0.0)  # rows with no key: zeros, not NaN
+        return out
+
+    with torch.inference_mode():
+        # 3. The verification run. A compiled backend compiles on its first
+        # call; that is setup, so it runs here, before the peak reset, even
+        # when the output is not kept.
+        kept = False
+        if request["verify"] or compiles:
+            first = step()
+            if request["verify"]:
+                output.copy_(first)
+                kept = True
+            del first
+        gc.collect()  # setup garbage (e.g. from compiling) is not the kernel's
+        if compiles:
+            # What compiling left resident (generated code, the compiler's
+            # caches; about 150 MB for flex) is setup, like the interpreter:
+            # both readings move up by it, so peak_extra is the kernel's.
+            setup = max(0, resident_bytes() - rss_with_inputs)
+            rss_before_inputs += setup
+            rss_with_inputs += setup
+        # 4.-5. Peak reset, warmup and timed runs.
+        peak_was_reset = reset_peak()
+        times, last = timed_runs(step, request["repetitions"])
+        # 6. Peak, output, answer.
+        peak = peak_bytes_since_reset()
+        if not kept:
+            output.copy_(last if last is not None else step())
+
+    np.save(request["output"], np.ascontiguousarray(output.numpy(), dtype=np.float32))
+    return {
+        "protocol": PROTOCOL,
+        "status": "ok",
+        "times_ms": times,
+        "rss_before_inputs_bytes": rss_before_inputs,
+        "rss_with_inputs_bytes": rss_with_inputs,
+        "peak_rss_bytes": peak,
+        "peak_was_reset": peak_was_reset,
+        "process_peak_rss_bytes": process_peak_bytes(),
+        "library": library,
+        "kernel": kernel,
+        "blas": blas_description(),
+    }
+
+
+def main(argv: list) -> int:
+    parser = argparse.ArgumentParser(description="PyTorch attention as an attnbench peer (docs/PEERS.md).")
+    parser.add_argument("--backend", choices=BACKENDS, default="sdpa")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("probe", help="print whether torch is available")
+    run_parser = commands.add_parser("run", help="measure the case of REQUEST.json")
+    run_parser.add_argument("request", metavar="REQUEST.json")
+    arguments = parser.parse_args(argv)
+
+    channel = JsonChannel()
+    if arguments.command == "probe":
+        channel.emit(probe())
+        return 0
+    try:
+        channel.emit(run(arguments.backend, arguments.request))
+    except Exception as error:
+        traceback.print_exc()
+        # attnbench reports the last line of standard error: make it the summary.
+        message = " ".join(str(error).split()) or "(no message)"
+        print(f"torch_peer --backend {arguments.backend}: {type(error).__name__}: {message}", file=sys.stderr)
+        sys.stderr.flush()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
