@@ -122,7 +122,7 @@ NUMERIC_COLUMNS = (
 # Fields that define a problem shape besides the x axis length. When any of
 # them takes more than one value in a file, lines are split by them. In a
 # decode report (x = kv_len) the query length seq_len is one of them too.
-SHAPE_FIELDS = ("batch", "heads", "kv_heads", "head_dim", "threads")
+SHAPE_FIELDS = ("batch", "heads", "kv_heads", "head_dim", "threads", "machine")
 DECODE_SHAPE_FIELDS = ("seq_len",) + SHAPE_FIELDS
 SHAPE_ABBREVIATIONS = {
     "seq_len": "Nq",
@@ -131,6 +131,7 @@ SHAPE_ABBREVIATIONS = {
     "kv_heads": "KV",
     "head_dim": "d",
     "threads": "T",
+    "machine": "machine",
     "tile": "tile",
 }
 

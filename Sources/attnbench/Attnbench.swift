@@ -8,7 +8,9 @@ struct Attnbench: ParsableCommand {
         commandName: "attnbench",
         abstract: "Measure attention strategies on this CPU: time, memory and error against a float64 reference.",
         subcommands: [
-            ListCommand.self, RunCommand.self, SweepCommand.self, CompareCommand.self, ABCommand.self, TuneCommand.self,
+            ListCommand.self, RunCommand.self, SweepCommand.self, MergeCommand.self, CompareCommand.self,
+            ABCommand.self,
+            TuneCommand.self,
         ])
 
     /// Fixes OpenBLAS's kernels before anything runs (it may re-execute the

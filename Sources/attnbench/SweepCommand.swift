@@ -31,8 +31,26 @@ struct SweepCommand: ParsableCommand {
     @Flag(name: .customLong("print-schema"), help: "Print the CSV columns as a Markdown table and exit.")
     var printSchema = false
 
+    @Option(
+        name: .customLong("shard"),
+        help: ArgumentHelp(
+            "Run part K of N (0-based) of the grid, balanced by predicted time: K/N; N (K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX); or auto (K and N from a Slurm array). The report is OUT.shard-K-of-N.csv and .json; attnbench merge joins them.",
+            valueName: "K/N"))
+    var shardFlag: String?
+
     func validate() throws {
         if !out.hasSuffix(".csv") { throw ValidationError("--out must name a .csv file, got '\(out)'") }
+        _ = try shard()
+    }
+
+    /// `--shard` with the job array's variables, or nil without the flag.
+    func shard() throws -> SweepShard? {
+        guard let text = shardFlag else { return nil }
+        do { return try SweepShard.parse(text, environment: ProcessInfo.processInfo.environment) } catch let e
+            as SweepShard.ParseError
+        {
+            throw ValidationError(e.description)
+        }
     }
 
     func run() throws {
@@ -41,11 +59,14 @@ struct SweepCommand: ParsableCommand {
             return
         }
         let plan = try grid.plan()
+        let shard = try shard()
         if dryRun {
-            print(try DryRun.render(plan))
+            print(try DryRun.render(plan, shard: shard))
             return
         }
-        let runner = SweepRunner(plan: plan, outputPath: out, resume: resume, inProcess: inProcess)
+        let report = shard?.reportPath(for: out) ?? out
+        let runner = SweepRunner(
+            plan: plan, outputPath: report, resume: resume, inProcess: inProcess, shard: shard)
         let records: [SweepRecord]
         do { records = try runner.run() } catch let e as SweepRunner.SweepError {
             throw ValidationError(e.description)
@@ -58,7 +79,7 @@ struct SweepCommand: ParsableCommand {
         }
         print(SummaryTable.render(records))
         if let warning = runner.calibrationWarning { print("\nwarning: \(warning)") }
-        print("\nreport: \(out)\nenvironment: \(SweepRunner.environmentPath(forReport: out))")
+        print("\nreport: \(report)\nenvironment: \(SweepRunner.environmentPath(forReport: report))")
         // Exit 1 only after everything is written: a CI step fails, the rows stay.
         let bad = records.filter { [.failed, .timeout, .wrong].contains($0.status) }
         if !bad.isEmpty {
@@ -71,22 +92,32 @@ struct SweepCommand: ParsableCommand {
     }
 }
 
-/// `sweep --dry-run`: the grid and what would happen to each case.
+/// `sweep --dry-run`: the grid (or one shard of it), what would happen to
+/// each case, and its predicted time (``CaseCost``).
 enum DryRun {
-    static func render(_ plan: SweepPlan) throws -> String {
+    static func render(_ plan: SweepPlan, shard: SweepShard? = nil) throws -> String {
         var lines = [
             "memory limit \(Bytes.format(plan.memoryLimitBytes)), timeout \(String(format: "%g", plan.timeoutSeconds)) s per case",
             "",
         ]
-        let cases = try plan.cases()
+        let cases: [CaseConfig]
+        let seconds: [Double]
+        var totals: [Double] = []
+        if let shard {
+            (cases, seconds, totals) = try plan.cases(in: shard)
+        } else {
+            cases = try plan.cases()
+            seconds = plan.predictedSeconds(cases)
+        }
         var counts: [String: Int] = [:]
-        for c in cases {
+        for (c, predicted) in zip(cases, seconds) {
             let (admission, _, extra) = plan.admit(c)
             let key = CaseKey(c)
             let verdict: String
             switch admission {
             case .run(let peak):
-                verdict = "run      predicted peak \(Bytes.format(peak)) (extra \(Bytes.format(extra ?? 0)))"
+                verdict =
+                    "run      ~\(formatSeconds(predicted)), predicted peak \(Bytes.format(peak)) (extra \(Bytes.format(extra ?? 0)))"
                 counts["run", default: 0] += 1
             case .skipped(let why):
                 verdict = "skip     \(why)"
@@ -98,7 +129,9 @@ enum DryRun {
                 verdict = "invalid  \(why)"
                 counts["invalid", default: 0] += 1
             }
-            lines.append("\(key.description.padding(toLength: 58, withPad: " ", startingAt: 0)) \(verdict)")
+            // Padded to a column, never cut: scripts read the case off the line.
+            let name = key.description
+            lines.append(name + String(repeating: " ", count: max(1, 59 - name.count)) + verdict)
         }
         lines.append("")
         lines.append(
@@ -106,6 +139,25 @@ enum DryRun {
                 + ["run", "skip", "n/a", "invalid"].compactMap { k in counts[k].map { "\($0) \(k)" } }.joined(
                     separator: ", ")
                 + " (cases may also be skipped at run time when their predicted time exceeds --timeout)")
+        lines.append(
+            "predicted time \(formatSeconds(seconds.reduce(0, +))) at a nominal \(Int(CaseCost.nominalGflopsPerThread)) GFLOP/s per thread (a planning figure; see README)"
+        )
+        if let shard, let low = totals.min(), let high = totals.max() {
+            lines.append(
+                "shard \(shard) of the grid; every shard's predicted time: "
+                    + totals.map(formatSeconds).joined(separator: ", ")
+                    + (low > 0 ? String(format: " (the longest %.1f%% over the shortest)", (high / low - 1) * 100) : "")
+            )
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// `12.3 s` below 100 s, else `4m05s` or `2h07m`.
+    static func formatSeconds(_ s: Double) -> String {
+        if s < 100 { return String(format: "%.1f s", s) }
+        let whole = Int(s.rounded())
+        return whole >= 3600
+            ? String(format: "%dh%02dm", whole / 3600, whole / 60 % 60)
+            : String(format: "%dm%02ds", whole / 60, whole % 60)
     }
 }

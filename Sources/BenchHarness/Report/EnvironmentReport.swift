@@ -53,6 +53,17 @@ public struct EnvironmentReport: Codable, Sendable {
     /// first, as they were written: each part of the report keeps the
     /// machine and software it was measured with.
     public var earlierRuns: [JSONValue]?
+    /// What defines the sweep's cases (``SweepPlan/grid``) and its
+    /// fingerprint: `merge` joins only shards of one grid.
+    public var grid: SweepGrid?
+    public var gridFingerprint: String?
+    /// For `sweep --shard K/N`: which shard this report is, and the
+    /// planner's predicted seconds of this shard and of every shard.
+    public var shard: SweepShard?
+    public var shardPredictedSeconds: [Double]?
+    /// For a report written by `merge`: each input's path, shard and
+    /// machine label, and the `.json` it had, as read.
+    public var mergedFrom: [JSONValue]?
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version"
@@ -88,6 +99,11 @@ public struct EnvironmentReport: Codable, Sendable {
         case kernelDefault = "kernel_default"
         case tuningFile = "tuning_file"
         case earlierRuns = "earlier_runs"
+        case grid
+        case gridFingerprint = "grid_fingerprint"
+        case shard
+        case shardPredictedSeconds = "shard_predicted_seconds"
+        case mergedFrom = "merged_from"
     }
 
     /// The environments a resumed sweep must keep from the file at `path`:

@@ -112,9 +112,11 @@ public struct ReportFile: Sendable {
             let g = int("kv_heads"), let n = int("seq_len"), let nk = int("kv_len"), let d = int("head_dim"),
             let t = int("threads")
         else { return nil }
-        return CaseKey(
+        var key = CaseKey(
             strategy: strategy, pattern: pattern, shape: .init(unchecked: b, h, g, n, nk, d), threads: t,
             tile: row["tile"] ?? "")
+        key.machine = row["machine"] ?? ""
+        return key
     }
 }
 

@@ -7,8 +7,9 @@ import Foundation
 public enum ReportSchema {
     /// Bumped whenever a column is added, removed or changes meaning.
     /// Version 2 added the calibration and interference columns, version 3
-    /// the kernel columns, version 4 the roofline columns.
-    public static let version = 4
+    /// the kernel columns, version 4 the roofline columns, version 5 the
+    /// `machine` column of merged reports.
+    public static let version = 5
 
     /// Every version this build reads: older reports lack the newer columns,
     /// whose cells then read as empty.
@@ -48,7 +49,7 @@ public enum ReportSchema {
     /// The columns that identify a case (``CaseKey``).
     public static let keyColumns = [
         "strategy", "pattern", "batch", "heads", "kv_heads", "seq_len", "kv_len",
-        "head_dim", "threads", "tile",
+        "head_dim", "threads", "tile", "machine",
     ]
 
     static func number(_ v: Double?) -> String {
@@ -294,6 +295,12 @@ public enum ReportSchema {
         Column(name: "finished_at", kind: .text, meaning: "UTC time the row was written (ISO 8601)") {
             ISO8601DateFormatter().string(from: $0.finishedAt)
         },
+        Column(
+            name: "machine", kind: .text,
+            meaning:
+                "where the row was measured, in a report that merge --allow-mixed joined from different machines or builds: CPU model · BLAS core · default kernel · commit; empty otherwise",
+            since: 5
+        ) { _ in "" },
     ]
 
     /// The README's column table.

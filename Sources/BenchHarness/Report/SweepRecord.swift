@@ -89,6 +89,10 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
     public var headDim: Int
     public var threads: Int
     public var tile: String
+    /// The `machine` cell: empty, except in a report that `merge
+    /// --allow-mixed` joined from several machines, where one case can
+    /// appear once per machine.
+    public var machine: String = ""
 
     public init(strategy: String, pattern: String, shape: AttentionShape, threads: Int, tile: String) {
         self.strategy = strategy
@@ -113,5 +117,6 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String {
         "\(strategy) \(pattern) B=\(batch) H=\(heads)/\(kvHeads) N=\(seqLen)" + (kvLen != seqLen ? "/\(kvLen)" : "")
             + " d=\(headDim) T=\(threads)" + (tile.isEmpty ? "" : " tile \(tile)")
+            + (machine.isEmpty ? "" : " on \(machine)")
     }
 }

@@ -6,8 +6,9 @@ import Foundation
 final class ProgressReporter {
     let interactive = isatty(STDERR_FILENO) != 0
     let start = Stopwatch.now()
-    /// Estimated work of every case (FLOPs it computes; 0 for cases that do
-    /// not run) and of the cases finished so far, for the time-left estimate.
+    /// Estimated work of every case (its ``CaseCost`` seconds; 0 for cases
+    /// that do not run) and of the cases finished so far, for the time-left
+    /// estimate.
     var caseWork: [Double] = []
     private var doneWork = 0.0
 
@@ -35,7 +36,7 @@ final class ProgressReporter {
     private var elapsed: Double { Stopwatch.now() - start }
 
     /// Time left, assuming the remaining work goes at the rate seen so far
-    /// (work: the FLOPs each case computes, times its runs).
+    /// (work: each case's predicted seconds).
     private func eta(done: Int, of n: Int) -> String {
         guard done > 0, done < n else { return "" }
         let total = caseWork.reduce(0, +)

@@ -16,6 +16,8 @@ public final class SweepRunner {
     public let outputPath: String
     public let resume: Bool
     public let executor: CaseExecutor
+    /// The part of the grid this run measures (`--shard K/N`), or nil for all of it.
+    public let shard: SweepShard?
     /// Edge of the square `cblas_sgemm` used for calibration (2048 in reports;
     /// tests use less).
     public let calibrationSize: Int
@@ -27,8 +29,9 @@ public final class SweepRunner {
     public init(
         plan: SweepPlan, outputPath: String, resume: Bool, inProcess: Bool,
         executable: String = ChildProcess.currentExecutable, calibrationSize: Int = 2048,
-        bandwidthBytes: Int = BandwidthCalibration.defaultBytes
+        bandwidthBytes: Int = BandwidthCalibration.defaultBytes, shard: SweepShard? = nil
     ) {
+        self.shard = shard
         self.calibrationSize = calibrationSize
         self.bandwidthBytes = bandwidthBytes
         self.plan = plan
@@ -60,7 +63,13 @@ public final class SweepRunner {
     /// Runs every case and returns the records written in this run.
     @discardableResult
     public func run() throws -> [SweepRecord] {
-        let cases = try plan.cases()
+        let cases: [CaseConfig]
+        var shardTotals: [Double]?
+        if let shard {
+            (cases, _, shardTotals) = try plan.cases(in: shard)
+        } else {
+            cases = try plan.cases()
+        }
         let envPath = Self.environmentPath(forReport: outputPath)
         // Both paths are checked before anything is written: a .json that
         // cannot be written must not leave a header-only CSV behind.
@@ -82,6 +91,10 @@ public final class SweepRunner {
             threads: plan.threads, memoryLimitBytes: plan.memoryLimitBytes,
             timeoutSeconds: plan.timeoutSeconds)
         environment.tuningFile = (try? TuningCache.file(for: TuningSource(flag: plan.tuning)))??.path
+        environment.grid = plan.grid
+        environment.gridFingerprint = plan.grid.fingerprint
+        environment.shard = shard
+        environment.shardPredictedSeconds = shardTotals
         if !earlierRows.isEmpty {
             let kept = try EnvironmentReport.runsToKeep(at: envPath)
             if !kept.isEmpty { environment.earlierRuns = kept }
@@ -105,7 +118,7 @@ public final class SweepRunner {
         progress.note(
             String(
                 format: "sgemm %.1f GFLOP/s, read %.1f GB/s; %d cases, writing %@", calibration.start, bandwidth.start,
-                cases.count, outputPath))
+                cases.count, outputPath) + (shard.map { " (shard \($0) of the grid)" } ?? ""))
 
         // Each case is admitted once (resolving its mask can mean building a layout);
         // resumed cases need nothing.
@@ -113,8 +126,7 @@ public final class SweepRunner {
         let admissions = zip(cases, keys).map { finished.contains($1) ? nil : plan.admit($0) }
         progress.caseWork = zip(cases, admissions).map { c, admitted in
             guard let (admission, resolved, _) = admitted, case .run = admission, let mask = resolved else { return 0 }
-            return TimeModel.computedFlops(c, mask: mask) * Double(c.repetitions.warmup + 1 + c.repetitions.minReps)
-                + 1e8  // process start-up and input generation
+            return CaseCost.seconds(c, mask: mask)
         }
         var records: [SweepRecord] = []
         var timings = TimeModel()
