@@ -37,7 +37,8 @@ enum TorchPeers {
     }
 
     /// FlexAttention compiled by Inductor, with a block mask built from the
-    /// suite's resolved pattern; skips blocks the mask empties.
+    /// suite's resolved pattern, as wide as a block layout's blocks (32, 64
+    /// or 128), else FlexAttention's default 128; skips blocks the mask empties.
     static var flex: Peer {
         Peer(
             name: "torch-flex",
