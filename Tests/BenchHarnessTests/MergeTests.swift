@@ -148,6 +148,27 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(partial.gaps[1].missingShards, [1])
     }
 
+    /// merge compares commits, so a report names the commit of the program
+    /// that measured it, not of the folder a job started it in.
+    func testTheCommitIsTheProgramsWhereverItStarts() throws {
+        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+        let git = Process()
+        git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        git.arguments = ["git", "-C", checkout, "rev-parse", "HEAD"]
+        let out = Pipe()
+        git.standardOutput = out
+        git.standardError = FileHandle.nullDevice
+        try git.run()
+        let head = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        git.waitUntilExit()
+        let before = FileManager.default.currentDirectoryPath
+        XCTAssert(FileManager.default.changeCurrentDirectoryPath(directory.url.path))
+        defer { FileManager.default.changeCurrentDirectoryPath(before) }
+        let report = EnvironmentReport.capture(threads: 1, memoryLimitBytes: 1 << 30, timeoutSeconds: 1)
+        XCTAssertEqual(report.gitCommit, git.terminationStatus == 0 ? head : nil)
+    }
+
     func testAReportWithoutItsEnvironmentIsRefused() throws {
         let path = try sweep("alone.csv")
         try FileManager.default.removeItem(atPath: SweepRunner.environmentPath(forReport: path))

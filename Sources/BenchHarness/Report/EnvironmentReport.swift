@@ -140,9 +140,14 @@ public struct EnvironmentReport: Codable, Sendable {
     /// Describes this process's machine now.
     public static func capture(threads: Int, memoryLimitBytes: Int, timeoutSeconds: Double) -> EnvironmentReport {
         let blas = BLASEnvironment.current()
-        let commit = shell("git", ["rev-parse", "HEAD"])
+        // The commit of the program's own checkout (it is built into its
+        // .build folder), not of whatever folder it was started from: a job
+        // array's tasks start in their own folders, and merge compares this.
+        let source = sourceDirectory
+        let commit = shell("git", ["-C", source, "rev-parse", "HEAD"])
         let dirty =
-            commit == nil ? nil : !(shell("git", ["status", "--porcelain", "--untracked-files=no"]) ?? "").isEmpty
+            commit == nil
+            ? nil : !(shell("git", ["-C", source, "status", "--porcelain", "--untracked-files=no"]) ?? "").isEmpty
         let cpu = CPUFeatures.current()
         var report = EnvironmentReport(
             cpuModel: cpu.modelName, cores: ProcessInfo.processInfo.activeProcessorCount,
@@ -162,6 +167,12 @@ public struct EnvironmentReport: Codable, Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         try OutputFile.replace(path, with: try encoder.encode(self), createDirectory: true)
+    }
+
+    /// The folder of the running program, inside its checkout when it was
+    /// built there.
+    static var sourceDirectory: String {
+        URL(fileURLWithPath: ChildProcess.currentExecutable).deletingLastPathComponent().path
     }
 
     static func osName() -> String {
