@@ -306,19 +306,28 @@ def _sdpa_kernel_name(query, key, value, attn_mask, is_causal: bool, scale: floa
 # first call compiles. A case the backend cannot express raises Unsupported.
 
 
+def grouped_inputs(problem: Problem) -> tuple:
+    """(query, key, value, extra keyword arguments) for scaled_dot_product_attention.
+
+    Grouped heads go to torch as they are with `enable_gqa` (torch 2.5 and
+    later); older torch gets K and V repeated to every query head.
+    """
+    query, key, value = problem.query, problem.key, problem.value
+    if not problem.grouped:
+        return query, key, value, {}
+    if _torch_at_least(2, 5):
+        return query, key, value, {"enable_gqa": True}
+    key, value = problem.expanded_key_value()
+    return query, key, value, {}
+
+
 def prepare_sdpa(problem: Problem, mask: Mask) -> tuple:
     """torch's scaled_dot_product_attention, for full and causal masks."""
     import torch.nn.functional as F
 
     if mask.kind not in ("full", "causal"):
         raise Unsupported(f"scaled_dot_product_attention has no '{mask.kind}' mask (only full and causal)")
-    query, key, value = problem.query, problem.key, problem.value
-    gqa_kwargs = {}
-    if problem.grouped:
-        if _torch_at_least(2, 5):
-            gqa_kwargs = {"enable_gqa": True}
-        else:
-            key, value = problem.expanded_key_value()
+    query, key, value, gqa_kwargs = grouped_inputs(problem)
     attn_mask, is_causal, detail = None, False, ""
     if mask.kind == "causal":
         if mask.offset == 0:
@@ -345,13 +354,7 @@ def prepare_math(problem: Problem, mask: Mask) -> tuple:
     import torch.nn.functional as F
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    query, key, value = problem.query, problem.key, problem.value
-    gqa_kwargs = {}
-    if problem.grouped:
-        if _torch_at_least(2, 5):
-            gqa_kwargs = {"enable_gqa": True}
-        else:
-            key, value = problem.expanded_key_value()
+    query, key, value, gqa_kwargs = grouped_inputs(problem)
     # Built once, like the suite's own mask resolution; broadcast over B and H.
     attn_mask = None if mask.kind == "full" else mask.dense()
 

@@ -26,22 +26,29 @@ public struct ReportMerge {
     public struct Origin: Hashable, Sendable, CustomStringConvertible {
         public var cpuModel: String
         public var blasCore: String
-        public var kernels: String
+        /// The tile-kernel table: the default kernel and the ones that run.
+        public var kernelDefault: String
+        public var kernelsAvailable: [String]
         public var commit: String
 
         init(_ e: EnvironmentReport) {
             cpuModel = e.cpuModel
             blasCore = e.blasCore
-            kernels = "default \(e.kernelDefault ?? "?"), runs \((e.kernelsAvailable ?? []).joined(separator: " "))"
+            kernelDefault = e.kernelDefault ?? "?"
+            kernelsAvailable = e.kernelsAvailable ?? []
             commit = e.gitCommit ?? "unknown"
         }
+
+        var kernelTable: String { "default \(kernelDefault), runs \(kernelsAvailable.joined(separator: " "))" }
 
         /// The fields in which `other` differs, as `name 'this' vs 'other'`.
         func differences(from other: Origin) -> [String] {
             var out: [String] = []
             if cpuModel != other.cpuModel { out.append("CPU model '\(cpuModel)' vs '\(other.cpuModel)'") }
             if blasCore != other.blasCore { out.append("BLAS core '\(blasCore)' vs '\(other.blasCore)'") }
-            if kernels != other.kernels { out.append("kernel table '\(kernels)' vs '\(other.kernels)'") }
+            if kernelTable != other.kernelTable {
+                out.append("kernel table '\(kernelTable)' vs '\(other.kernelTable)'")
+            }
             if commit != other.commit {
                 out.append("commit \(commit.prefix(10)) vs \(other.commit.prefix(10))")
             }
@@ -49,10 +56,7 @@ public struct ReportMerge {
         }
 
         /// The `machine` cell: CPU model · BLAS core · default kernel · commit.
-        public var description: String {
-            let kernel = kernels.split(separator: ",").first.map { $0.replacingOccurrences(of: "default ", with: "") }
-            return "\(cpuModel) · \(blasCore) · \(kernel ?? "?") · \(commit.prefix(7))"
-        }
+        public var description: String { "\(cpuModel) · \(blasCore) · \(kernelDefault) · \(commit.prefix(7))" }
     }
 
     /// One shard report as read.

@@ -103,16 +103,10 @@ extension SweepPlan {
         // Inputs and the mask's bound first: resolving a mask that cannot fit
         // would trap, or take minutes, before the check below.
         if let pattern = try? MaskPattern(parsing: config.pattern),
-            (try? StrategyRegistry.strategy(named: config.strategy))?.supports(pattern) == true
+            (try? StrategyRegistry.strategy(named: config.strategy))?.supports(pattern) == true,
+            let skip = earlySkip(pattern, config.shape, processOverhead: Self.processOverheadBytes)
         {
-            let early = CaseRunner.bytesBeforeResolving(pattern, shape: config.shape)
-            if early.mask > 0, early.total > memoryLimitBytes - Self.processOverheadBytes {
-                return (
-                    .skipped(
-                        "inputs and mask alone need more than \(Bytes.format(early.total)), over --memory-limit \(Bytes.format(memoryLimitBytes))"
-                    ), nil, nil
-                )
-            }
+            return (skip, nil, nil)
         }
         do {
             (strategy, mask) = try CaseRunner.prepare(config)
@@ -122,16 +116,30 @@ extension SweepPlan {
             return (.invalid("\(error)"), nil, nil)
         }
         let extra = strategy.predictedExtraBytes(shape: config.shape, mask: mask, threads: config.threads)
-        let (sum, overflow) = config.shape.tensorBytes.addingReportingOverflow(extra)
-        let peak = overflow ? Int.max : min(Int.max - Self.processOverheadBytes, sum) + Self.processOverheadBytes
-        if peak > memoryLimitBytes {
-            return (
-                .skipped(
-                    "predicted peak \(Bytes.format(peak)) exceeds --memory-limit \(Bytes.format(memoryLimitBytes))"),
-                mask, extra
-            )
+        return (admission(config.shape, extra: extra, processOverhead: Self.processOverheadBytes), mask, extra)
+    }
+
+    /// `skipped` when the inputs and the mask's bound alone exceed the
+    /// memory limit (checked before resolving a mask that cannot fit),
+    /// else nil.
+    func earlySkip(_ pattern: MaskPattern, _ shape: AttentionShape, processOverhead: Int) -> CaseAdmission? {
+        let early = CaseRunner.bytesBeforeResolving(pattern, shape: shape)
+        guard early.mask > 0, early.total > memoryLimitBytes - processOverhead else { return nil }
+        return .skipped(
+            "inputs and mask alone need more than \(Bytes.format(early.total)), over --memory-limit \(Bytes.format(memoryLimitBytes))"
+        )
+    }
+
+    /// `run` with the predicted peak (inputs + `extra` + the process's
+    /// overhead, saturating), or `skipped` when it exceeds the memory limit.
+    func admission(_ shape: AttentionShape, extra: Int, processOverhead: Int) -> CaseAdmission {
+        let (sum, overflow) = shape.tensorBytes.addingReportingOverflow(extra)
+        let peak = overflow ? Int.max : min(Int.max - processOverhead, sum) + processOverhead
+        guard peak <= memoryLimitBytes else {
+            return .skipped(
+                "predicted peak \(Bytes.format(peak)) exceeds --memory-limit \(Bytes.format(memoryLimitBytes))")
         }
-        return (.run(predictedPeakBytes: peak), mask, extra)
+        return .run(predictedPeakBytes: peak)
     }
 }
 
@@ -146,26 +154,12 @@ extension SweepPlan {
             return (.unsupported("\(peer.name) supports \(peer.supportedKindsDescription)"), nil, nil)
         }
         if case .failure(let why) = PeerRunner.availability(peer) { return (.unsupported(why.description), nil, nil) }
-        let early = CaseRunner.bytesBeforeResolving(pattern, shape: config.shape)
-        if early.mask > 0, early.total > memoryLimitBytes - peer.processOverheadBytes {
-            return (
-                .skipped(
-                    "inputs and mask alone need more than \(Bytes.format(early.total)), over --memory-limit \(Bytes.format(memoryLimitBytes))"
-                ), nil, nil
-            )
+        if let skip = earlySkip(pattern, config.shape, processOverhead: peer.processOverheadBytes) {
+            return (skip, nil, nil)
         }
         let mask: AttentionMask
         do { mask = try AttentionMask(pattern, shape: config.shape) } catch { return (.invalid("\(error)"), nil, nil) }
         let extra = peer.predictedExtraBytes(config.shape, mask, config.threads)
-        let (sum, overflow) = config.shape.tensorBytes.addingReportingOverflow(extra)
-        let peak = overflow ? Int.max : min(Int.max - peer.processOverheadBytes, sum) + peer.processOverheadBytes
-        if peak > memoryLimitBytes {
-            return (
-                .skipped(
-                    "predicted peak \(Bytes.format(peak)) exceeds --memory-limit \(Bytes.format(memoryLimitBytes))"),
-                mask, extra
-            )
-        }
-        return (.run(predictedPeakBytes: peak), mask, extra)
+        return (admission(config.shape, extra: extra, processOverhead: peer.processOverheadBytes), mask, extra)
     }
 }

@@ -311,7 +311,12 @@ struct TimeModel {
         let pairs =
             (try? StrategyRegistry.strategy(named: c.strategy))?.computedPairs(mask)
             ?? PeerRegistry.peer(named: c.strategy)?.computedPairs(mask) ?? mask.attendedPairs
-        return 4 * Double(c.shape.batch * c.shape.heads * c.shape.headDim) * Double(pairs)
+        return flops(c.shape, pairs: pairs)
+    }
+
+    /// 4·B·H·d FLOPs per computed (query, key) pair.
+    static func flops(_ s: AttentionShape, pairs: Int) -> Double {
+        4 * Double(s.batch * s.heads * s.headDim) * Double(pairs)
     }
 
     /// The predicted time, and the lengths of the case it is extrapolated from (`N=4096`, `Nq=1 Nk=8192`).
