@@ -37,6 +37,8 @@ let package = Package(
         ),
         // What the build was compiled for and what the CPU can do (cpuid), for the kernel table.
         .target(name: "CTargetFeatures"),
+        // prctl(2) and an async-signal-safe signal handler, for the harness's child processes.
+        .target(name: "CProcessControl"),
         // The attention problem, the strategies, their kernels and the float64 reference.
         .target(
             name: "Attention",
@@ -51,7 +53,7 @@ let package = Package(
         // Measuring: timing statistics, peak memory, BLAS environment, reports.
         .target(
             name: "BenchHarness",
-            dependencies: ["Attention", "CBLAS", "NumpyFormat"],
+            dependencies: ["Attention", "CBLAS", "CProcessControl", "NumpyFormat"],
             swiftSettings: nativeCPU
         ),
         .executableTarget(

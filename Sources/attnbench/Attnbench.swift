@@ -14,10 +14,14 @@ struct Attnbench: ParsableCommand {
         ])
 
     /// Fixes OpenBLAS's kernels before anything runs (it may re-execute the
-    /// program once), then runs the command. Errors are one line on stderr
-    /// naming the flag or file; help goes to stdout as usual.
+    /// program once), makes SIGINT, SIGTERM and SIGHUP end this process's
+    /// children and temporary files with it (``ProcessSupervisor``), then
+    /// runs the command. Errors are one line on stderr naming the flag or
+    /// file; help goes to stdout as usual.
     static func main() {
+        ChildProcess.adoptParentDeathSignal()
         BLASEnvironment.prepareProcess(arguments: CommandLine.arguments)
+        ProcessSupervisor.shared.installTerminationHandlers()
         do {
             var command = try parseAsRoot()
             try command.run()

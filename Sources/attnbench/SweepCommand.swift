@@ -12,7 +12,7 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var grid: GridOptions
 
-    @Option(help: "The CSV report to write (its environment goes beside it as .json).")
+    @Option(parsing: .unconditional, help: "The CSV report to write (its environment goes beside it as .json).")
     var out: String = "results/sweep.csv"
 
     @Flag(help: "Continue an existing report, skipping the cases already in it.")
@@ -33,6 +33,7 @@ struct SweepCommand: ParsableCommand {
 
     @Option(
         name: .customLong("shard"),
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Run part K of N (0-based) of the grid, balanced by predicted time: K/N; N (K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX); or auto (K and N from a Slurm array). The report is OUT.shard-K-of-N.csv and .json; attnbench merge joins them.",
             valueName: "K/N"))
@@ -65,8 +66,11 @@ struct SweepCommand: ParsableCommand {
             return
         }
         let report = shard?.reportPath(for: out) ?? out
+        let quick = SweepRunner.quickCalibration
         let runner = SweepRunner(
-            plan: plan, outputPath: report, resume: resume, inProcess: inProcess, shard: shard)
+            plan: plan, outputPath: report, resume: resume, inProcess: inProcess,
+            calibrationSize: quick?.size ?? 2048, bandwidthBytes: quick?.bytes ?? BandwidthCalibration.defaultBytes,
+            shard: shard)
         let records: [SweepRecord]
         do { records = try runner.run() } catch let e as SweepRunner.SweepError {
             throw ValidationError(e.description)

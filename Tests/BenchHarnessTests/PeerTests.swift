@@ -31,9 +31,20 @@ final class PeerTests: XCTestCase {
     static let allKinds = Set(MaskPattern.Kind.allCases)
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/fake_peer.py").path
-    static let modes = [
-        ("fake-ok", "ok"), ("fake-wrong", "wrong"), ("fake-crash", "crash"), ("fake-exit", "exit"),
-        ("fake-unavailable", "unavailable"), ("fake-unsupported", "unsupported"), ("fake-garbage", "garbage"),
+    static let modes =
+        [
+            ("fake-ok", "ok"), ("fake-wrong", "wrong"), ("fake-crash", "crash"), ("fake-exit", "exit"),
+            ("fake-unavailable", "unavailable"), ("fake-unsupported", "unsupported"), ("fake-garbage", "garbage"),
+        ] + lies.map { ("fake-\($0.mode)", $0.mode) }
+
+    /// Replies that parse but must not become rows, and the reason each gets.
+    static let lies: [(mode: String, reason: String)] = [
+        ("negative-times", "has a time of -"), ("zero-times", "has a time of 0.0 ms"),
+        ("nan-times", "printed no peer-protocol reply"),  // NaN is not JSON
+        ("few-times", "has 1 timed runs; the repetition policy asks for 3 to 3"),
+        ("many-times", "has 60 timed runs; the repetition policy asks for 3 to 3"),
+        ("protocol-2", "speaks peer protocol 2; attnbench speaks 1"),
+        ("negative-bytes", "has peak_rss_bytes -4096"), ("huge-bytes", "has rss_with_inputs_bytes 4611686018427387904"),
     ]
 
     static func fake(_ name: String, mode: String) -> Peer {
@@ -128,6 +139,18 @@ final class PeerTests: XCTestCase {
         XCTAssert(records[0].reason.contains("about to abort"), records[0].reason)
         XCTAssert(records[1].reason.contains("exit status 3: fake peer: giving up on purpose"), records[1].reason)
         XCTAssert(records[2].reason.contains("no peer-protocol reply"), records[2].reason)
+    }
+
+    /// A reply is untrusted input: a wrong protocol version, times that are
+    /// not finite and positive, a count the policy does not allow, or
+    /// impossible byte counts fail the case with the reason.
+    func testARepliesLiesAreFailedCases() throws {
+        let names = Self.lies.map { "fake-\($0.mode)" }
+        let (records, _) = try sweep(plan(names, patterns: ["full"]), "lies.csv")
+        XCTAssertEqual(records.map(\.status), Array(repeating: .failed, count: names.count))
+        for (record, lie) in zip(records, Self.lies) {
+            XCTAssert(record.reason.contains(lie.reason), "\(lie.mode): \(record.reason)")
+        }
     }
 
     func testRegistryRefusesANativeName() {

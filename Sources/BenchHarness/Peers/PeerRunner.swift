@@ -24,8 +24,14 @@ public enum PeerError: Error, CustomStringConvertible, Equatable {
 /// checks the output against the float64 reference, giving the same
 /// ``CaseResult`` a native strategy gives.
 public enum PeerRunner {
-    /// Seconds a probe may take (`import torch` takes a few).
-    static let probeTimeout: Double = 120
+    /// Seconds a probe may take before the peer is `unsupported`: `import
+    /// torch` takes a few, a cold disk cache perhaps ten. An interpreter that
+    /// hangs must not hang `list`, `run` or a sweep before its first case.
+    /// `ATTNBENCH_PEER_PROBE_TIMEOUT` overrides it (tests use less).
+    static var probeTimeout: Double {
+        ProcessInfo.processInfo.environment["ATTNBENCH_PEER_PROBE_TIMEOUT"].flatMap(Double.init)
+            .flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 30
+    }
 
     private static let probes = Mutex<[PeerCommand: Result<String, PeerError>]>([:])
 
@@ -104,8 +110,12 @@ public enum PeerRunner {
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "attnbench-peer-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+        let registration = ProcessSupervisor.shared.removeOnTermination(folder.path)
+        defer {
+            try? FileManager.default.removeItem(at: folder)
+            ProcessSupervisor.shared.forget(registration)
+        }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
         func file(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
         let inputs = given ?? AttentionInputs.random(shape: shape, seed: config.seed)
@@ -130,9 +140,7 @@ public enum PeerRunner {
         try JSONEncoder().encode(request).write(to: URL(fileURLWithPath: file("request.json")))
 
         let reply = try exchange(peer, request: file("request.json"), timeout: timeout, threads: config.threads)
-        guard let times = reply.timesMs, !times.isEmpty, let before = reply.rssBeforeInputsBytes,
-            let with = reply.rssWithInputsBytes, let peak = reply.peakRssBytes
-        else { throw PeerError.failed("\(peer.name): its reply lacks times_ms or the memory readings") }
+        let (times, memory) = try checked(reply, peer: peer, policy: r)
 
         var verification: VerificationResult?
         let produced: NumpyArray
@@ -148,15 +156,53 @@ public enum PeerRunner {
 
         return try CaseRunner.result(
             config, mask: mask, times: times,
-            memory: .init(
-                rssBeforeInputs: before, rssWithInputs: with, peak: peak,
-                processPeak: reply.processPeakRssBytes ?? peak, peakWasReset: reply.peakWasReset ?? false),
+            memory: memory,
             predictedExtraBytes: peer.predictedExtraBytes(shape, mask, config.threads), verification: verification,
             execution: StrategyExecution(kernel: "\(reply.library ?? library) \(reply.kernel ?? peer.name)", tile: nil),
             kernelChoice: "peer", sgemm: sgemm, bandwidth: bandwidth,
             blas: BLASEnvironment(
                 core: "\(library.split(separator: " ").first ?? "peer"): \(reply.blas ?? "its own")", config: library,
                 source: "peer", warning: ""))
+    }
+
+    /// The times and memory readings of an `ok` reply, checked as untrusted
+    /// input: a reply in another protocol version, a time that is not a
+    /// finite positive number, fewer or more timed runs than `policy`
+    /// allows, or a byte count that is negative or beyond the machine's
+    /// memory fails the case with the reason, rather than becoming a row
+    /// with a negative median or infinite rates.
+    static func checked(_ reply: PeerMessages.Reply, peer: Peer, policy: RepetitionPolicy) throws -> (
+        [Double], CaseRunner.MemoryReading
+    ) {
+        func fail(_ why: String) -> PeerError { .failed("\(peer.name): its reply \(why)") }
+        guard reply.protocolVersion == PeerMessages.protocolVersion else {
+            throw fail(
+                "speaks peer protocol \(reply.protocolVersion); attnbench speaks \(PeerMessages.protocolVersion)")
+        }
+        guard let times = reply.timesMs, let before = reply.rssBeforeInputsBytes,
+            let with = reply.rssWithInputsBytes, let peak = reply.peakRssBytes
+        else { throw fail("lacks times_ms or the memory readings") }
+        guard (policy.minReps ... policy.maxReps).contains(times.count) else {
+            throw fail(
+                "has \(times.count) timed runs; the repetition policy asks for \(policy.minReps) to \(policy.maxReps)")
+        }
+        if let bad = times.first(where: { !($0.isFinite && $0 > 0) }) {
+            throw fail("has a time of \(bad) ms; every time must be a finite number above 0")
+        }
+        let processPeak = reply.processPeakRssBytes ?? peak
+        let limit = ProcessMemory.physicalBytes
+        for (name, v) in [
+            ("rss_before_inputs_bytes", before), ("rss_with_inputs_bytes", with), ("peak_rss_bytes", peak),
+            ("process_peak_rss_bytes", processPeak),
+        ] where !(v > 0 && v <= limit) {
+            throw fail("has \(name) \(v); a resident set is above 0 and at most the machine's \(Bytes.format(limit))")
+        }
+        return (
+            times,
+            .init(
+                rssBeforeInputs: before, rssWithInputs: with, peak: peak, processPeak: processPeak,
+                peakWasReset: reply.peakWasReset ?? false)
+        )
     }
 
     /// Starts the peer on a request and decodes its reply.

@@ -57,6 +57,9 @@ public struct EnvironmentReport: Codable, Sendable {
     /// fingerprint: `merge` joins only shards of one grid.
     public var grid: SweepGrid?
     public var gridFingerprint: String?
+    /// Every grid that wrote the report, oldest first: a plain report
+    /// extended with new cases by `--resume` with other flags.
+    public var grids: [SweepGrid]?
     /// For `sweep --shard K/N`: which shard this report is, and the
     /// planner's predicted seconds of this shard and of every shard.
     public var shard: SweepShard?
@@ -101,6 +104,7 @@ public struct EnvironmentReport: Codable, Sendable {
         case earlierRuns = "earlier_runs"
         case grid
         case gridFingerprint = "grid_fingerprint"
+        case grids
         case shard
         case shardPredictedSeconds = "shard_predicted_seconds"
         case mergedFrom = "merged_from"
@@ -110,7 +114,9 @@ public struct EnvironmentReport: Codable, Sendable {
     /// its earlier runs, then the file's own run; empty when there is no
     /// file. A file that is not JSON is an error rather than lost.
     public static func runsToKeep(at path: String) throws -> [JSONValue] {
-        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return [] }
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        let data = try InputFile.read(path, atMost: maxBytes)
+        guard !data.isEmpty else { return [] }
         guard case .object(var run)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
             throw OutputFile.Refused(
                 path: path,
@@ -119,6 +125,20 @@ public struct EnvironmentReport: Codable, Sendable {
         var earlier: [JSONValue] = []
         if case .array(let runs)? = run.removeValue(forKey: CodingKeys.earlierRuns.rawValue) { earlier = runs }
         return earlier + [.object(run)]
+    }
+
+    /// The largest environment file read: kilobytes each, nested when
+    /// merged or resumed many times.
+    public static let maxBytes = 64 << 20
+
+    /// The environment at `path`, or nil when there is none or it is not
+    /// one (``runsToKeep(at:)`` refuses that case first).
+    public static func read(at path: String) throws -> EnvironmentReport? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let data = try InputFile.read(path, atMost: maxBytes)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(EnvironmentReport.self, from: data)
     }
 
     /// Copies the sweep's read-bandwidth measurements in.

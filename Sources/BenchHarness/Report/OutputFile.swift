@@ -15,8 +15,9 @@ public enum OutputFile {
         public var description: String { "\(path): \(reason)" }
     }
 
-    /// Throws ``Refused`` unless `path` can be replaced. A missing directory
-    /// is created with `createDirectory` (a report's folder), else refused.
+    /// Throws ``Refused`` unless `path` can be replaced, trying to create a
+    /// file beside it. A missing directory is created with `createDirectory`
+    /// (a report's folder), else refused.
     public static func checkReplaceable(_ path: String, createDirectory: Bool = false) throws {
         var info = stat()
         if lstat(path, &info) == 0 {
@@ -51,6 +52,16 @@ public enum OutputFile {
                     path: path, reason: "its directory cannot be created (\((error as NSError).localizedDescription))")
             }
         }
+        // What a later replace does first: create a file beside the path.
+        // Permissions, a read-only or pseudo file system (/proc, /sys) and a
+        // full inode table all show here, before any work is spent.
+        let probe = path + ".probe-\(getpid())"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw Refused(path: path, reason: "cannot be written (\(String(cString: strerror(errno))))")
+        }
+        close(fd)
+        unlink(probe)
     }
 
     /// Replaces `path` with `data` atomically, after
@@ -58,6 +69,8 @@ public enum OutputFile {
     public static func replace(_ path: String, with data: Data, createDirectory: Bool = false) throws {
         try checkReplaceable(path, createDirectory: createDirectory)
         let temporary = path + ".tmp-\(getpid())"
+        let registration = ProcessSupervisor.shared.removeOnTermination(temporary)
+        defer { ProcessSupervisor.shared.forget(registration) }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw Refused(

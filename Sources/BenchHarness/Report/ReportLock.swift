@@ -1,8 +1,9 @@
 import Foundation
 
-/// An exclusive claim on a report for the length of a sweep, so that a
-/// second sweep writing the same report is refused at once instead of both
-/// finishing and one's rows silently replacing the other's.
+/// An exclusive claim on a report for as long as a command writes it, so
+/// that a second writer is refused at once instead of both finishing and
+/// one's rows silently replacing the other's. Every command that writes a
+/// report or a tuning file takes it: `sweep`, `merge`, `ab` and `tune`.
 ///
 /// The lock is `flock(2)` on a hidden file beside the report (`.NAME.lock`):
 /// the report itself is replaced by rename when the sweep ends, which would
@@ -15,7 +16,7 @@ public final class ReportLock {
     public struct Busy: Error, CustomStringConvertible {
         public let report: String
         public var description: String {
-            "\(report) is being written by another attnbench sweep; wait for it to finish or choose another --out"
+            "\(report) is being written by another attnbench command (a sweep, merge, ab or tune); wait for it to finish or choose another path"
         }
     }
 

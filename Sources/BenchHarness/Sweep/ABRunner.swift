@@ -119,6 +119,12 @@ public final class ABRunner {
             throw ABError.existingReport(path)
         }
         let cases = try plan.cases()
+        // One writer per report, as for a sweep.
+        let locks = try [baseline.outputPath, current.outputPath].map { path in
+            try OutputFile.checkReplaceable(path, createDirectory: true)
+            return try ReportLock(report: path)
+        }
+        defer { for lock in locks { lock.release() } }
         let writers = (try ReportWriter(path: baseline.outputPath), try ReportWriter(path: current.outputPath))
         var environment = EnvironmentReport.capture(
             threads: plan.threads, memoryLimitBytes: plan.memoryLimitBytes,

@@ -43,12 +43,26 @@ public final class SweepRunner {
 
     public enum SweepError: Error, CustomStringConvertible {
         case existingReport(path: String, rows: Int)
+        /// `--resume` of a shard's report with another grid or shard: its
+        /// rows would no longer be one shard's, and it could not be merged.
+        case otherShard(path: String, differences: [String])
         public var description: String {
             switch self {
             case .existingReport(let path, let rows):
                 return "--out \(path) already holds \(rows) rows; pass --resume to continue it, or choose another --out"
+            case .otherShard(let path, let differences):
+                return
+                    "--resume: \(path) is a shard of another grid (\(differences.joined(separator: "; "))); resume it with the command that started it, or choose another --out"
             }
         }
+    }
+
+    /// Small calibrations (sgemm 256³, a 64 MiB read) when
+    /// `ATTNBENCH_QUICK_CALIBRATION=1`: for the command-line tests, whose
+    /// sweeps would otherwise spend most of their time calibrating. The
+    /// progress output names the sizes; such a report's roofs are rough.
+    public static var quickCalibration: (size: Int, bytes: Int)? {
+        ProcessInfo.processInfo.environment["ATTNBENCH_QUICK_CALIBRATION"] == "1" ? (256, 64 << 20) : nil
     }
 
     /// The path of the JSON environment file beside a CSV.
@@ -98,6 +112,12 @@ public final class SweepRunner {
         if !earlierRows.isEmpty {
             let kept = try EnvironmentReport.runsToKeep(at: envPath)
             if !kept.isEmpty { environment.earlierRuns = kept }
+            let earlier = try EnvironmentReport.read(at: envPath)
+            try Self.requireSameShard(earlier, plan: plan, shard: shard, report: outputPath)
+            // A plain report may be extended by another grid; it lists every grid that wrote it.
+            environment.grids = (earlier?.grids ?? earlier?.grid.map { [$0] } ?? []).appendingIfAbsent(plan.grid)
+        } else {
+            environment.grids = [plan.grid]
         }
         let writer = try ReportWriter(path: outputPath)
         if writer.repairedLineEnd {
@@ -180,6 +200,25 @@ public final class SweepRunner {
         return records
     }
 
+    /// Throws ``SweepError/otherShard(path:differences:)`` when a shard's
+    /// report (or a plain report, by a shard run) is resumed with another
+    /// grid or shard, naming what differs.
+    static func requireSameShard(
+        _ earlier: EnvironmentReport?, plan: SweepPlan, shard: SweepShard?, report: String
+    ) throws {
+        guard let earlier, earlier.shard != nil || shard != nil else { return }
+        var differences: [String] = []
+        if earlier.shard != shard {
+            differences.append("shard \(earlier.shard?.description ?? "none") vs \(shard?.description ?? "none")")
+        }
+        if let grid = earlier.grid {
+            differences += grid.differences(from: plan.grid)
+        } else if earlier.gridFingerprint != plan.grid.fingerprint {
+            differences.append("grid fingerprint \(earlier.gridFingerprint ?? "none") vs \(plan.grid.fingerprint)")
+        }
+        if !differences.isEmpty { throw SweepError.otherShard(path: report, differences: differences) }
+    }
+
     /// One line on how a case ended, for the progress output.
     static func describe(_ r: SweepRecord) -> String {
         switch r.status {
@@ -192,6 +231,10 @@ public final class SweepRunner {
         default: return "\(r.status.rawValue): \(r.reason)"
         }
     }
+}
+
+extension Array where Element: Equatable {
+    fileprivate func appendingIfAbsent(_ e: Element) -> [Element] { contains(e) ? self : self + [e] }
 }
 
 /// What is decided about a case before anything runs: its admission by the

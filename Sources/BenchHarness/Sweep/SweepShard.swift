@@ -197,6 +197,25 @@ public struct SweepGrid: Codable, Sendable, Equatable {
         return plan
     }
 
+    /// The fields in which `other` differs, as `name A vs B` with the JSON
+    /// values (`seq_lens [16,32] vs [16,64]`), in the JSON's key order.
+    public func differences(from other: SweepGrid) -> [String] {
+        func fields(_ g: SweepGrid) -> [String: String] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            guard case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: encoder.encode(g)) else {
+                return [:]
+            }
+            return o.mapValues { value in
+                (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+            }
+        }
+        let a = fields(self), b = fields(other)
+        return Set(a.keys).union(b.keys).sorted().compactMap { key in
+            a[key] == b[key] ? nil : "\(key) \(a[key] ?? "none") vs \(b[key] ?? "none")"
+        }
+    }
+
     /// 16 hex digits of FNV-1a over the grid's canonical JSON: equal for
     /// equal grids on every machine and build.
     public var fingerprint: String {

@@ -153,13 +153,26 @@ def run(mode, request_path):
         output = [x + 0.01 for x in output]
     write_npy(request["output"], shape, output)
     print("fake peer: some chatter on stdout before the reply")
-    print(json.dumps({
+    reply = {
         "protocol": 1, "status": "ok", "times_ms": times,
         "rss_before_inputs_bytes": before, "rss_with_inputs_bytes": with_inputs,
         "peak_rss_bytes": status_bytes("VmHWM"), "peak_was_reset": reset,
         "process_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "library": "fake 1.0", "kernel": "naive " + mode,
-    }))
+    }
+    # Replies that look fine but must not become rows.
+    lies = {
+        "negative-times": {"times_ms": [-t for t in times]},
+        "zero-times": {"times_ms": [0.0 for _ in times]},
+        "nan-times": {"times_ms": [float("nan")] + times[1:]},
+        "few-times": {"times_ms": times[:1]},
+        "many-times": {"times_ms": times * 20},
+        "protocol-2": {"protocol": 2},
+        "negative-bytes": {"peak_rss_bytes": -4096},
+        "huge-bytes": {"rss_with_inputs_bytes": 1 << 62},
+    }
+    reply.update(lies.get(mode, {}))
+    print(json.dumps(reply))
 
 
 def main(argv):
