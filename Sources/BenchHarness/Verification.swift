@@ -2,9 +2,10 @@ import Attention
 
 /// A strategy's output against the float64 reference.
 public struct VerificationResult: Codable, Sendable, Equatable {
-    /// max |o − r| over the checked elements.
+    /// max |o − r| over the checked elements; NaN when any output is not finite.
     public var maxAbsoluteError: Double
-    /// ‖o − r‖_F / ‖r‖_F over the checked elements (0 when r is all zero).
+    /// ‖o − r‖_F / ‖r‖_F over the checked elements (‖o − r‖_F when r is all
+    /// zero); NaN when any output is not finite.
     public var relativeFrobeniusError: Double
     /// Query rows checked per head, over all heads checked.
     public var checkedRows: Int
@@ -86,10 +87,13 @@ public enum Verification {
         }
         var nonFinite = 0
         for i in 0 ..< output.count where !output.baseAddress[i].isFinite { nonFinite += 1 }
+        // A NaN or an infinity anywhere makes both errors NaN (they are
+        // undefined, not 0), besides the whole-output count: no error column
+        // of a wrong row can read as a pass.
+        let undefined = error.nonFinite > 0 || nonFinite > 0
         return VerificationResult(
-            // A checked NaN or infinity shows as a NaN maximum, besides the whole-output count.
-            maxAbsoluteError: error.nonFinite > 0 ? .nan : error.maxAbsolute,
-            relativeFrobeniusError: error.relativeFrobenius,
+            maxAbsoluteError: undefined ? .nan : error.maxAbsolute,
+            relativeFrobeniusError: undefined ? .nan : error.relativeFrobenius,
             checkedRows: rows.count * heads.count, coverage: coverage, nonFiniteOutputs: nonFinite)
     }
 

@@ -19,18 +19,24 @@ struct ABCommand: ParsableCommand {
 
     @Option(
         name: .customLong("baseline-binary"),
+        parsing: .unconditional,
         help: "The attnbench build to compare against (for example one built from the base revision).")
     var baselineBinary: String
 
-    @Option(name: .customLong("current-binary"), help: "The build under test (default: this program).")
+    @Option(
+        name: .customLong("current-binary"), parsing: .unconditional,
+        help: "The build under test (default: this program).")
     var currentBinary: String?
 
     @Option(
         name: .customLong("baseline-label"),
+        parsing: .unconditional,
         help: "A name for the baseline in the reports, such as its revision (default: its path).")
     var baselineLabel: String?
 
-    @Option(name: .customLong("current-label"), help: "A name for the current build (default: its path).")
+    @Option(
+        name: .customLong("current-label"), parsing: .unconditional,
+        help: "A name for the current build (default: its path).")
     var currentLabel: String?
 
     @OptionGroup var grid: GridOptions
@@ -49,6 +55,7 @@ struct ABCommand: ParsableCommand {
 
     @Option(
         name: .customLong("out-dir"),
+        parsing: .unconditional,
         help: "Where baseline.csv and current.csv (and their .json) are written; must not hold them already.")
     var outDir: String = "results/ab"
 

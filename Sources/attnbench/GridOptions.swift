@@ -28,12 +28,14 @@ enum GridPreset: String, ExpressibleByArgument, CaseIterable {
 /// overrides its preset value.
 struct GridOptions: ParsableArguments {
     @Option(
+        parsing: .unconditional,
         help:
             "A named grid whose values the other grid flags override: prefill (the default; Nq = Nk) or decode (Nq 1 and 16 against a long KV cache)."
     )
     var preset: GridPreset = .prefill
 
     @Option(
+        parsing: .unconditional,
         help:
             "Comma-separated strategies (default: all native ones); peers (\(PeerRegistry.names.joined(separator: ", "))) are named like strategies."
     )
@@ -41,17 +43,20 @@ struct GridOptions: ParsableArguments {
 
     @Option(
         name: .customLong("seq-lens"),
+        parsing: .unconditional,
         help: "Query lengths: a list (512,1024,4096) or a doubling range (512:65536) (default: the preset's).")
     var seqLensFlag: String?
     var seqLens: String { seqLensFlag ?? preset.seqLens }
 
     @Option(
-        name: .customLong("patterns"), help: "Comma-separated patterns (see attnbench list; default: the preset's).")
+        name: .customLong("patterns"), parsing: .unconditional,
+        help: "Comma-separated patterns (see attnbench list; default: the preset's).")
     var patternsFlag: String?
     var patterns: String { patternsFlag ?? preset.patterns }
 
     @Option(
         name: .customLong("kv-lens"),
+        parsing: .unconditional,
         help:
             "Key lengths every query length meets: a list or a doubling range (default: the preset's; prefill: equal to each --seq-lens value)."
     )
@@ -64,11 +69,15 @@ struct GridOptions: ParsableArguments {
 
     @OptionGroup var layout: HeadLayoutOptions
 
-    @Option(name: .customLong("head-dims"), help: "Comma-separated head dimensions (default: the preset's).")
+    @Option(
+        name: .customLong("head-dims"), parsing: .unconditional,
+        help: "Comma-separated head dimensions (default: the preset's).")
     var headDimsFlag: String?
     var headDims: String { headDimsFlag ?? preset.headDims }
 
-    @Option(help: "Tile ROWSxCOLUMNS for the blockwise strategies (default: each strategy's).", transform: parseTile)
+    @Option(
+        parsing: .unconditional, help: "Tile ROWSxCOLUMNS for the blockwise strategies (default: each strategy's).",
+        transform: parseTile)
     var tile: TileSize?
 
     @OptionGroup var kernelOptions: KernelOptions
@@ -78,6 +87,7 @@ struct GridOptions: ParsableArguments {
 
     @Option(
         name: .customLong("memory-limit"),
+        parsing: .unconditional,
         help: "Skip cases whose predicted peak exceeds this (e.g. 8G, 512M; default: 75% of physical memory).")
     var memoryLimit: String?
 
@@ -131,6 +141,9 @@ struct GridOptions: ParsableArguments {
             }
             keyLengths = parsed
         }
+        try layout.requireKVHeadsDivide(
+            layout.headsFlag ?? preset.heads,
+            source: layout.headsFlag == nil ? "the \(preset.rawValue) preset's --heads" : "--heads")
         var limit = ProcessMemory.physicalBytes / 4 * 3
         if let text = memoryLimit {
             guard let v = Bytes.parse(text), v > 0 else {
@@ -156,19 +169,23 @@ struct GridOptions: ParsableArguments {
 struct ComparisonFlags: ParsableArguments {
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, markdown }
 
-    @Option(help: "Time ratio beyond which a significant change counts (e.g. 10% or 0.1).", transform: parsePercent)
+    @Option(
+        parsing: .unconditional, help: "Time ratio beyond which a significant change counts (e.g. 10% or 0.1).",
+        transform: parsePercent)
     var threshold: Double = 0.10
 
-    @Option(name: .customLong("memory-threshold"), help: "The same for peak extra memory.", transform: parsePercent)
+    @Option(
+        name: .customLong("memory-threshold"), parsing: .unconditional, help: "The same for peak extra memory.",
+        transform: parsePercent)
     var memoryThreshold: Double = 0.10
 
     @Option(parsing: .unconditional, help: "Significance level of the Mann-Whitney U test.")
     var alpha: Double = 0.05
 
-    @Option(help: "normalized (times × each report's sgemm rate) or median (raw ms).")
+    @Option(parsing: .unconditional, help: "normalized (times × each report's sgemm rate) or median (raw ms).")
     var metric: ComparisonOptions.Metric = .normalized
 
-    @Option(help: "text or markdown (for a pull-request comment).")
+    @Option(parsing: .unconditional, help: "text or markdown (for a pull-request comment).")
     var format: Format = .text
 
     func validate() throws {

@@ -31,14 +31,25 @@ struct MergeCommand: ParsableCommand {
     func validate() throws {
         if !out.hasSuffix(".csv") { throw ValidationError("OUT must name a .csv file, got '\(out)'") }
         if shards.isEmpty { throw ValidationError("give the shard reports to merge after OUT") }
-        if let same = shards.first(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == absolute(out) }) {
-            throw ValidationError("OUT \(out) is also an input (\(same)); write the merged report elsewhere")
+        // The same file under another name (a link, another spelling) is the same file.
+        let outputs = [out, SweepRunner.environmentPath(forReport: out)].compactMap(InputFile.identity(of:))
+        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+        for shard in shards {
+            let inputs = [shard, SweepRunner.environmentPath(forReport: shard)].compactMap(InputFile.identity(of:))
+            if !Set(outputs).isDisjoint(with: inputs) || absolute(shard) == absolute(out) {
+                throw ValidationError("OUT \(out) is also an input (\(shard)); write the merged report elsewhere")
+            }
         }
     }
 
-    private func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
-
     func run() throws {
+        // One writer per report: a sweep still writing OUT keeps it.
+        let lock: ReportLock
+        do { lock = try ReportLock(report: out) } catch {
+            printError("OUT \(error)")
+            throw ExitCode(2)
+        }
+        defer { lock.release() }
         let merge: ReportMerge
         do { merge = try ReportMerge(paths: shards, allowMixed: allowMixed) } catch {
             printError("\(error)")

@@ -23,8 +23,14 @@ struct HeadLayoutOptions: ParsableArguments {
         for (flag, value) in [("--batch", batch), ("--heads", heads), ("--kv-heads", kvHeads ?? 1)] where value < 1 {
             throw ValidationError("\(flag) must be at least 1, got \(value)")
         }
+    }
+
+    /// Checks that `--kv-heads` divides `heads`, the query heads in force
+    /// (`--heads`, else the command's or preset's default), naming where
+    /// that value came from.
+    func requireKVHeadsDivide(_ heads: Int, source: String) throws {
         if let g = kvHeads, heads % g != 0 {
-            throw ValidationError("--heads (\(heads)) must be a multiple of --kv-heads (\(g))")
+            throw ValidationError("\(source) (\(heads)) must be a multiple of --kv-heads (\(g))")
         }
     }
 }
@@ -48,6 +54,7 @@ struct ShapeOptions: ParsableArguments {
         where (value ?? 1) < 1 {
             throw ValidationError("\(flag) must be at least 1, got \(value!)")
         }
+        try layout.requireKVHeadsDivide(layout.heads, source: "--heads")
     }
 
     /// The shape for query length `length` (with `--kv-len` when given).
@@ -147,12 +154,14 @@ func parseTile(_ text: String) throws -> TileSize {
 /// The tile kernel and the tuning file, shared by `run`, `sweep` and `ab`.
 struct KernelOptions: ParsableArguments {
     @Option(
+        parsing: .unconditional,
         help:
             "Tile kernel: \(KernelID.allCases.map(\.rawValue).joined(separator: ", ")) (default: the tuning file's choice, else the widest this CPU and build can run; see attnbench list).",
         transform: parseKernel)
     var kernel: KernelID?
 
     @Option(
+        parsing: .unconditional,
         help:
             "Tuning file written by attnbench tune (default: \(TuningFile.defaultPath) when it exists; none: use none)."
     )
@@ -164,9 +173,9 @@ struct KernelOptions: ParsableArguments {
                 throw ValidationError("--kernel: \(e.description)")
             }
         }
-        if let path = tuning, path != "none" {
-            do { _ = try TuningCache.file(for: .file(path)) } catch { throw ValidationError("--tuning \(error)") }
-        }
+        // The file from any source is checked before anything runs: a bad
+        // entry is one error line here, not a failed case per row later.
+        do { _ = try TuningCache.file(for: TuningSource(flag: tuning)) } catch { throw ValidationError("\(error)") }
     }
 }
 

@@ -12,6 +12,7 @@ struct RunCommand: ParsableCommand {
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
     @Option(
+        parsing: .unconditional,
         help:
             "Strategy: \(StrategyRegistry.names.joined(separator: ", ")); or a peer: \(PeerRegistry.names.joined(separator: ", ")).",
         transform: parseStrategyName)
@@ -20,10 +21,12 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var shape: ShapeOptions
     @OptionGroup var execution: ExecutionOptions
 
-    @Option(help: "Mask pattern: \(MaskPattern.syntaxHelp).", transform: parsePattern)
+    @Option(parsing: .unconditional, help: "Mask pattern: \(MaskPattern.syntaxHelp).", transform: parsePattern)
     var pattern: MaskPattern = .full
 
-    @Option(help: "Tile ROWSxCOLUMNS for blockwise strategies (e.g. 64x256).", transform: parseTile)
+    @Option(
+        parsing: .unconditional, help: "Tile ROWSxCOLUMNS for blockwise strategies (e.g. 64x256).", transform: parseTile
+    )
     var tile: TileSize?
 
     @OptionGroup var kernelOptions: KernelOptions
@@ -37,10 +40,13 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var repetition: RepetitionOptions
 
     @Option(
+        parsing: .unconditional,
         help: "Q, K, V from .npy files Q,K,V ([B, heads, N, d], float32 or float64); the shape comes from the files.")
     var inputs: String?
 
-    @Option(name: .customLong("save-output"), help: "Write the output O as a [B, H, Nq, d] float32 .npy file.")
+    @Option(
+        name: .customLong("save-output"), parsing: .unconditional,
+        help: "Write the output O as a [B, H, Nq, d] float32 .npy file.")
     var saveOutput: String?
 
     @Flag(help: "Compare the output with the float64 reference (a documented row sample for large problems).")
@@ -52,7 +58,7 @@ struct RunCommand: ParsableCommand {
     )
     var calibrate = false
 
-    @Option(help: "Output format: text or json.")
+    @Option(parsing: .unconditional, help: "Output format: text or json.")
     var format: OutputFormat = .text
 
     func validate() throws {
@@ -132,9 +138,11 @@ struct RunCommand: ParsableCommand {
         } catch let e as CaseError {
             throw ValidationError(e.description)
         } catch let e as TuningFile.LoadError {
-            throw ValidationError("--tuning \(e.description)")
+            throw ValidationError(e.description)
         } catch let e as PeerError {
-            throw ValidationError("--strategy \(strategy): \(e.description)")
+            // The flags were fine; the case could not be measured: exit 1, not the usage code.
+            printError("--strategy \(strategy): \(e.description)")
+            throw ExitCode(1)
         }
         switch format {
         case .json: print(try JSONOutput.encode(result))

@@ -15,29 +15,31 @@ struct TuneCommand: ParsableCommand {
             (the default location, or --tuning FILE) and nothing on their command line says otherwise.
             """)
 
-    @Option(help: "Comma-separated strategies (default: every one with a tile kernel).")
+    @Option(parsing: .unconditional, help: "Comma-separated strategies (default: every one with a tile kernel).")
     var strategies: String = StrategyRegistry.all.map { $0.make(.init()) }.filter { $0.tileKernel != nil }.map(\.name)
         .joined(separator: ",")
 
-    @Option(name: .customLong("head-dims"), help: "Comma-separated head dimensions.")
+    @Option(name: .customLong("head-dims"), parsing: .unconditional, help: "Comma-separated head dimensions.")
     var headDims: String = "64"
 
-    @Option(help: "Comma-separated patterns; each strategy is tuned on those it supports.")
+    @Option(parsing: .unconditional, help: "Comma-separated patterns; each strategy is tuned on those it supports.")
     var patterns: String = "full,causal,window:256,bigbird:64"
 
-    @Option(name: .customLong("seq-len"), help: "The length tuned on (tiles are cut to shorter problems).")
+    @Option(
+        name: .customLong("seq-len"), parsing: .unconditional,
+        help: "The length tuned on (tiles are cut to shorter problems).")
     var seqLen: Int = 4096
 
-    @Option(help: "Query heads H.")
+    @Option(parsing: .unconditional, help: "Query heads H.")
     var heads: Int = 8
 
-    @Option(help: "Worker threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Timed runs per candidate (the fastest counts).")
+    @Option(parsing: .unconditional, help: "Timed runs per candidate (the fastest counts).")
     var reps: Int = 3
 
-    @Option(help: "Where to write the tuning file.")
+    @Option(parsing: .unconditional, help: "Where to write the tuning file.")
     var tuning: String = TuningFile.defaultPath
 
     func validate() throws {
@@ -65,6 +67,10 @@ struct TuneCommand: ParsableCommand {
     }
 
     func run() throws {
+        // One writer per file: two tunes to one path would each replace the other's.
+        let lock: ReportLock
+        do { lock = try ReportLock(report: tuning) } catch { throw ValidationError("--tuning \(error)") }
+        defer { lock.release() }
         let tuner = Tuner(
             strategies: strategies.split(separator: ",").map(String.init),
             headDims: headDims.split(separator: ",").compactMap { Int($0) },

@@ -217,7 +217,7 @@ extension CLITests {
         first.waitUntilExit()
         XCTAssertNotEqual(second.status, 0)
         XCTAssertEqual(second.errors.count, 1, second.stderr)
-        XCTAssert(second.errors.first?.contains("is being written by another attnbench sweep") == true, second.stderr)
+        XCTAssert(second.errors.first?.contains("is being written by another attnbench command") == true, second.stderr)
         XCTAssertEqual(first.terminationStatus, 0)
         XCTAssertEqual(try ReportFile(path: out).rows.count, 2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: lock), "the lock file is removed at the end")
@@ -289,5 +289,106 @@ extension CLITests {
         ])
         XCTAssertEqual(dry.status, 0, dry.stderr)
         XCTAssert(dry.stdout.contains("skip"), dry.stdout)
+    }
+}
+
+/// Untrusted files from every source, one writer per report, and exit codes.
+extension CLITests {
+    /// A tuning file whose only entry has `tile`.
+    static func tuningFile(tile: String) -> String {
+        """
+        {"schema_version": 1, "cpu_model": "test", "kernels_available": ["portable"], "threads": 2,
+         "created_at": "2026-12-02T00:00:00Z",
+         "entries": [{"strategy": "tiled", "headDim": 64, "pattern": "full", "patternKind": "full", "seqLen": 4096,
+                      "kernel": "portable", "tile": \(tile), "bestMs": 1, "candidates": []}]}
+        """
+    }
+
+    /// A bad tuning file is one error line naming its source and entry,
+    /// before anything runs, whether it comes from `--tuning`,
+    /// `ATTNBENCH_TUNING` or the default location; never a crash.
+    func testABadTuningFileFromAnySourceIsOneErrorLine() throws {
+        let dir = try TemporaryDirectory(prefix: "cli-tuning")
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: dir.path("cache/attnbench"), withIntermediateDirectories: true)
+        let bad = dir.path("cache/attnbench/tuning.json")
+        for tile in [#"{"rows": 0, "columns": 0}"#, #"{"rows": -4, "columns": 64}"#] {
+            try Self.tuningFile(tile: tile).write(toFile: bad, atomically: true, encoding: .utf8)
+            let sources: [([String], [String: String], String)] = [
+                (["--tuning", bad], [:], "(from --tuning)"),
+                ([], ["ATTNBENCH_TUNING": bad], "(from ATTNBENCH_TUNING)"),
+                ([], ["XDG_CACHE_HOME": dir.path("cache"), "ATTNBENCH_TUNING": ""], "(from the default location)"),
+            ]
+            for (flags, env, source) in sources {
+                for command in [
+                    ["run", "--seq-len", "8"], ["sweep", "--dry-run", "--seq-lens", "8"],
+                    ["sweep", "--seq-lens", "8", "--out", dir.path("t.csv")],
+                    ["ab", "--baseline-binary", Self.binary.path, "--seq-lens", "8", "--out-dir", dir.path("ab")],
+                ] {
+                    let r = try attnbench(command + flags, environment: env)
+                    XCTAssertEqual(r.status, 64, "\(command) \(source): \(r.stderr)")
+                    XCTAssertEqual(r.errors.count, 1, r.stderr)
+                    let line = String(r.errors.first ?? "")
+                    XCTAssert(line.contains("tuning file '\(bad)' \(source)"), line)
+                    XCTAssert(line.contains("tile sizes must be at least 1x1"), line)
+                    XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("t.csv")), "nothing ran")
+                }
+            }
+        }
+        // An entry that decodes but makes no sense is named too.
+        try Self.tuningFile(tile: #"{"rows": 8, "columns": 8}"#).replacingOccurrences(of: "\"tiled\"", with: "\"warp\"")
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let r = try attnbench(["run", "--seq-len", "8", "--tuning", bad])
+        XCTAssert(r.errors.first?.contains("entry 1 (warp full d=64): unknown strategy 'warp'") == true, r.stderr)
+    }
+
+    /// `tune` finds out that it cannot write its file before measuring.
+    func testTuneRefusesAnUnwritablePathBeforeMeasuring() throws {
+        let started = Date()
+        let r = try attnbench(["tune", "--tuning", "/proc/attnbench-tuning.json", "--seq-len", "4096"])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssert(r.errors.first?.contains("--tuning /proc/attnbench-tuning.json: cannot be written") == true, r.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "refused before measuring")
+    }
+
+    /// merge takes the report's lock, and knows a file by its identity:
+    /// an input reached through a link is still the output.
+    func testMergeIsOneWriterAndKnowsFilesByIdentity() throws {
+        let dir = try TemporaryDirectory(prefix: "cli-merge-identity")
+        defer { dir.remove() }
+        let out = dir.path("s.csv")
+        let sweep = try attnbench(
+            [
+                "sweep", "--strategies", "tiled", "--patterns", "full", "--seq-lens", "8", "--heads", "1",
+                "--head-dims", "8", "--min-reps", "1", "--max-reps", "1", "--out", out,
+            ], environment: ["ATTNBENCH_QUICK_CALIBRATION": "1"])
+        XCTAssertEqual(sweep.status, 0, sweep.stderr)
+        let before = try String(contentsOfFile: out, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir.path("link.csv"), withDestinationPath: out)
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.path("link.json"), withDestinationPath: SweepRunner.environmentPath(forReport: out))
+        let linked = try attnbench(["merge", out, dir.path("link.csv")])
+        XCTAssertNotEqual(linked.status, 0)
+        XCTAssert(linked.errors.first?.contains("is also an input") == true, linked.stderr)
+
+        // A sweep holding the report: merge onto it is refused, and its rows stay.
+        let lock = try ReportLock(report: dir.path("busy.csv"))
+        defer { lock.release() }
+        try before.write(toFile: dir.path("busy.csv"), atomically: true, encoding: .utf8)
+        let busy = try attnbench(["merge", dir.path("busy.csv"), out])
+        XCTAssertEqual(busy.status, 2, busy.stderr)
+        XCTAssert(busy.errors.first?.contains("is being written by another attnbench command") == true, busy.stderr)
+        XCTAssertEqual(try String(contentsOfFile: dir.path("busy.csv"), encoding: .utf8), before)
+        XCTAssertEqual(try String(contentsOfFile: out, encoding: .utf8), before)
+    }
+
+    /// Usage errors exit 64; a case that fails or cannot be measured, 1.
+    func testExitCodes() throws {
+        let usage = try attnbench(["run", "--seq-len", "0"])
+        XCTAssertEqual(usage.status, 64)
+        let peer = try attnbench(
+            ["run", "--strategy", "torch-sdpa", "--seq-len", "8"], environment: Self.noPython)
+        XCTAssertEqual(peer.status, 1, peer.stderr)
+        XCTAssertEqual(peer.errors.count, 1, peer.stderr)
     }
 }

@@ -92,9 +92,61 @@ final class MergeTests: XCTestCase {
             atPath: directory.path("again"), withIntermediateDirectories: true)
         let rerun = try sweep("again/s.csv", shard: SweepShard(index: 0, count: 2))
         XCTAssertEqual(rerun, SweepShard(index: 0, count: 2).reportPath(for: again))
-        let differ = try ReportMerge(paths: parts + [rerun], allowMixed: false)
-        XCTAssertFalse(differ.conflicts.isEmpty)
-        XCTAssert(differ.summary(out: "x.csv").contains("duplicated with different results"))
+        // Two reports claiming one shard: which is right is not merge's to guess.
+        XCTAssertThrowsError(try ReportMerge(paths: parts + [rerun], allowMixed: false)) { error in
+            XCTAssert("\(error)".contains("both claim shard 0/2"), "\(error)")
+        }
+    }
+
+    /// Edits the `.json` beside `report` with `change`.
+    func editEnvironment(of report: String, _ change: (inout [String: Any]) -> Void) throws {
+        let url = URL(fileURLWithPath: SweepRunner.environmentPath(forReport: report))
+        var env = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        change(&env)
+        try JSONSerialization.data(withJSONObject: env).write(to: url)
+    }
+
+    /// A shard's claim is checked: its index must exist, and its rows must
+    /// be that shard's cases.
+    func testShardClaimsAreCheckedAgainstEachOther() throws {
+        let parts = try shards("claims.csv", count: 2)
+        try editEnvironment(of: parts[1]) { $0["shard"] = ["index": 5, "count": 2] }
+        XCTAssertThrowsError(try ReportMerge(paths: parts, allowMixed: false)) { error in
+            XCTAssert("\(error)".contains("claims shard 5/2, which a split into 2 does not have"), "\(error)")
+        }
+        try editEnvironment(of: parts[1]) { $0["shard"] = ["index": 0, "count": 2] }
+        XCTAssertThrowsError(try ReportMerge(paths: [parts[1]], allowMixed: false)) { error in
+            XCTAssert("\(error)".contains("is a case of the grid but not of shard 0/2"), "\(error)")
+        }
+    }
+
+    /// A build with uncommitted changes is not the commit it names.
+    func testADirtyBuildIsAnotherBuild() throws {
+        let parts = try shards("dirty.csv", count: 2)
+        try editEnvironment(of: parts[0]) { $0["git_dirty"] = false }
+        try editEnvironment(of: parts[1]) { $0["git_dirty"] = true }
+        XCTAssertThrowsError(try ReportMerge(paths: parts, allowMixed: false)) { error in
+            XCTAssert("\(error)".contains("with uncommitted changes"), "\(error)")
+        }
+    }
+
+    /// A row whose status contradicts its own columns stops merge (and
+    /// compare, which reads reports the same way).
+    func testARowThatContradictsItsStatusIsRefused() throws {
+        let parts = try shards("edited.csv", count: 2)
+        let text = try String(contentsOfFile: parts[0], encoding: .utf8)
+        var lines = text.split(separator: "\n").map(String.init)
+        let header = try CSVTable.parse(lines[0] + "\n")[0]
+        let okRow = try XCTUnwrap(
+            lines.indices.dropFirst().first { lines[$0].hasPrefix("\(ReportSchema.version),ok,") })
+        var cells = try CSVTable.parse(lines[okRow] + "\n")[0]
+        cells[header.firstIndex(of: "max_abs_error")!] = "1e9"
+        lines[okRow] = String(CSVTable.line(cells).dropLast())
+        try (lines.joined(separator: "\n") + "\n").write(toFile: parts[0], atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ReportMerge(paths: parts, allowMixed: false)) { error in
+            XCTAssert("\(error)".contains("status ok, but its errors (max abs 1e9"), "\(error)")
+        }
+        XCTAssertThrowsError(try ReportFile(path: parts[0]))
     }
 
     func testAnotherGridIsRefused() throws {
@@ -175,6 +227,44 @@ final class MergeTests: XCTestCase {
         XCTAssertThrowsError(try ReportMerge(paths: [path], allowMixed: false)) { error in
             XCTAssert("\(error)".contains("alone.json: not found"), "\(error)")
         }
+    }
+
+    /// `--resume` of a shard's report with another grid is refused, naming
+    /// what differs; the report is untouched.
+    func testResumingAShardWithAnotherGridIsRefused() throws {
+        let shard = SweepShard(index: 0, count: 2)
+        let path = try sweep("g.csv", shard: shard)
+        let before = try String(contentsOfFile: path, encoding: .utf8)
+        var other = Self.plan
+        other.seqLens = [8, 40]
+        for (plan, other, expected) in [
+            (other, shard, "seq_lens [8,24] vs [8,40]"),
+            (Self.plan, SweepShard(index: 1, count: 2), "shard 0/2 vs 1/2"),
+        ] {
+            XCTAssertThrowsError(
+                try SweepRunner(
+                    plan: plan, outputPath: path, resume: true, inProcess: true, calibrationSize: 64,
+                    bandwidthBytes: 1 << 20, shard: other
+                ).run()
+            ) { error in XCTAssert("\(error)".contains(expected), "\(error)") }
+        }
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), before)
+    }
+
+    /// A plain report extended with another grid lists both grids.
+    func testAPlainReportExtendedByAnotherGridRecordsBoth() throws {
+        let path = try sweep("plain.csv")
+        var other = Self.plan
+        other.seqLens = [40]
+        try SweepRunner(
+            plan: other, outputPath: path, resume: true, inProcess: true, calibrationSize: 64, bandwidthBytes: 1 << 20
+        ).run()
+        let env = try XCTUnwrap(
+            JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: SweepRunner.environmentPath(forReport: path))))
+                as? [String: Any])
+        let grids = try XCTUnwrap(env["grids"] as? [[String: Any]])
+        XCTAssertEqual(grids.map { $0["seq_lens"] as? [Int] }, [[8, 24], [40]])
     }
 
     /// A failed array task re-run with `--resume` continues its own shard's report.

@@ -23,6 +23,9 @@ final class VerificationTests: XCTestCase {
         let dirty = Verification.verify(inputs, mask: mask, output: output)
         XCTAssertEqual(dirty.nonFiniteOutputs, 2)
         XCTAssertFalse(dirty.passes)
+        // Neither error reads as a pass: both are undefined, not 0.
+        XCTAssert(dirty.maxAbsoluteError.isNaN, "\(dirty)")
+        XCTAssert(dirty.relativeFrobeniusError.isNaN, "\(dirty)")
     }
 
     /// Results with NaN and infinities encode (and decode back) instead of

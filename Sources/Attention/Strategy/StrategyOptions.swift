@@ -44,4 +44,16 @@ public struct TileSize: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     public var description: String { "\(rows)x\(columns)" }
+
+    private enum CodingKeys: String, CodingKey { case rows, columns }
+
+    /// Decodes `{"rows": R, "columns": C}` under the same rule as
+    /// ``init(rows:columns:)``: a tile read from a file is untrusted input.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let rows = try c.decode(Int.self, forKey: .rows), columns = try c.decode(Int.self, forKey: .columns)
+        do { try self.init(rows: rows, columns: columns) } catch let e as AttentionError {
+            throw DecodingError.dataCorruptedError(forKey: .rows, in: c, debugDescription: e.description)
+        }
+    }
 }

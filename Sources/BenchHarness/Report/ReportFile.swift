@@ -24,17 +24,26 @@ public struct ReportFile: Sendable {
     }
 
     /// Reads `path`, checking that it was written with a schema version this
-    /// build reads and that every cell fits its column (``CellKind``).
+    /// build reads, that every cell fits its column (``CellKind``) and that
+    /// every row's status agrees with its own columns (``statusProblem(_:)``).
+    ///
+    /// The file is read a record at a time and the first bad row stops the
+    /// reading: memory is the rows kept, whatever else the file holds.
     ///
     /// - Throws: ``ReadError``, naming the row and column of the first bad cell.
     public init(path: String) throws {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        var reader: CSVFileReader
+        do { reader = try CSVFileReader(path: path) } catch {
             throw ReadError.unreadable(path: path, reason: (error as NSError).localizedDescription)
         }
-        let records: [[String]]
-        do { records = try CSVTable.parse(text) } catch { throw ReadError.malformed(path: path, reason: "\(error)") }
-        guard let header = records.first, !header.isEmpty else {
+        func nextRecord() throws -> [String]? {
+            do { return try reader.next() } catch let e as CSVTable.CSVError {
+                throw ReadError.malformed(path: path, reason: e.description)
+            } catch {
+                throw ReadError.unreadable(path: path, reason: (error as NSError).localizedDescription)
+            }
+        }
+        guard let header = try nextRecord(), !(header.count == 1 && header[0].isEmpty) else {
             throw ReadError.malformed(path: path, reason: "empty file")
         }
         if Set(header).count != header.count {
@@ -42,21 +51,23 @@ public struct ReportFile: Sendable {
         }
         guard header.first == "schema_version" else {
             throw ReadError.malformed(
-                path: path, reason: "first column is '\(header.first ?? "")', expected 'schema_version'")
+                path: path, reason: "first column is '\(header.first?.prefix(40) ?? "")', expected 'schema_version'")
         }
         var rows: [[String: String]] = []
         var lines: [Int] = []
         var versions = Set<Int>()
-        for (n, record) in records.dropFirst().enumerated() where !(record.count == 1 && record[0].isEmpty) {
+        while let record = try nextRecord() {
+            let n = reader.recordLine
+            if record.count == 1 && record[0].isEmpty { continue }
             guard record.count == header.count else {
                 throw ReadError.malformed(
-                    path: path, reason: "row \(n + 2) has \(record.count) fields, the header has \(header.count)")
+                    path: path, reason: "row \(n) has \(record.count) fields, the header has \(header.count)")
             }
             guard let version = Int(record[0]), ReportSchema.readableVersions.contains(version) else {
                 throw ReadError.schemaMismatch(
                     path: path,
                     reason:
-                        "schema_version \(record[0]) in row \(n + 2); this attnbench reads versions \(ReportSchema.readableVersions.lowerBound)-\(ReportSchema.version)"
+                        "schema_version \(record[0].prefix(40)) in row \(n); this attnbench reads versions \(ReportSchema.readableVersions.lowerBound)-\(ReportSchema.version)"
                 )
             }
             versions.insert(version)
@@ -65,25 +76,14 @@ public struct ReportFile: Sendable {
                 guard let kind = ReportSchema.kinds[column] else { continue }
                 if let problem = kind.problem(with: cell) {
                     throw ReadError.malformed(
-                        path: path, reason: "row \(n + 2), column \(column): '\(cell.prefix(40))' \(problem)")
+                        path: path, reason: "row \(n), column \(column): '\(cell.prefix(40))' \(problem)")
                 }
             }
-            if let sizes = row["round_sizes"], !sizes.isEmpty {
-                let total = sizes.split(separator: ";").reduce(0) { $0 + Int($1)! }
-                let times = (row["times_ms"] ?? "").split(separator: ";").count
-                guard total == times else {
-                    throw ReadError.malformed(
-                        path: path,
-                        reason: "row \(n + 2): round_sizes add up to \(total), but times_ms has \(times) times")
-                }
-            }
-            if row["status"] == CaseStatus.ok.rawValue {
-                for column in ["times_ms", "median_ms"] where row[column]?.isEmpty == true {
-                    throw ReadError.malformed(path: path, reason: "row \(n + 2): status ok with an empty \(column)")
-                }
+            if let problem = Self.statusProblem(row) {
+                throw ReadError.malformed(path: path, reason: "row \(n): \(problem)")
             }
             rows.append(row)
-            lines.append(n + 2)
+            lines.append(n)
         }
         let version = versions.max() ?? ReportSchema.version
         let missing = ReportSchema.header(version: version).filter { !header.contains($0) }
@@ -95,6 +95,49 @@ public struct ReportFile: Sendable {
         self.header = header
         self.rows = rows
         self.lines = lines
+    }
+
+    /// Why a row's status disagrees with its own columns, or nil: a row is
+    /// evidence for a verdict, so one that contradicts itself (edited, or
+    /// written by something else) must not pass as `ok`.
+    /// - `ok` and `wrong` rows have times, and `times_ms` agrees with
+    ///   `round_sizes`;
+    /// - an `ok` row's times are above 0 and its verification errors, when
+    ///   given, are within the tolerances;
+    /// - a `wrong` row's errors are not both within them.
+    public static func statusProblem(_ row: [String: String]) -> String? {
+        let times = (row["times_ms"] ?? "").split(separator: ";").compactMap { Double($0) }
+        if let sizes = row["round_sizes"], !sizes.isEmpty {
+            let total = sizes.split(separator: ";").reduce(0) { $0 + (Int($1) ?? 0) }
+            if total != times.count { return "round_sizes add up to \(total), but times_ms has \(times.count) times" }
+        }
+        guard let status = row["status"].flatMap(CaseStatus.init(rawValue:)), status == .ok || status == .wrong
+        else { return nil }
+        for column in ["times_ms", "median_ms"] where row[column]?.isEmpty == true {
+            return "status \(status.rawValue) with an empty \(column)"
+        }
+        let absolute = row["max_abs_error"].flatMap(Double.init),
+            relative = row["rel_frobenius_error"].flatMap(Double.init)
+        let withinTolerance =
+            absolute.map { $0 <= VerificationResult.absoluteTolerance } != false
+            && relative.map { $0 <= VerificationResult.relativeTolerance } != false
+        switch status {
+        case .ok:
+            if let bad = times.first(where: { $0 <= 0 }) { return "status ok with a time of \(bad) ms" }
+            if Double(row["median_ms"] ?? "").map({ $0 > 0 }) == false { return "status ok with a median of 0 ms" }
+            if !withinTolerance {
+                return String(
+                    format:
+                        "status ok, but its errors (max abs %@, rel Frobenius %@) exceed the tolerances (%.0e, %.0e)",
+                    row["max_abs_error"] ?? "", row["rel_frobenius_error"] ?? "",
+                    VerificationResult.absoluteTolerance, VerificationResult.relativeTolerance)
+            }
+        default:
+            if absolute != nil && relative != nil && withinTolerance {
+                return "status wrong, but its errors are within the tolerances"
+            }
+        }
+        return nil
     }
 
     /// A report made from records in memory, as if written to `path` and read back.
@@ -171,9 +214,14 @@ public final class ReportWriter {
 
     deinit { try? handle.close() }
 
+    /// Appends and flushes one row; a termination waits for it, so the row
+    /// is in the file whole or not at all.
     public func append(_ record: SweepRecord) throws {
-        try handle.write(contentsOf: Data(CSVTable.line(ReportSchema.cells(record)).utf8))
-        try handle.synchronize()
+        let line = Data(CSVTable.line(ReportSchema.cells(record)).utf8)
+        try ProcessSupervisor.shared.uninterrupted {
+            try handle.write(contentsOf: line)
+            try handle.synchronize()
+        }
     }
 
     /// Replaces the report at `path` with `records`: written to a temporary

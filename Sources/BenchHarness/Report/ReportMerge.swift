@@ -30,6 +30,9 @@ public struct ReportMerge {
         public var kernelDefault: String
         public var kernelsAvailable: [String]
         public var commit: String
+        /// Whether the build had uncommitted changes: then its commit does not
+        /// say what ran, and it matches no other build.
+        public var dirty: Bool
 
         init(_ e: EnvironmentReport) {
             cpuModel = e.cpuModel
@@ -37,7 +40,11 @@ public struct ReportMerge {
             kernelDefault = e.kernelDefault ?? "?"
             kernelsAvailable = e.kernelsAvailable ?? []
             commit = e.gitCommit ?? "unknown"
+            dirty = e.gitDirty ?? false
         }
+
+        /// The commit, marked when the build had uncommitted changes.
+        var build: String { commit.prefix(10) + (dirty ? " with uncommitted changes" : "") }
 
         var kernelTable: String { "default \(kernelDefault), runs \(kernelsAvailable.joined(separator: " "))" }
 
@@ -49,19 +56,21 @@ public struct ReportMerge {
             if kernelTable != other.kernelTable {
                 out.append("kernel table '\(kernelTable)' vs '\(other.kernelTable)'")
             }
-            if commit != other.commit {
-                out.append("commit \(commit.prefix(10)) vs \(other.commit.prefix(10))")
-            }
+            if commit != other.commit || dirty != other.dirty { out.append("commit \(build) vs \(other.build)") }
             return out
         }
 
         /// The `machine` cell: CPU model · BLAS core · default kernel · commit.
-        public var description: String { "\(cpuModel) · \(blasCore) · \(kernelDefault) · \(commit.prefix(7))" }
+        public var description: String {
+            "\(cpuModel) · \(blasCore) · \(kernelDefault) · \(commit.prefix(7))\(dirty ? "+dirty" : "")"
+        }
     }
 
     /// One shard report as read.
     struct Input {
         var path: String
+        /// The CSV's and the JSON's device and inode.
+        var identities: [FileIdentity]
         var report: ReportFile
         var environment: EnvironmentReport
         var rawEnvironment: JSONValue
@@ -147,6 +156,27 @@ public struct ReportMerge {
             }
             let plan = first.environment.grid!.plan
             let expected = try plan.cases().map(CaseKey.init)
+            // Each shard is claimed by one report, and each report's rows are its shard's cases.
+            var claimed: [Int: Input] = [:]
+            var shardCases: [Int: Set<CaseKey>] = [:]
+            for input in group {
+                guard input.shard.index >= 0, input.shard.index < input.shard.count else {
+                    throw Refusal(
+                        description:
+                            "\(input.path) claims shard \(input.shard), which a split into \(input.shard.count) does not have"
+                    )
+                }
+                if let other = claimed[input.shard.index], other.identities != input.identities {
+                    throw Refusal(
+                        description:
+                            "\(other.path) and \(input.path) both claim shard \(input.shard); each shard of a sweep is one report"
+                    )
+                }
+                claimed[input.shard.index] = input
+                if shardCases[input.shard.index] == nil {
+                    shardCases[input.shard.index] = Set(try plan.cases(in: input.shard).cases.map(CaseKey.init))
+                }
+            }
             let order = Dictionary(expected.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
             var chosen: [CaseKey: (row: [String: String], path: String, line: Int)] = [:]
             for input in group {
@@ -159,6 +189,12 @@ public struct ReportMerge {
                         throw Refusal(
                             description:
                                 "\(input.path): row \(line) (\(key)) is not a case of its grid; was the report written by another sweep?"
+                        )
+                    }
+                    guard shardCases[input.shard.index]?.contains(key) == true else {
+                        throw Refusal(
+                            description:
+                                "\(input.path): row \(line) (\(key)) is a case of the grid but not of shard \(input.shard), which the report claims"
                         )
                     }
                     if let earlier = chosen[key] {
@@ -201,9 +237,13 @@ public struct ReportMerge {
     static func read(_ path: String) throws -> Input {
         let report = try ReportFile(path: path)
         let envPath = SweepRunner.environmentPath(forReport: path)
-        guard let data = FileManager.default.contents(atPath: envPath) else {
+        guard FileManager.default.fileExists(atPath: envPath) else {
             throw Refusal(
                 description: "\(envPath): not found; merge needs each report's environment, written by sweep beside it")
+        }
+        let data: Data
+        do { data = try InputFile.read(envPath, atMost: EnvironmentReport.maxBytes) } catch {
+            throw Refusal(description: "\(error)")
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
@@ -222,7 +262,8 @@ public struct ReportMerge {
             )
         }
         return Input(
-            path: path, report: report, environment: environment, rawEnvironment: raw,
+            path: path, identities: [path, envPath].compactMap(InputFile.identity(of:)), report: report,
+            environment: environment, rawEnvironment: raw,
             origin: Origin(environment), shard: environment.shard ?? SweepShard(index: 0, count: 1))
     }
 

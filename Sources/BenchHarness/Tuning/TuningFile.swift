@@ -123,29 +123,74 @@ public struct TuningFile: Codable, Sendable, Equatable {
         return nil
     }
 
-    public enum LoadError: Error, CustomStringConvertible {
-        case unreadable(path: String, reason: String)
+    /// Why a tuning file cannot be used, naming it and where its path came from.
+    public struct LoadError: Error, CustomStringConvertible {
+        public var path: String
+        /// `--tuning`, `ATTNBENCH_TUNING` or `the default location`; nil when unknown.
+        public var source: String?
+        public var reason: String
+
         public var description: String {
-            switch self {
-            case .unreadable(let path, let reason): return "tuning file '\(path)': \(reason)"
-            }
+            "tuning file '\(path)'" + (source.map { " (from \($0))" } ?? "") + ": \(reason)"
         }
     }
 
-    /// Reads the file at `path`.
+    /// The largest file read: a tuning file holds a few entries per
+    /// strategy, pattern and head dim; anything near this is not one.
+    static let maxBytes = 16 << 20
+
+    /// Reads the file at `path` and checks every entry (``problems``).
     ///
-    /// - Throws: ``LoadError`` naming the file when it cannot be read or is not a tuning file.
+    /// - Throws: ``LoadError`` naming the file, and the entry when one is
+    ///   wrong, when it cannot be read or is not a valid tuning file.
     public static func load(path: String) throws -> TuningFile {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw LoadError.unreadable(
-                path: path, reason: "cannot be read (\((error as NSError).localizedDescription))")
+        do { data = try InputFile.read(path, atMost: maxBytes) } catch let e as OutputFile.Refused {
+            throw LoadError(path: path, reason: e.reason)
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        do { return try decoder.decode(TuningFile.self, from: data) } catch {
-            throw LoadError.unreadable(path: path, reason: "not a tuning file written by attnbench tune (\(error))")
+        let file: TuningFile
+        do { file = try decoder.decode(TuningFile.self, from: data) } catch {
+            throw LoadError(
+                path: path, reason: "not a tuning file written by attnbench tune (\(CaseExecutor.brief(error)))")
         }
+        if let problem = file.problems.first {
+            throw LoadError(path: path, reason: problem)
+        }
+        return file
+    }
+
+    /// What is wrong with the file's contents, entry by entry: every value
+    /// is checked as a command-line flag would be, since a file can be
+    /// edited or cut short. Empty for a valid file.
+    public var problems: [String] {
+        var found: [String] = []
+        if schemaVersion != 1 { found.append("schema_version \(schemaVersion); this attnbench reads version 1") }
+        if threads < 1 { found.append("threads \(threads) must be at least 1") }
+        for (n, e) in entries.enumerated() {
+            func problem(_ text: String) {
+                found.append("entry \(n + 1) (\(e.strategy) \(e.pattern) d=\(e.headDim)): \(text)")
+            }
+            guard let strategy = try? StrategyRegistry.strategy(named: e.strategy) else {
+                problem("unknown strategy '\(e.strategy)' (known: \(StrategyRegistry.names.joined(separator: ", ")))")
+                continue
+            }
+            if strategy.tileKernel == nil { problem("\(e.strategy) has no tile kernel to tune") }
+            if e.headDim < 1 { problem("head_dim must be at least 1") }
+            if e.seqLen < 1 { problem("seq_len must be at least 1") }
+            if let pattern = try? MaskPattern(parsing: e.pattern) {
+                if pattern.kind.rawValue != e.patternKind {
+                    problem(
+                        "pattern_kind '\(e.patternKind)' is not the kind of '\(e.pattern)' (\(pattern.kind.rawValue))")
+                }
+                if !strategy.supports(pattern) { problem("\(e.strategy) does not support '\(e.pattern)'") }
+            } else {
+                problem("pattern '\(e.pattern.prefix(40))' does not parse")
+            }
+            if !(e.bestMs.isFinite && e.bestMs > 0) { problem("best_ms must be a positive number") }
+        }
+        return found
     }
 
     /// Writes the file, creating its directory; what may be at `path` is
@@ -190,20 +235,28 @@ public enum TuningCache {
 
     /// The tuning file `source` names if it applies here; nil otherwise.
     ///
-    /// - Throws: ``TuningFile/LoadError`` when a file named with `--tuning`
-    ///   cannot be read (a missing file at the default location is simply
-    ///   no tuning).
+    /// - Throws: ``TuningFile/LoadError`` naming the file and where its
+    ///   path came from, when a file is there but cannot be read or is not
+    ///   valid, from any source (a missing file at the default location is
+    ///   simply no tuning).
     public static func file(for source: TuningSource) throws -> (path: String, file: TuningFile)? {
         let path: String
+        let origin: String
         switch source {
         case .none: return nil
-        case .file(let p): path = p
+        case .file(let p): (path, origin) = (p, "--tuning")
         case .defaultLocation:
             path = TuningFile.defaultPath
             guard path != "none", FileManager.default.fileExists(atPath: path) else { return nil }
+            let fromVariable = !(ProcessInfo.processInfo.environment["ATTNBENCH_TUNING"] ?? "").isEmpty
+            origin = fromVariable ? "ATTNBENCH_TUNING" : "the default location"
         }
         if let cached = cache.withLock({ $0[path] }) { return cached.map { (path, $0) } }
-        let loaded = try TuningFile.load(path: path)
+        let loaded: TuningFile
+        do { loaded = try TuningFile.load(path: path) } catch var e as TuningFile.LoadError {
+            e.source = origin
+            throw e
+        }
         var usable: TuningFile? = loaded
         if let why = loaded.mismatch {
             usable = nil
