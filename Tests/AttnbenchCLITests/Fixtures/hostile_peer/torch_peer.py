@@ -7,6 +7,7 @@
   escaped      the same, but the grandchild leaves the group (a new session)
   hang         the case hangs, alone
   fail         the case fails at once (exit status 3)
+  brief        the case starts a grandchild, works for a second, then fails
 
 Each grandchild carries HOSTILE_PEER_MARKER in its command line, so a test
 can look for survivors. Only Python's standard library.
@@ -29,6 +30,11 @@ if command == "probe":
     sys.exit(0)
 if mode == "fail":
     print("hostile peer: failing on purpose", file=sys.stderr)
+    sys.exit(3)
+if mode == "brief":
+    subprocess.Popen(sleeper)
+    time.sleep(1)
+    print("hostile peer: done pretending", file=sys.stderr)
     sys.exit(3)
 if mode == "grandchild":
     subprocess.Popen(sleeper)
