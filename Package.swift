@@ -1,4 +1,3 @@
-import Foundation
 // swift-tools-version: 6.2
 import PackageDescription
 
@@ -7,7 +6,7 @@ import PackageDescription
 /// `haswell` for an AVX2 build on an AVX-512 machine. Without a target CPU
 /// the compiler lowers SIMD arithmetic to library calls (20x slower). The
 /// kernel table offers only the kernels this build and the CPU both have.
-let targetCPU = ProcessInfo.processInfo.environment["ATTNBENCH_TARGET_CPU"] ?? "native"
+let targetCPU = Context.environment["ATTNBENCH_TARGET_CPU"] ?? "native"
 let nativeCPU: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", targetCPU]),
     // Each file must import what it uses; without this, one file's `import Foundation`
@@ -39,6 +38,8 @@ let package = Package(
         .target(name: "CTargetFeatures"),
         // prctl(2) and an async-signal-safe signal handler, for the harness's child processes.
         .target(name: "CProcessControl"),
+        // Register-only FMA and bf16 dot-product loops: the measured compute roof.
+        .target(name: "CComputePeak"),
         // The attention problem, the strategies, their kernels and the float64 reference.
         .target(
             name: "Attention",
@@ -53,7 +54,7 @@ let package = Package(
         // Measuring: timing statistics, peak memory, BLAS environment, reports.
         .target(
             name: "BenchHarness",
-            dependencies: ["Attention", "CBLAS", "CProcessControl", "NumpyFormat"],
+            dependencies: ["Attention", "CBLAS", "CComputePeak", "CProcessControl", "NumpyFormat"],
             swiftSettings: nativeCPU
         ),
         .executableTarget(

@@ -16,6 +16,17 @@ case "${1:-}" in
         swift format format --in-place --recursive --parallel "${paths[@]}"
         ;;
     --check)
+        # A manifest's first line must be its tools version (SE-0152): SwiftPM
+        # reads the version there, and the formatter's import ordering has
+        # moved an import above it before (swift-format #670). The manifests
+        # therefore import PackageDescription only (the environment comes from
+        # Context.environment, not Foundation), so there is nothing to reorder.
+        for manifest in Package.swift Benchmarks/Package.swift; do
+            if ! head -1 "$manifest" | grep -q '^// swift-tools-version:'; then
+                echo "format: $manifest: line 1 must be its // swift-tools-version: line" >&2
+                exit 1
+            fi
+        done
         if ! swift format lint --strict --recursive --parallel "${paths[@]}"; then
             echo "format: the files above are not in the house style; run scripts/format.sh" >&2
             exit 1

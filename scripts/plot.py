@@ -27,9 +27,14 @@ path written is printed on its own line:
     once), log-log, one point per ``ok`` / ``wrong`` case. Under it the two
     roofs of the report's calibrations (the median over rows of each; with no
     bandwidth in any row, ``read_bandwidth_gbps_reference`` of NAME.json): the
-    compute roof, flat at ``sgemm_gflops``, and the memory roof, the line
-    y = ``read_bandwidth_gbps`` × x, which meet at the ridge point x = sgemm /
-    bandwidth (FLOP/byte, marked). Beyond their roof each line goes on dotted.
+    compute roof, flat at the measured peak of the widest instruction the
+    rows' kernels use (``peak_gflops``; narrower instructions' peaks are
+    thinner lines, and ``sgemm_gflops`` a dashed reference line below: a
+    tuned GEMM, not a limit), and the memory roof, the line
+    y = ``read_bandwidth_gbps_local`` × x (the check next to each case), which
+    meet at the ridge point x = peak / bandwidth (FLOP/byte, marked). Reports
+    before schema 6 have no peak; their compute roof is ``sgemm_gflops``.
+    Beyond their roof each line goes on dotted.
     All patterns share one panel: the marker shape (and colour) names the
     strategy, the marker fill the pattern (filled, hollow, half, ...), and a
     red ring a wrong result. Skipped / failed / timeout cases are not shown;
@@ -116,6 +121,8 @@ NUMERIC_COLUMNS = (
     "useful_gflops",
     "sgemm_gflops",
     "read_bandwidth_gbps",
+    "read_bandwidth_gbps_local",
+    "peak_gflops",
     "arithmetic_intensity",
 )
 
@@ -206,6 +213,7 @@ class Case:
     shape: dict[str, str]
     tile: str
     kernel_choice: str = ""
+    peak_instruction: str = ""
 
     def value(self, column: str) -> float | None:
         return self.values.get(column)
@@ -266,6 +274,7 @@ def read_cases(path: Path) -> list[Case]:
                 shape={name: (row.get(name) or "").strip() for name in DECODE_SHAPE_FIELDS},
                 tile=(row.get("tile") or "").strip(),
                 kernel_choice=(row.get("kernel_choice") or "").strip(),
+                peak_instruction=(row.get("peak_instruction") or "").strip(),
             )
         )
     if not cases:
@@ -913,6 +922,14 @@ def environment_subtitle(environment: dict) -> str:
         start, end = environment.get("sgemm_gflops_start"), environment.get("sgemm_gflops_end")
         span = f" (start {start:.0f}, end {end:.0f} GFLOP/s)" if isinstance(start, (int, float)) and isinstance(end, (int, float)) else ""
         warnings.append(f"sgemm calibration disagreed{span}: fractions of sgemm uncertain")
+    if environment.get("compute_peak_warning"):
+        warnings.append("compute peak moved during the sweep: fractions of peak uncertain")
+    if environment.get("bandwidth_warning"):
+        checks = environment.get("read_bandwidth_gbps_checks") or []
+        values = [v for v in [environment.get("read_bandwidth_gbps_start"), environment.get("read_bandwidth_gbps_end")]
+                  + list(checks) if isinstance(v, (int, float))]
+        span = f" ({min(values):.0f}-{max(values):.0f} GB/s)" if values else ""
+        warnings.append(f"read bandwidth moved during the sweep{span}: memory-bound rows use the check next to each case")
     if environment.get("disturbed_cases"):
         warnings.append(f"{environment['disturbed_cases']} case(s) measured while the machine was disturbed")
     if warnings:
@@ -975,40 +992,59 @@ LABEL_BOX = dict(facecolor="white", alpha=0.75, edgecolor="none", pad=1.0)
 
 @dataclass
 class Roofs:
-    """The two roofs of one thread count: median calibrations over its rows."""
+    """The roofs of one thread count: median calibrations over its rows.
+
+    The compute roof is the measured peak of the widest instruction the rows'
+    kernels use (``peak_gflops``, schema 6); narrower ones are drawn too, and
+    sgemm is a dashed reference line below them. Reports before schema 6
+    have no peak: their compute roof is sgemm, as they computed it.
+    """
 
     threads: str
     sgemm_gflops: float | None
     bandwidth_gbps: float
+    peaks: list[tuple[str, float]]  # (peak_instruction, GFLOP/s), highest first
+
+    @property
+    def compute(self) -> float | None:
+        return self.peaks[0][1] if self.peaks else self.sgemm_gflops
 
     @property
     def ridge(self) -> float | None:
         """The intensity (FLOP/byte) where the memory roof meets the compute roof."""
-        return self.sgemm_gflops / self.bandwidth_gbps if self.sgemm_gflops else None
+        return self.compute / self.bandwidth_gbps if self.compute else None
 
 
 def roofline_roofs(cases: list[Case], environment: dict) -> list[Roofs]:
-    """Roofs per thread count, from the rows' read_bandwidth_gbps and sgemm_gflops.
+    """Roofs per thread count, from the rows' bandwidth (the check next to
+    each case, read_bandwidth_gbps_local, else read_bandwidth_gbps), peaks
+    (peak_gflops per peak_instruction) and sgemm_gflops.
 
     With no bandwidth in any row, the environment's
     read_bandwidth_gbps_reference is used if the report has one thread count.
     """
-    by_threads: dict[str, tuple[list[float], list[float]]] = OrderedDict()
+    by_threads: dict[str, tuple[list[float], list[float], dict[str, list[float]]]] = OrderedDict()
     for case in cases:
-        bandwidths, sgemms = by_threads.setdefault(case.shape["threads"], ([], []))
-        value = case.value("read_bandwidth_gbps")
+        bandwidths, sgemms, peaks = by_threads.setdefault(case.shape["threads"], ([], [], OrderedDict()))
+        value = case.value("read_bandwidth_gbps_local")
+        if value is None:
+            value = case.value("read_bandwidth_gbps")
         if value is not None and value > 0:
             bandwidths.append(value)
         value = case.value("sgemm_gflops")
         if value is not None and value > 0:
             sgemms.append(value)
+        value, instruction = case.value("peak_gflops"), case.peak_instruction
+        if value is not None and value > 0 and instruction:
+            peaks.setdefault(instruction, []).append(value)
     reference = environment.get("read_bandwidth_gbps_reference")
     if (len(by_threads) == 1 and isinstance(reference, (int, float)) and reference > 0
             and not next(iter(by_threads.values()))[0]):
         next(iter(by_threads.values()))[0].append(float(reference))
     return [
-        Roofs(threads, median(sgemms) if sgemms else None, median(bandwidths))
-        for threads, (bandwidths, sgemms) in by_threads.items()
+        Roofs(threads, median(sgemms) if sgemms else None, median(bandwidths),
+              sorted(((name, median(values)) for name, values in peaks.items()), key=lambda p: -p[1]))
+        for threads, (bandwidths, sgemms, peaks) in by_threads.items()
         if bandwidths
     ]
 
@@ -1070,7 +1106,7 @@ def make_roofline(sweep: Sweep, cases: list[Case], roofs: list[Roofs], title: st
     ridges = [r.ridge for r in roofs if r.ridge]
     x_low = min([min(xs) / 2.5] + [ridge / 12 for ridge in ridges])
     x_high = max([max(xs) * 2.5] + [ridge * 12 for ridge in ridges])
-    tops = [r.sgemm_gflops for r in roofs if r.sgemm_gflops]
+    tops = [r.compute for r in roofs if r.compute]
     y_low = min(ys) / 3
     y_high = max(ys + tops) * 2.5
     ax.set_xscale("log")
@@ -1082,24 +1118,42 @@ def make_roofline(sweep: Sweep, cases: list[Case], roofs: list[Roofs], title: st
     labels = []  # (text artist, x of its anchor, slope in data) to rotate after layout
     for roof in roofs:
         suffix = f" (T={roof.threads or '?'})" if several else ""
-        bandwidth, sgemm, ridge = roof.bandwidth_gbps, roof.sgemm_gflops, roof.ridge
+        bandwidth, compute, ridge = roof.bandwidth_gbps, roof.compute, roof.ridge
         end = ridge if ridge else x_high
         ax.plot([x_low, end], [bandwidth * x_low, bandwidth * end], color=ROOF_COLOUR,
                 linewidth=1.8, zorder=3)
         if ridge:
             ax.plot([ridge, x_high], [bandwidth * ridge, bandwidth * x_high],
                     color=ROOF_COLOUR, linewidth=0.8, linestyle=":", alpha=0.6, zorder=2)
-            ax.plot([x_low, ridge], [sgemm, sgemm], color=ROOF_COLOUR, linewidth=0.8,
+            ax.plot([x_low, ridge], [compute, compute], color=ROOF_COLOUR, linewidth=0.8,
                     linestyle=":", alpha=0.6, zorder=2)
-            ax.plot([ridge, x_high], [sgemm, sgemm], color=ROOF_COLOUR, linewidth=1.8,
+            ax.plot([ridge, x_high], [compute, compute], color=ROOF_COLOUR, linewidth=1.8,
                     zorder=3)
-            ax.annotate(f"sgemm {format_number(sgemm)} GFLOP/s{suffix}",
-                        xy=(x_high, sgemm), xytext=(-6, 3), textcoords="offset points",
+            name = f"peak {roof.peaks[0][0]}" if roof.peaks else "sgemm"
+            ax.annotate(f"{name} {format_number(compute)} GFLOP/s{suffix}",
+                        xy=(x_high, compute), xytext=(-6, 3), textcoords="offset points",
                         ha="right", va="bottom", fontsize=8.5, color=ROOF_COLOUR,
                         bbox=LABEL_BOX, zorder=7)
-            ax.plot([ridge, ridge], [y_low, sgemm], color=ROOF_COLOUR, linewidth=0.8,
+            # Narrower instructions' peaks: the roofs of kernels that use them.
+            for instruction, value in roof.peaks[1:]:
+                ax.plot([value / bandwidth, x_high], [value, value], color=ROOF_COLOUR,
+                        linewidth=0.9, alpha=0.8, zorder=3)
+                ax.annotate(f"peak {instruction} {format_number(value)} GFLOP/s{suffix}",
+                            xy=(x_high, value), xytext=(-6, 3), textcoords="offset points",
+                            ha="right", va="bottom", fontsize=7.5, color=ROOF_COLOUR,
+                            bbox=LABEL_BOX, zorder=7)
+            # sgemm below the peak: what a tuned GEMM reaches, not a limit.
+            if roof.peaks and roof.sgemm_gflops:
+                sgemm = roof.sgemm_gflops
+                ax.plot([x_low, x_high], [sgemm, sgemm], color=ROOF_COLOUR, linewidth=1.0,
+                        linestyle=(0, (5, 3)), alpha=0.8, zorder=2)
+                ax.annotate(f"sgemm {format_number(sgemm)} GFLOP/s (a tuned GEMM, reference){suffix}",
+                            xy=(x_low, sgemm), xytext=(6, -3), textcoords="offset points",
+                            ha="left", va="top", fontsize=7.5, color=ROOF_COLOUR,
+                            bbox=LABEL_BOX, zorder=7)
+            ax.plot([ridge, ridge], [y_low, compute], color=ROOF_COLOUR, linewidth=0.8,
                     linestyle=(0, (2, 2)), alpha=0.7, zorder=2)
-            ax.plot([ridge], [sgemm], marker="o", markersize=6, color=ROOF_COLOUR, zorder=6)
+            ax.plot([ridge], [compute], marker="o", markersize=6, color=ROOF_COLOUR, zorder=6)
             ax.annotate(f"ridge {format_number(ridge)} FLOP/B{suffix}", xy=(ridge, y_low),
                         xytext=(4, 4), textcoords="offset points", ha="left",
                         va="bottom", fontsize=8, color=ROOF_COLOUR)

@@ -109,7 +109,8 @@ let benchmarks: @Sendable () -> Void = {
     let cases = Case.Kind.allCases.flatMap { kind in StrategyRegistry.all.map { Case(strategy: $0, kind: kind) } }
 
     for benchmarkCase in cases {
-        Benchmark(benchmarkCase.name, configuration: makeConfiguration(benchmarkCase.kind)) { (benchmark: Benchmark, fixture: Fixture) in
+        Benchmark(benchmarkCase.name, configuration: makeConfiguration(benchmarkCase.kind)) {
+            (benchmark: Benchmark, fixture: Fixture) in
             for _ in benchmark.scaledIterations {
                 try fixture.forward()
             }

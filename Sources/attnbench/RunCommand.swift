@@ -54,7 +54,7 @@ struct RunCommand: ParsableCommand {
 
     @Flag(
         help:
-            "First measure cblas_sgemm (2048³) and the streaming read bandwidth (same threads) and report the case against both roofs."
+            "Measure the compute peak of each FMA width, cblas_sgemm (2048³) and the streaming read bandwidth (same threads) first, the bandwidth again after, and report the case against both roofs."
     )
     var calibrate = false
 
@@ -193,21 +193,56 @@ enum TextReport {
             lines.append(
                 String(
                     format:
-                        "sgemm      %.1f GFLOP/s (2048³, same threads, this process): the case runs at %.0f%% of it",
+                        "sgemm      %.1f GFLOP/s (2048³, same threads, this process; a reference, not a roof): the case runs at %.0f%% of it",
                     rate, f * 100))
+        }
+        let measured = (r.computePeaks ?? [:]).compactMap { k, v in PeakInstruction(rawValue: k).map { ($0, v) } }
+        let peaks = Dictionary(uniqueKeysWithValues: measured)
+        let instruction = PeakInstruction.forResult(r, available: Array(peaks.keys))
+        let peak = instruction.flatMap { peaks[$0] }
+        if let instruction, let peak {
+            lines.append(
+                String(
+                    format:
+                        "peak       %.1f GFLOP/s (%@, same threads, measured here; %@): the case runs at %.0f%% of it",
+                    peak, instruction.rawValue,
+                    peaks.keys.sorted().map { String(format: "%@ %.1f", $0.rawValue, peaks[$0]!) }.joined(
+                        separator: ", "),
+                    r.usefulGflops / peak * 100))
         }
         if let roofline = r.roofline {
             let seconds = r.statistics.median * 1e-3
             var line = String(
                 format: "roofline   %@ moved at least, %.2f FLOP/B, %.1f GB/s", Bytes.format(roofline.minimumBytes),
                 roofline.intensity, roofline.achievedGBps(seconds: seconds))
-            if let bandwidth = r.readBandwidthGBps, let sgemm = r.sgemmGflops {
-                let place = roofline.placement(seconds: seconds, sgemmGflops: sgemm, bandwidthGBps: bandwidth)
+            var warnings: [String] = []
+            if let before = r.readBandwidthGBps, let peak {
+                // The higher of the two: interference only ever lowers a streaming read.
+                let after = r.readBandwidthAfterGBps ?? before
+                let bandwidth = max(before, after)
+                let place = roofline.placement(seconds: seconds, peakGflops: peak, bandwidthGBps: bandwidth)
                 line += String(
-                    format: " = %.0f%% of the read bandwidth (%.1f GB/s, same threads); %@-bound, %.0f%% of its roof",
-                    place.fractionOfBandwidth * 100, bandwidth, place.bound, place.fractionOfRoof * 100)
+                    format:
+                        " = %.0f%% of the read bandwidth (%.1f GB/s: the higher of %.1f before and %.1f after the case, same threads); %@-bound, %.0f%% of its roof",
+                    place.fractionOfBandwidth * 100, bandwidth, before, after, place.bound, place.fractionOfRoof * 100)
+                let moved = abs(before - after) / bandwidth
+                if moved > CalibrationLog.tolerance {
+                    warnings.append(
+                        String(
+                            format:
+                                "the read bandwidth moved by %.0f%% between before and after the case (tolerance %.0f%%): the host's neighbours took some; the fraction is uncertain by that much",
+                            moved * 100, CalibrationLog.tolerance * 100))
+                }
+                if place.fractionOfBandwidth > 1 {
+                    warnings.append(
+                        String(
+                            format:
+                                "the case read %.1f GB/s, more than the bandwidth measured before and after it: the bandwidth moved while it ran, so %.0f%% is not a clean fraction; run it again",
+                            place.achievedGBps, place.fractionOfBandwidth * 100))
+                }
             }
             lines.append(line)
+            lines += warnings.map { "warning    \($0)" }
         }
         if let v = r.verification {
             lines.append(

@@ -82,7 +82,7 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("--out \(e.description)")
         }
         print(SummaryTable.render(records))
-        if let warning = runner.calibrationWarning { print("\nwarning: \(warning)") }
+        for warning in runner.warnings { print("\nwarning: \(warning)") }
         print("\nreport: \(report)\nenvironment: \(SweepRunner.environmentPath(forReport: report))")
         // Exit 1 only after everything is written: a CI step fails, the rows stay.
         let bad = records.filter { [.failed, .timeout, .wrong].contains($0.status) }

@@ -1,9 +1,101 @@
+import Attention
 import BenchHarness
 import Foundation
 import XCTest
 
-/// The sgemm yardstick of a sweep and the interference figures.
+/// The roofs of a sweep (the compute peak, the read bandwidth), the sgemm
+/// yardstick and the interference figures.
 final class CalibrationTests: XCTestCase {
+    /// The peak loops run and are not optimized away: a removed loop or
+    /// merged chains would read above what any core of this kind can issue
+    /// (6 GHz × 2 FMA pipes), a broken one at or near 0.
+    func testThePeakLoopsMeasureWhatTheCoresCanIssue() throws {
+        let supported = PeakCalibration.supported
+        XCTAssert(supported.contains(.fma128), "\(supported)")
+        let peaks = PeakCalibration(threads: 1, runSeconds: 0.005).full()
+        XCTAssertEqual(Set(peaks.keys), Set(supported))
+        for (instruction, rate) in peaks {
+            let lanes: Double = [.fma512: 16, .fma256: 8, .fma128: 4, .bf16dot512: 32][instruction]!
+            XCTAssertGreaterThan(rate, 1, "\(instruction)")
+            XCTAssertLessThan(rate, 6 * 2 * lanes * 2, "\(instruction): faster than a core can issue")
+        }
+        if let wide = peaks[.fma512] ?? peaks[.fma256], let narrow = peaks[.fma128] {
+            XCTAssertGreaterThan(wide, narrow, "wider FMAs do more work per instruction")
+        }
+    }
+
+    func testEachKernelHasTheRoofOfItsWidth() {
+        XCTAssertEqual(PeakInstruction.openBLAS(core: "SkylakeX"), .fma512)
+        XCTAssertEqual(PeakInstruction.openBLAS(core: "Cooperlake"), .fma512)
+        XCTAssertEqual(PeakInstruction.openBLAS(core: "Haswell"), .fma256)
+        XCTAssertEqual(PeakInstruction.openBLAS(core: "Zen"), .fma256)
+        XCTAssertEqual(PeakInstruction.openBLAS(core: "Prescott"), .fma128)
+        XCTAssertEqual(PeakInstruction.fma(lanes: KernelTable.descriptor(.avx512).vectorFloats), .fma512)
+        XCTAssertEqual(PeakInstruction.fma(lanes: KernelTable.descriptor(.avx2).vectorFloats), .fma256)
+        XCTAssertEqual(PeakInstruction.fma(lanes: KernelTable.descriptor(.portable).vectorFloats), .fma128)
+    }
+
+    func testPeakAndBandwidthDisagreementAreWarnings() {
+        var peaks = PeakLog(start: [.fma512: 480, .fma256: 240])
+        peaks.end = [.fma512: 400, .fma256: 238]
+        XCTAssertEqual(peaks.reference, [.fma512: 480, .fma256: 240])
+        XCTAssertEqual(peaks.spread[.fma512]!, 80.0 / 480, accuracy: 1e-12)
+        XCTAssert(peaks.warning?.contains("the fma-512 peak disagreed by 17%") == true, peaks.warning ?? "")
+        XCTAssertFalse(peaks.warning!.contains("fma-256"))
+
+        var bandwidth = BandwidthLog(start: 46.6)
+        bandwidth.checks = [45, 47, 48]
+        bandwidth.end = 47
+        XCTAssertNil(bandwidth.warning)
+        bandwidth.end = 77.9
+        XCTAssertEqual(bandwidth.reference, 77.9)
+        XCTAssertEqual(bandwidth.spread, (77.9 - 45) / 77.9, accuracy: 1e-12)
+        XCTAssert(
+            bandwidth.warning?.contains("the read bandwidth disagreed by 42%") == true, bandwidth.warning ?? "")
+    }
+
+    /// A row above a roof by more than that roof's measurements disagree is
+    /// marked disturbed with the reason, never a clean 120%.
+    func testARowAboveItsRoofIsMarked() throws {
+        let shape = try AttentionShape(heads: 32, kvHeads: 8, queryLength: 1, keyLength: 131072, headDim: 128)
+        let mask = try AttentionMask(.full, shape: shape)
+        let bytes = Roofline(shape: shape, mask: mask).minimumBytes
+        func record(medianMs: Double) throws -> SweepRecord {
+            let config = CaseConfig(
+                strategy: "tiled", shape: shape, pattern: "full", threads: 2, repetitions: .fixed(warmup: 0, reps: 1),
+                verify: false)
+            var result = try CaseRunner.run(
+                CaseConfig(
+                    strategy: "tiled", shape: try AttentionShape(heads: 1, queryLength: 8, headDim: 8), pattern: "full",
+                    threads: 1, repetitions: .fixed(warmup: 0, reps: 1), verify: false))
+            result.config = config
+            result.minimumBytes = bytes
+            result.usefulFlops = 4 * Double(32 * 128) * Double(mask.attendedPairs)
+            result.statistics = try SampleStatistics([medianMs])
+            result.usefulGflops = result.usefulFlops / (medianMs * 1e-3) / 1e9
+            var r = SweepRecord(
+                key: CaseKey(config), status: .ok, result: result, inputBytes: 0, sgemmGflops: 300, seed: 0)
+            r.readBandwidthLocalGBps = 50
+            return r
+        }
+        let atBandwidth = Double(bytes) / 50e9 * 1e3  // ms at exactly 50 GB/s
+        let peaks: [PeakInstruction: Double] = [.fma512: 480, .fma256: 240, .fma128: 120]
+        var clean = try record(medianMs: atBandwidth / 0.95)
+        clean.placeAgainst(peaks: peaks, peakSpread: [:], bandwidth: 52, bandwidthSpread: 0.05)
+        XCTAssertNil(clean.roofNote)
+        XCTAssertFalse(clean.isDisturbed)
+        var over = try record(medianMs: atBandwidth / 1.2)
+        over.placeAgainst(peaks: peaks, peakSpread: [:], bandwidth: 52, bandwidthSpread: 0.05)
+        XCTAssert(
+            over.roofNote?.contains("120% of the read bandwidth measured before the case") == true, over.roofNote ?? "")
+        XCTAssert(over.isDisturbed)
+        XCTAssertNotNil(over.peakGflops)
+        // Within the measurements' own disagreement it is not marked.
+        var within = try record(medianMs: atBandwidth / 1.2)
+        within.placeAgainst(peaks: peaks, peakSpread: [:], bandwidth: 52, bandwidthSpread: 0.25)
+        XCTAssertNil(within.roofNote)
+    }
+
     func testRowsUseTheHighestRobustRateAndDisagreementIsAWarning() {
         var log = CalibrationLog(start: 64.5)
         XCTAssertEqual(log.reference, 64.5)

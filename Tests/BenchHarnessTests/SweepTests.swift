@@ -46,7 +46,7 @@ final class SweepTests: XCTestCase {
                 XCTAssertNotNil(Int(row["peak_extra_bytes"]!))
                 // The roofline columns agree with each other and with the row's own figures.
                 let bytes = Double(row["min_bytes"]!)!, median = Double(row["median_ms"]!)! * 1e-3
-                let gflops = Double(row["useful_gflops"]!)!, bandwidth = Double(row["read_bandwidth_gbps"]!)!
+                let gflops = Double(row["useful_gflops"]!)!, bandwidth = Double(row["read_bandwidth_gbps_local"]!)!
                 let intensity = Double(row["arithmetic_intensity"]!)!
                 XCTAssertGreaterThan(bandwidth, 0)
                 XCTAssertEqual(intensity, gflops * median * 1e9 / bytes, accuracy: intensity * 1e-3)
@@ -54,11 +54,15 @@ final class SweepTests: XCTestCase {
                 XCTAssertEqual(
                     Double(row["fraction_of_bandwidth"]!)!, bytes / median / 1e9 / bandwidth,
                     accuracy: bytes / median / 1e12 / bandwidth)
-                let sgemm = Double(row["sgemm_gflops"]!)!
-                XCTAssertEqual(row["bound"], intensity * bandwidth < sgemm ? "memory" : "compute")
+                // The compute roof is the measured peak of the row's kernel's FMA width.
+                let peak = Double(row["peak_gflops"]!)!
+                XCTAssertEqual(row["peak_instruction"], record.peakInstruction?.rawValue)
+                XCTAssertNotNil(PeakInstruction(rawValue: row["peak_instruction"]!))
+                XCTAssertEqual(Double(row["fraction_of_peak"]!)!, gflops / peak, accuracy: 1e-3 * gflops / peak)
+                XCTAssertEqual(row["bound"], intensity * bandwidth < peak ? "memory" : "compute")
                 XCTAssertEqual(
-                    Double(row["fraction_of_roof"]!)!, gflops / min(sgemm, intensity * bandwidth),
-                    accuracy: 1e-3 * gflops / min(sgemm, intensity * bandwidth))
+                    Double(row["fraction_of_roof"]!)!, gflops / min(peak, intensity * bandwidth),
+                    accuracy: 1e-3 * gflops / min(peak, intensity * bandwidth))
             } else {
                 XCTAssertEqual(row["min_bytes"], "")
                 XCTAssertEqual(row["bound"], "")
@@ -176,12 +180,12 @@ final class SweepTests: XCTestCase {
         let window = Roofline(
             shape: shape, mask: try AttentionMask(try MaskPattern(parsing: "window:4096"), shape: shape))
         XCTAssertEqual(window.minimumBytes, 4 * (2 * 32 * 128 + 2 * 8 * 4097 * 128))
-        XCTAssertEqual(full.bound(sgemmGflops: 200, bandwidthGBps: 30), "memory")
-        XCTAssertEqual(full.roof(sgemmGflops: 200, bandwidthGBps: 30), full.intensity * 30, accuracy: 1e-9)
+        XCTAssertEqual(full.bound(peakGflops: 200, bandwidthGBps: 30), "memory")
+        XCTAssertEqual(full.roof(peakGflops: 200, bandwidthGBps: 30), full.intensity * 30, accuracy: 1e-9)
         let prefill = try AttentionShape(heads: 8, queryLength: 4096, headDim: 64)
         XCTAssertEqual(
             Roofline(shape: prefill, mask: try AttentionMask(.full, shape: prefill)).bound(
-                sgemmGflops: 200, bandwidthGBps: 30), "compute")
+                peakGflops: 200, bandwidthGBps: 30), "compute")
     }
 
     func testLengthsParsing() {

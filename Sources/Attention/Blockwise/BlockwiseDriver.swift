@@ -174,9 +174,10 @@ func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units))
 /// The extra memory of a blockwise run of `plan` with `kernel`: per worker,
 /// the tile workspace of a packed block
 /// (``OnlineSoftmaxTile/workspaceBytes(maxRows:maxColumns:headDim:)``, plus
-/// the transposed fold's buffers or the ``KeyGather`` copies when the plan
-/// gathers, plus the packed query rows when grouped heads must be copied
-/// together), 128 KiB that a worker thread touches besides (its stack and
+/// the transposed fold's buffers instead of the row-wise ones, or the
+/// ``KeyGather`` copies, when the plan gathers, plus the packed query rows
+/// when grouped heads must be copied
+/// together), 192 KiB that a worker thread touches besides (its stack and
 /// allocator state), and, with OpenBLAS, 192 KiB of its packing buffers;
 /// once, the split pieces' partial states when the keys are split. The
 /// constants were fitted on measured peaks minus the workspaces (see
@@ -207,13 +208,17 @@ struct BlockwiseBytes: KernelBody {
     func run<K: TileKernel>(_ kernel: K.Type) -> Int {
         let d = shape.headDim
         var bytes =
-            OnlineSoftmaxTile<K>.workspaceBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: d) + (128 << 10)
+            OnlineSoftmaxTile<K>.workspaceBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: d) + (192 << 10)
         let copies = KernelTable.descriptor(K.id).gathersByCopy
-        if gathersKeys {
-            bytes +=
-                copies
-                ? KeyGather.workspaceBytes(capacity: maxColumns, headDim: d)
-                : OnlineSoftmaxTile<K>.transposedBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: d)
+        if gathersKeys && copies {
+            bytes += KeyGather.workspaceBytes(capacity: maxColumns, headDim: d)
+        } else if gathersKeys {
+            bytes += OnlineSoftmaxTile<K>.transposedBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: d)
+            // Blocks of more than a few rows fold only transposed: the row-wise
+            // buffers are never touched, so they are not resident.
+            if maxRows > FewRowKernel<K.Vector>.maxRows {
+                bytes -= OnlineSoftmaxTile<K>.rowWiseBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: d)
+            }
         }
         if copiesQueries { bytes += maxRows * d * MemoryLayout<Float>.stride }
         if copies { bytes += 192 << 10 }

@@ -6,7 +6,7 @@ import Foundation
 /// memory roof of the roofline, as ``GEMMCalibration`` is the compute roof.
 ///
 /// Each of `threads` workers sums its own contiguous share of one buffer
-/// much larger than the last-level cache (at least 16 × the LLC and 512 MiB),
+/// much larger than the last-level cache (at least 4 × the LLC and 512 MiB),
 /// sixteen floats a load with four independent accumulators, so the loads
 /// never wait on the additions. The rate is `bytes / t` in GB/s (10⁹ bytes/s);
 /// of several passes the **fastest** counts, for the reason given at
@@ -35,9 +35,10 @@ public final class BandwidthCalibration {
         }
     }
 
-    /// 16 × the last-level cache, at least 512 MiB: far enough past every
-    /// cache that the reads come from memory.
-    public static var defaultBytes: Int { max(512 << 20, 16 * lastLevelCacheBytes) }
+    /// 4 × the last-level cache, at least 512 MiB: far enough past every
+    /// cache that the reads come from memory, small enough to be measured
+    /// before every case.
+    public static var defaultBytes: Int { max(512 << 20, 4 * lastLevelCacheBytes) }
 
     /// The largest data cache Linux reports for CPU 0 (0 when unknown).
     public static var lastLevelCacheBytes: Int {
@@ -65,6 +66,11 @@ public final class BandwidthCalibration {
     /// The careful measurement at the start and the end of a sweep: the best
     /// of 5 passes after one warm-up (about 0.1 s a pass for 512 MiB).
     public func full() -> Double { rate(reps: 5, warmup: 1) }
+
+    /// The check just before a case: the better of two passes after one
+    /// warm-up (the first pass after a case may still find the case's
+    /// data in the caches' way).
+    public func quick() -> Double { rate(reps: 2, warmup: 1) }
 
     /// One pass over the buffer by `threads` workers; returns the sum so the
     /// reads cannot be optimized away.
@@ -116,14 +122,40 @@ private struct UncheckedPointer: @unchecked Sendable {
     init(_ value: UnsafeMutablePointer<Float>) { self.value = value }
 }
 
-/// The read-bandwidth measurements of one sweep, and the rate its rows use:
-/// the higher of the start and the end (interference only ever lowers a
-/// streaming read, so the faster measurement is the closer to the machine's).
-public struct BandwidthLog: Codable, Sendable, Equatable {
+/// The read-bandwidth measurements of one sweep: careful ones at the start
+/// and the end, and a quick one just before each case (the bandwidth moves
+/// with the neighbours on a shared host, so a memory-bound row is placed
+/// against the figure measured next to it).
+public struct BandwidthLog: Sendable, Equatable {
     public var start: Double
     public var end: Double?
+    /// The quick checks before each case, in order.
+    public var checks: [Double] = []
 
     public init(start: Double) { self.start = start }
 
+    /// The sweep-wide rate: the higher of the start and the end
+    /// (interference only ever lowers a streaming read).
     public var reference: Double { max(start, end ?? start) }
+
+    /// (highest − lowest) / highest over the start, the end and the checks.
+    public var spread: Double {
+        let values = [start] + checks + [end].compactMap { $0 }
+        return (values.max()! - values.min()!) / values.max()!
+    }
+
+    /// Set when the measurements disagree by more than
+    /// ``CalibrationLog/tolerance``, worded like sgemm's.
+    public var warning: String? {
+        guard spread > CalibrationLog.tolerance else { return nil }
+        let checksText =
+            checks.isEmpty ? "" : String(format: ", checks before cases %.1f-%.1f", checks.min()!, checks.max()!)
+        return String(
+            format:
+                "the read bandwidth disagreed by %.0f%% during the sweep (tolerance %.0f%%): start %.1f, end %@%@ GB/s; "
+                + "the bandwidth moved, memory-bound rows use the check just before each case (read_bandwidth_gbps_local)",
+            spread * 100, CalibrationLog.tolerance * 100, start,
+            end.map { String(format: "%.1f", $0) } ?? "not measured",
+            checksText)
+    }
 }

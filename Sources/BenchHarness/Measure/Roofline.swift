@@ -1,14 +1,17 @@
 import Attention
 
 /// A case placed against the machine's two limits (Williams, Waterman and
-/// Patterson's roofline): the compute roof, the `cblas_sgemm` rate, and the
-/// memory roof, the streaming read bandwidth times the case's arithmetic
-/// intensity.
+/// Patterson's roofline): the compute roof, the measured peak of the FMA its
+/// kernel uses (``PeakCalibration``), and the memory roof, the streaming
+/// read bandwidth times the case's arithmetic intensity.
 ///
 ///     bytes      = 4·(2·B·H·Nq·d + 2·B·Hkv·K·d)   Q and O once, K and V once (float32)
 ///     intensity  = useful FLOPs / bytes             FLOP per byte
-///     roof       = min(sgemm, intensity · bandwidth)
-///     bound      = memory when intensity · bandwidth < sgemm, else compute
+///     roof       = min(peak, intensity · bandwidth)
+///     bound      = memory when intensity · bandwidth < peak, else compute
+///
+/// `cblas_sgemm` is not a roof: it is a tuned program, a reference line of
+/// what a good kernel reaches, and below the peak by its own overheads.
 ///
 /// `K` is the number of keys some query row attends
 /// (``AttentionMask/attendedKeyUnionCount()``): a window over a long cache
@@ -39,13 +42,13 @@ public struct Roofline: Sendable, Equatable {
     public func achievedGBps(seconds: Double) -> Double { Double(minimumBytes) / seconds / 1e9 }
 
     /// The roof at this intensity, GFLOP/s.
-    public func roof(sgemmGflops: Double, bandwidthGBps: Double) -> Double {
-        min(sgemmGflops, intensity * bandwidthGBps)
+    public func roof(peakGflops: Double, bandwidthGBps: Double) -> Double {
+        min(peakGflops, intensity * bandwidthGBps)
     }
 
-    /// `memory` below the ridge point (intensity < sgemm / bandwidth), else `compute`.
-    public func bound(sgemmGflops: Double, bandwidthGBps: Double) -> String {
-        intensity * bandwidthGBps < sgemmGflops ? "memory" : "compute"
+    /// `memory` below the ridge point (intensity < peak / bandwidth), else `compute`.
+    public func bound(peakGflops: Double, bandwidthGBps: Double) -> String {
+        intensity * bandwidthGBps < peakGflops ? "memory" : "compute"
     }
 
     /// A measured case against both roofs.
@@ -54,18 +57,21 @@ public struct Roofline: Sendable, Equatable {
         public let achievedGBps: Double
         /// `achievedGBps` over the read bandwidth.
         public let fractionOfBandwidth: Double
-        /// `memory` or `compute` (see ``Roofline/bound(sgemmGflops:bandwidthGBps:)``).
+        /// `memory` or `compute` (see ``Roofline/bound(peakGflops:bandwidthGBps:)``).
         public let bound: String
+        /// Useful GFLOP/s over the compute peak.
+        public let fractionOfPeak: Double
         /// Useful GFLOP/s over the roof that applies.
         public let fractionOfRoof: Double
     }
 
-    /// Where a case that took `seconds` lands under the roofs `sgemmGflops` and `bandwidthGBps`.
-    public func placement(seconds: Double, sgemmGflops: Double, bandwidthGBps: Double) -> Placement {
+    /// Where a case that took `seconds` lands under the roofs `peakGflops` and `bandwidthGBps`.
+    public func placement(seconds: Double, peakGflops: Double, bandwidthGBps: Double) -> Placement {
         let achieved = achievedGBps(seconds: seconds)
+        let gflops = usefulFlops / seconds / 1e9
         return Placement(
             achievedGBps: achieved, fractionOfBandwidth: achieved / bandwidthGBps,
-            bound: bound(sgemmGflops: sgemmGflops, bandwidthGBps: bandwidthGBps),
-            fractionOfRoof: usefulFlops / seconds / 1e9 / roof(sgemmGflops: sgemmGflops, bandwidthGBps: bandwidthGBps))
+            bound: bound(peakGflops: peakGflops, bandwidthGBps: bandwidthGBps), fractionOfPeak: gflops / peakGflops,
+            fractionOfRoof: gflops / roof(peakGflops: peakGflops, bandwidthGBps: bandwidthGBps))
     }
 }

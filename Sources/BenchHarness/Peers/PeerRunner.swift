@@ -105,8 +105,7 @@ public enum PeerRunner {
         }
         let shape = config.shape
         let mask = try AttentionMask(pattern, shape: shape)
-        let sgemm = config.calibrate ? GEMMCalibration.sgemmRate(threads: config.threads) : nil
-        let bandwidth = config.calibrate ? BandwidthCalibration.readRate(threads: config.threads) : nil
+        let calibration = config.calibrate ? CaseRunner.Calibration.measure(threads: config.threads) : nil
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "attnbench-peer-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
@@ -159,7 +158,7 @@ public enum PeerRunner {
             memory: memory,
             predictedExtraBytes: peer.predictedExtraBytes(shape, mask, config.threads), verification: verification,
             execution: StrategyExecution(kernel: "\(reply.library ?? library) \(reply.kernel ?? peer.name)", tile: nil),
-            kernelChoice: "peer", sgemm: sgemm, bandwidth: bandwidth,
+            kernelChoice: "peer", calibration: calibration?.after(),
             blas: BLASEnvironment(
                 core: "\(library.split(separator: " ").first ?? "peer"): \(reply.blas ?? "its own")", config: library,
                 source: "peer", warning: ""))

@@ -29,10 +29,17 @@ public struct EnvironmentReport: Codable, Sendable {
     public var sgemmGflopsReference: Double?
     /// Set when the sgemm measurements disagree by more than 10%.
     public var calibrationWarning: String?
-    /// Streaming read GB/s at the start and the end, and the reference rows use.
+    /// Streaming read GB/s at the start and the end, the sweep-wide
+    /// reference, and the quick checks before each case (each row's
+    /// memory roof), with a warning when they disagree by more than 10%.
     public var readBandwidthGBpsStart: Double?
     public var readBandwidthGBpsEnd: Double?
     public var readBandwidthGBpsReference: Double?
+    public var readBandwidthGBpsChecks: [Double]?
+    public var bandwidthWarning: String?
+    /// The compute roofs: each instruction's measured peak (``PeakCalibration``).
+    public var computePeaks: [ComputePeakRecord]?
+    public var computePeakWarning: String?
     /// Cases that ran while other processes or the hypervisor took a
     /// noticeable share of the machine (``Interference/isDisturbed``).
     public var disturbedCases: Int?
@@ -95,6 +102,10 @@ public struct EnvironmentReport: Codable, Sendable {
         case readBandwidthGBpsStart = "read_bandwidth_gbps_start"
         case readBandwidthGBpsEnd = "read_bandwidth_gbps_end"
         case readBandwidthGBpsReference = "read_bandwidth_gbps_reference"
+        case readBandwidthGBpsChecks = "read_bandwidth_gbps_checks"
+        case bandwidthWarning = "bandwidth_warning"
+        case computePeaks = "compute_peaks"
+        case computePeakWarning = "compute_peak_warning"
         case disturbedCases = "disturbed_cases"
         case binary, label
         case cpuFeatures = "cpu_features"
@@ -146,6 +157,18 @@ public struct EnvironmentReport: Codable, Sendable {
         readBandwidthGBpsStart = bandwidth.start
         readBandwidthGBpsEnd = bandwidth.end
         readBandwidthGBpsReference = bandwidth.reference
+        readBandwidthGBpsChecks = bandwidth.checks
+        bandwidthWarning = bandwidth.warning
+    }
+
+    /// Copies the sweep's compute-peak measurements in.
+    public mutating func record(_ peaks: PeakLog, threads: Int) {
+        computePeaks = peaks.reference.keys.sorted().map { i in
+            ComputePeakRecord(
+                instruction: i.rawValue, gflopsStart: peaks.start[i], gflopsEnd: peaks.end?[i],
+                gflopsReference: peaks.reference[i]!, threads: threads, method: PeakCalibration.method)
+        }
+        computePeakWarning = peaks.warning
     }
 
     /// Copies the sweep's calibrations in.
@@ -228,5 +251,25 @@ public struct EnvironmentReport: Codable, Sendable {
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { return nil }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// One instruction's measured peak in a report's environment.
+public struct ComputePeakRecord: Codable, Sendable, Equatable {
+    /// `fma-512`, `fma-256`, `fma-128`, `bf16-dot-512` (``PeakInstruction``).
+    public var instruction: String
+    public var gflopsStart: Double?
+    public var gflopsEnd: Double?
+    /// The rate rows are placed against: the higher of the two.
+    public var gflopsReference: Double
+    public var threads: Int
+    public var method: String
+
+    enum CodingKeys: String, CodingKey {
+        case instruction
+        case gflopsStart = "gflops_start"
+        case gflopsEnd = "gflops_end"
+        case gflopsReference = "gflops_reference"
+        case threads, method
     }
 }

@@ -8,8 +8,10 @@ public enum ReportSchema {
     /// Bumped whenever a column is added, removed or changes meaning.
     /// Version 2 added the calibration and interference columns, version 3
     /// the kernel columns, version 4 the roofline columns, version 5 the
-    /// `machine` column of merged reports.
-    public static let version = 5
+    /// `machine` column of merged reports, version 6 the measured compute
+    /// peak and the bandwidth next to each case (`bound` and
+    /// `fraction_of_roof` then rest on the peak, not on sgemm).
+    public static let version = 6
 
     /// Every version this build reads: older reports lack the newer columns,
     /// whose cells then read as empty.
@@ -68,7 +70,11 @@ public enum ReportSchema {
             name: "status", kind: .key(.status),
             meaning: "ok, wrong (over tolerance), skipped (over budget), unsupported, failed, timeout"
         ) { $0.status.rawValue },
-        Column(name: "reason", kind: .text, meaning: "why a case was skipped, failed or is wrong; empty when ok") {
+        Column(
+            name: "reason", kind: .text,
+            meaning:
+                "why a case was skipped, failed or is wrong; for an ok row, why it is marked disturbed by a roof that moved; else empty"
+        ) {
             $0.reason
         },
         Column(name: "strategy", kind: .key(.text), meaning: "registered strategy name") { $0.key.strategy },
@@ -174,6 +180,35 @@ public enum ReportSchema {
             number($0.readBandwidthGBps)
         },
         Column(
+            name: "read_bandwidth_gbps_local", kind: .positive,
+            meaning:
+                "the quick streaming read check (the better of two passes over the same buffer) taken just before this case: the memory roof of its roofline",
+            since: 6
+        ) {
+            number($0.readBandwidthLocalGBps)
+        },
+        Column(
+            name: "peak_instruction", kind: .text,
+            meaning:
+                "the instruction whose measured peak is the row's compute roof: fma-512, fma-256 or fma-128, the FMA width of the row's tile kernel, of OpenBLAS's core (dense, the openblas kernel) or of a peer's CPU capability",
+            since: 6
+        ) {
+            $0.peakInstruction?.rawValue ?? ""
+        },
+        Column(
+            name: "peak_gflops", kind: .positive,
+            meaning:
+                "the compute roof: peak GFLOP/s of peak_instruction with the same threads, measured by register-only loops of independent FMA chains, the higher of the sweep's start and end measurements",
+            since: 6
+        ) {
+            number($0.peakGflops)
+        },
+        Column(
+            name: "fraction_of_peak", kind: .number(min: 0), meaning: "useful_gflops / peak_gflops", since: 6
+        ) {
+            number($0.placement?.fractionOfPeak)
+        },
+        Column(
             name: "min_bytes", kind: .integer(min: 0),
             meaning:
                 "the least traffic of the case: Q and O once, and K and V once for every key some query attends, in float32",
@@ -184,7 +219,7 @@ public enum ReportSchema {
         Column(
             name: "arithmetic_intensity", kind: .number(min: 0),
             meaning:
-                "useful FLOPs / min_bytes (FLOP/B); below sgemm_gflops / read_bandwidth_gbps a case is memory-bound",
+                "useful FLOPs / min_bytes (FLOP/B); below peak_gflops / read_bandwidth_gbps_local a case is memory-bound",
             since: 4
         ) {
             number($0.roofline?.intensity)
@@ -197,7 +232,8 @@ public enum ReportSchema {
             r in number(r.roofline.flatMap { roof in r.medianSeconds.map { roof.achievedGBps(seconds: $0) } })
         },
         Column(
-            name: "fraction_of_bandwidth", kind: .number(min: 0), meaning: "achieved_gbps / read_bandwidth_gbps",
+            name: "fraction_of_bandwidth", kind: .number(min: 0),
+            meaning: "achieved_gbps / read_bandwidth_gbps_local (read_bandwidth_gbps in reports before version 6)",
             since: 4
         ) {
             number($0.placement?.fractionOfBandwidth)
@@ -205,7 +241,7 @@ public enum ReportSchema {
         Column(
             name: "bound", kind: .text,
             meaning:
-                "memory or compute: which roof applies at arithmetic_intensity (memory when intensity × read_bandwidth_gbps < sgemm_gflops)",
+                "memory or compute: which roof applies at arithmetic_intensity (memory when intensity × read_bandwidth_gbps_local < peak_gflops; before version 6, sgemm_gflops and read_bandwidth_gbps)",
             since: 4
         ) {
             $0.placement?.bound ?? ""
@@ -213,7 +249,7 @@ public enum ReportSchema {
         Column(
             name: "fraction_of_roof", kind: .number(min: 0),
             meaning:
-                "useful_gflops / min(sgemm_gflops, arithmetic_intensity × read_bandwidth_gbps): how close to the roof that applies",
+                "useful_gflops / min(peak_gflops, arithmetic_intensity × read_bandwidth_gbps_local): how close to the roof that applies (before version 6, sgemm_gflops and read_bandwidth_gbps)",
             since: 4
         ) {
             number($0.placement?.fractionOfRoof)
@@ -286,10 +322,10 @@ public enum ReportSchema {
         Column(
             name: "disturbed", kind: .flag,
             meaning:
-                "1 when other_cpu_pct > \(Int(Interference.otherCPUThresholdPercent)) or steal_pct > \(Int(Interference.stealThresholdPercent)): the time may be slow for reasons outside the case; compare says so",
+                "1 when other_cpu_pct > \(Int(Interference.otherCPUThresholdPercent)) or steal_pct > \(Int(Interference.stealThresholdPercent)) (the time may be slow for reasons outside the case), or when fraction_of_bandwidth or fraction_of_peak exceeds 1 by more than the sweep's measurements of that roof disagree (the roof moved; the reason says how); compare says so",
             since: 2
         ) {
-            $0.interference.map { $0.isDisturbed ? "1" : "0" } ?? ""
+            $0.interference == nil && $0.roofNote == nil ? "" : ($0.isDisturbed ? "1" : "0")
         },
         Column(name: "seed", kind: .seed, meaning: "input seed") { "\($0.seed)" },
         Column(name: "finished_at", kind: .text, meaning: "UTC time the row was written (ISO 8601)") {

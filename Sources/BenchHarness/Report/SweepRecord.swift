@@ -34,8 +34,20 @@ public struct SweepRecord: Sendable {
     /// The quick sgemm check taken just before this case.
     public var sgemmLocalGflops: Double?
     /// The sweep's reference streaming read bandwidth, GB/s, same threads
-    /// (``BandwidthLog/reference``): the memory roof of the row's roofline.
+    /// (``BandwidthLog/reference``).
     public var readBandwidthGBps: Double?
+    /// The quick bandwidth check taken just before this case: the memory
+    /// roof of the row's roofline (the sweep's reference when missing).
+    public var readBandwidthLocalGBps: Double?
+    /// The instruction whose peak is the row's compute roof
+    /// (``PeakInstruction/forResult(_:)``), and that peak, same threads.
+    public var peakInstruction: PeakInstruction?
+    public var peakGflops: Double?
+    /// Why the row's roofline fractions are not to be trusted, when one of
+    /// them exceeds 1 by more than the sweep's own measurements of that
+    /// roof disagree: the roof moved while the case ran. Marks the row
+    /// `disturbed`, with this as its reason.
+    public var roofNote: String?
     /// How busy the machine was elsewhere while the case ran.
     public var interference: Interference?
     public var seed: UInt64
@@ -45,12 +57,46 @@ public struct SweepRecord: Sendable {
     public var roofline: Roofline? { result?.roofline }
     /// The median time in seconds, for a measured case.
     var medianSeconds: Double? { result.map { $0.statistics.median * 1e-3 } }
-    /// The measured case against both of the sweep's roofs (nil without a
-    /// measurement or a calibration).
+    /// The measured case against both roofs: its kernel's compute peak and
+    /// the bandwidth measured next to it (nil without a measurement or a
+    /// calibration).
     var placement: Roofline.Placement? {
-        guard let roofline, let seconds = medianSeconds, let sgemm = sgemmGflops, let bandwidth = readBandwidthGBps
+        guard let roofline, let seconds = medianSeconds, let peak = peakGflops,
+            let bandwidth = readBandwidthLocalGBps ?? readBandwidthGBps
         else { return nil }
-        return roofline.placement(seconds: seconds, sgemmGflops: sgemm, bandwidthGBps: bandwidth)
+        return roofline.placement(seconds: seconds, peakGflops: peak, bandwidthGBps: bandwidth)
+    }
+
+    /// Whether the row is marked `disturbed`: by other processes or the
+    /// hypervisor (``Interference``), or by a roof that moved (``roofNote``).
+    public var isDisturbed: Bool { interference?.isDisturbed == true || roofNote != nil }
+
+    /// Sets the row's roofs: the peak of its kernel's instruction from
+    /// `peaks`, the sweep's bandwidth `reference`, and ``roofNote`` when a
+    /// fraction exceeds 1 by more than the roof's measurements disagreed
+    /// (`peakSpread` for its instruction, `bandwidthSpread`).
+    public mutating func placeAgainst(
+        peaks: [PeakInstruction: Double], peakSpread: [PeakInstruction: Double], bandwidth reference: Double,
+        bandwidthSpread: Double
+    ) {
+        readBandwidthGBps = reference
+        guard let result else { return }
+        peakInstruction = PeakInstruction.forResult(result, available: Array(peaks.keys))
+        peakGflops = peakInstruction.flatMap { peaks[$0] }
+        roofNote = nil
+        guard let p = placement, let instruction = peakInstruction else { return }
+        let bandwidth = readBandwidthLocalGBps ?? reference
+        if p.fractionOfBandwidth > 1 + bandwidthSpread {
+            roofNote = String(
+                format:
+                    "achieved %.1f GB/s, %.0f%% of the read bandwidth measured before the case (%.1f GB/s), more than the sweep's bandwidth measurements disagree (%.0f%%): the bandwidth moved while the case ran",
+                p.achievedGBps, p.fractionOfBandwidth * 100, bandwidth, bandwidthSpread * 100)
+        } else if p.fractionOfPeak > 1 + (peakSpread[instruction] ?? 0) {
+            roofNote = String(
+                format:
+                    "%.1f GFLOP/s, %.0f%% of the measured %@ peak (%.1f GFLOP/s): the peak was measured low (the machine's speed changed)",
+                result.usefulGflops, p.fractionOfPeak * 100, instruction.rawValue, peakGflops ?? 0)
+        }
     }
 
     public init(

@@ -85,6 +85,13 @@ public struct CaseResult: Codable, Sendable {
     /// Streaming read GB/s with the same threads, measured in this process
     /// just before the case (with `calibrate`).
     public var readBandwidthGBps: Double?
+    /// The same, measured right after the timed runs (with `calibrate`):
+    /// the bandwidth moves with the host's neighbours, so a case is placed
+    /// against both (``Calibration``).
+    public var readBandwidthAfterGBps: Double?
+    /// Each instruction's measured peak GFLOP/s with the same threads, by
+    /// ``PeakInstruction`` raw value, just before the case (with `calibrate`).
+    public var computePeaks: [String: Double]?
 
     /// The case's place on the roofline, when its minimum traffic is known.
     public var roofline: Roofline? { minimumBytes.map { Roofline(minimumBytes: $0, usefulFlops: usefulFlops) } }
@@ -181,8 +188,7 @@ public enum CaseRunner {
                     "\(config.strategy) on \(config.shape) needs about \(Bytes.format(Int(min(needed, 9e18)))), more than the machine's \(Bytes.format(ProcessMemory.physicalBytes))"
             )
         }
-        let sgemm = config.calibrate ? GEMMCalibration.sgemmRate(threads: config.threads) : nil
-        let bandwidth = config.calibrate ? BandwidthCalibration.readRate(threads: config.threads) : nil
+        let before = config.calibrate ? Calibration.measure(threads: config.threads) : nil
         let rssBefore = rssBeforeInputs ?? ProcessMemory.residentBytes()
         let inputs = given ?? AttentionInputs.random(shape: config.shape, seed: config.seed)
         let output = inputs.makeOutput()
@@ -197,16 +203,40 @@ public enum CaseRunner {
         let times = try Stopwatch.measure(config.repetitions) {
             try strategy.forward(inputs, mask: mask, output: output, threads: config.threads)
         }
-        let peak = ProcessMemory.peakResidentBytes()
+        let memory = MemoryReading(
+            rssBeforeInputs: rssBefore, rssWithInputs: rssWith, peak: ProcessMemory.peakResidentBytes(),
+            processPeak: ProcessMemory.processPeakBytes(), peakWasReset: reset)
         if let path = saveOutput { try TensorFiles.save(output, shape: config.shape, to: path) }
         return try result(
-            config, mask: mask, times: times,
-            memory: MemoryReading(
-                rssBeforeInputs: rssBefore, rssWithInputs: rssWith, peak: peak,
-                processPeak: ProcessMemory.processPeakBytes(), peakWasReset: reset),
-            predictedExtraBytes: predicted, verification: verification,
-            execution: strategy.execution(shape: config.shape, mask: mask), kernelChoice: choice,
-            sgemm: sgemm, bandwidth: bandwidth)
+            config, mask: mask, times: times, memory: memory, predictedExtraBytes: predicted,
+            verification: verification, execution: strategy.execution(shape: config.shape, mask: mask),
+            kernelChoice: choice, calibration: before?.after())
+    }
+
+    /// What `calibrate` measures around a case: sgemm, every instruction's
+    /// peak and the read bandwidth before it, and the read bandwidth again
+    /// after it (read after the case's memory readings, so its buffer is
+    /// not counted).
+    public struct Calibration: Sendable {
+        public var threads: Int
+        public var sgemmGflops: Double
+        public var peaks: [PeakInstruction: Double]
+        public var bandwidthBeforeGBps: Double
+        public var bandwidthAfterGBps: Double?
+
+        static func measure(threads: Int) -> Calibration {
+            Calibration(
+                threads: threads, sgemmGflops: GEMMCalibration.sgemmRate(threads: threads),
+                peaks: PeakCalibration(threads: threads).full(),
+                bandwidthBeforeGBps: BandwidthCalibration.readRate(threads: threads))
+        }
+
+        /// This calibration with the bandwidth measured again now.
+        func after() -> Calibration {
+            var c = self
+            c.bandwidthAfterGBps = BandwidthCalibration.readRate(threads: threads)
+            return c
+        }
     }
 
     /// The resident-set readings of a case's process (see ``CaseResult``).
@@ -223,9 +253,10 @@ public enum CaseRunner {
     /// for native strategies and peers alike.
     static func result(
         _ config: CaseConfig, mask: AttentionMask, times: [Double], memory: MemoryReading, predictedExtraBytes: Int,
-        verification: VerificationResult?, execution: StrategyExecution, kernelChoice: String, sgemm: Double?,
-        bandwidth: Double?, blas: BLASEnvironment = .current()
+        verification: VerificationResult?, execution: StrategyExecution, kernelChoice: String,
+        calibration: Calibration?, blas: BLASEnvironment = .current()
     ) throws -> CaseResult {
+        let sgemm = calibration?.sgemmGflops
         let stats = try SampleStatistics(times)
         let s = config.shape
         let flops = 4 * Double(s.batch * s.heads * s.headDim) * Double(mask.attendedPairs)
@@ -241,6 +272,9 @@ public enum CaseRunner {
             predictedExtraBytes: predictedExtraBytes, peakWasReset: memory.peakWasReset, verification: verification,
             blas: blas, sgemmGflops: sgemm, fractionOfSgemm: sgemm.map { flops / medianSeconds / 1e9 / $0 },
             execution: execution, kernelChoice: kernelChoice,
-            minimumBytes: Roofline(shape: s, mask: mask).minimumBytes, readBandwidthGBps: bandwidth)
+            minimumBytes: Roofline(shape: s, mask: mask).minimumBytes,
+            readBandwidthGBps: calibration?.bandwidthBeforeGBps,
+            readBandwidthAfterGBps: calibration?.bandwidthAfterGBps,
+            computePeaks: calibration.map { c in Dictionary(uniqueKeysWithValues: c.peaks.map { ($0.rawValue, $1) }) })
     }
 }

@@ -9,8 +9,11 @@ import Foundation
 /// and once, cheaply, before every case that runs (``CalibrationLog``); each
 /// row records the reference rate and the check just before it, and how
 /// busy the machine was elsewhere while it ran (``Interference``). The
-/// streaming read bandwidth is measured at the start and the end
-/// (``BandwidthLog``), the memory roof of each row's roofline columns.
+/// streaming read bandwidth is measured at the start and the end and
+/// quickly before every case (``BandwidthLog``): the memory roof of each
+/// row's roofline columns is the check next to it. The compute roof is the
+/// measured peak of the FMA its kernel uses (``PeakCalibration``, start and
+/// end; ``PeakLog``).
 public final class SweepRunner {
     public let plan: SweepPlan
     public let outputPath: String
@@ -70,9 +73,12 @@ public final class SweepRunner {
         (path.hasSuffix(".csv") ? String(path.dropLast(4)) : path) + ".json"
     }
 
-    /// The calibration warning of the last ``run()``, if the machine's speed
-    /// changed during it.
+    /// The sgemm calibration warning of the last ``run()``, if the machine's
+    /// speed changed during it.
     public private(set) var calibrationWarning: String?
+    /// Every calibration warning of the last ``run()``: the compute peak,
+    /// sgemm and the read bandwidth, each when its measurements disagreed.
+    public private(set) var warnings: [String] = []
 
     /// Runs every case and returns the records written in this run.
     @discardableResult
@@ -124,21 +130,27 @@ public final class SweepRunner {
             progress.note("note: \(outputPath) lacked a final line end; added one before the new rows")
         }
         progress.note(
-            "calibrating: cblas_sgemm \(calibrationSize)³ and a streaming read of \(Bytes.format(bandwidthBytes)) on \(plan.threads) thread(s)"
+            "calibrating: the compute peak, cblas_sgemm \(calibrationSize)³ and a streaming read of \(Bytes.format(bandwidthBytes)) on \(plan.threads) thread(s)"
         )
+        let peak = PeakCalibration(threads: plan.threads)
+        var peaks = PeakLog(start: peak.full())
         let gemm = GEMMCalibration(size: calibrationSize, threads: plan.threads)
         var calibration = CalibrationLog(start: gemm.full())
-        // The read buffer is made for each measurement and freed at once, so
-        // the sweep's own process does not hold it while the cases run.
-        var bandwidth = BandwidthLog(
-            start: BandwidthCalibration(bytes: bandwidthBytes, threads: plan.threads).full())
+        // One read buffer for the whole sweep (4 × the last-level cache, at
+        // least 512 MiB), measured carefully at the start and the end and
+        // quickly before every case: the bandwidth moves with the host's
+        // neighbours, so a memory-bound row is placed against its own check.
+        let reader = BandwidthCalibration(bytes: bandwidthBytes, threads: plan.threads)
+        var bandwidth = BandwidthLog(start: reader.full())
+        environment.record(peaks, threads: plan.threads)
         environment.record(calibration)
         environment.record(bandwidth)
         try environment.write(to: envPath)
         progress.note(
             String(
-                format: "sgemm %.1f GFLOP/s, read %.1f GB/s; %d cases, writing %@", calibration.start, bandwidth.start,
-                cases.count, outputPath) + (shard.map { " (shard \($0) of the grid)" } ?? ""))
+                format: "peak %@, sgemm %.1f GFLOP/s, read %.1f GB/s; %d cases, writing %@",
+                Self.describe(peaks.start), calibration.start, bandwidth.start, cases.count, outputPath)
+                + (shard.map { " (shard \($0) of the grid)" } ?? ""))
 
         // Each case is admitted once (resolving its mask can mean building a layout);
         // resumed cases need nothing.
@@ -166,11 +178,16 @@ public final class SweepRunner {
             case .run(let mask, let predicted):
                 let local = gemm.quick()
                 calibration.checks.append(local)
+                let localBandwidth = reader.quick()
+                bandwidth.checks.append(localBandwidth)
                 let (outcome, interference) = executor.execute(config)
                 record = SweepRecord(
                     config, key: key, outcome: outcome, mask: mask, predicted: predicted,
                     sgemm: calibration.reference, sgemmLocal: local, interference: interference)
-                record.readBandwidthGBps = bandwidth.reference
+                record.readBandwidthLocalGBps = localBandwidth
+                record.placeAgainst(
+                    peaks: peaks.reference, peakSpread: peaks.spread, bandwidth: bandwidth.reference,
+                    bandwidthSpread: bandwidth.spread)
                 if let result = record.result { timings.record(config, mask: mask, medianMs: result.statistics.median) }
             }
             try writer.append(record)
@@ -178,22 +195,29 @@ public final class SweepRunner {
             progress.caseDone(index + 1, of: cases.count, key: key, status: Self.describe(record))
         }
         calibration.end = gemm.full()
-        bandwidth.end = BandwidthCalibration(bytes: bandwidthBytes, threads: plan.threads).full()
+        bandwidth.end = reader.full()
+        peaks.end = peak.full()
         calibrationWarning = calibration.warning
-        if let warning = calibration.warning { progress.note("warning: \(warning)") }
-        // Every row of this run gets the final reference rate (rows of an
-        // earlier, resumed run keep theirs).
+        let warnings = [peaks.warning, calibration.warning, bandwidth.warning].compactMap { $0 }
+        for warning in warnings { progress.note("warning: \(warning)") }
+        self.warnings = warnings
+        // Every row of this run gets the final reference rates (rows of an
+        // earlier, resumed run keep theirs), and is placed against them.
         for i in records.indices {
             records[i].sgemmGflops = calibration.reference
-            records[i].readBandwidthGBps = bandwidth.reference
+            records[i].placeAgainst(
+                peaks: peaks.reference, peakSpread: peaks.spread, bandwidth: bandwidth.reference,
+                bandwidthSpread: bandwidth.spread)
+            if let note = records[i].roofNote, records[i].status == .ok { records[i].reason = note }
         }
         try ReportWriter.rewrite(
             path: outputPath,
             rows: earlierRows.map { row in ReportSchema.header.map { row[$0] ?? "" } }
                 + records.map(ReportSchema.cells))
+        environment.record(peaks, threads: plan.threads)
         environment.record(calibration)
         environment.record(bandwidth)
-        environment.disturbedCases = records.filter { $0.interference?.isDisturbed == true }.count
+        environment.disturbedCases = records.filter(\.isDisturbed).count
         environment.finishedAt = Date()
         try environment.write(to: envPath)
         progress.finish()
@@ -219,12 +243,19 @@ public final class SweepRunner {
         if !differences.isEmpty { throw SweepError.otherShard(path: report, differences: differences) }
     }
 
+    /// `fma-512 470.1, fma-256 236.0, …` GFLOP/s.
+    static func describe(_ peaks: [PeakInstruction: Double]) -> String {
+        peaks.keys.sorted().map { String(format: "%@ %.1f", $0.rawValue, peaks[$0]!) }.joined(separator: ", ")
+    }
+
     /// One line on how a case ended, for the progress output.
     static func describe(_ r: SweepRecord) -> String {
         switch r.status {
         case .ok, .wrong:
             let m = r.result!
-            let disturbed = r.interference.map { $0.isDisturbed ? " [disturbed: \($0.summary)]" : "" } ?? ""
+            let disturbed =
+                (r.interference.map { $0.isDisturbed ? " [disturbed: \($0.summary)]" : "" } ?? "")
+                + (r.roofNote.map { " [disturbed: \($0)]" } ?? "")
             return String(
                 format: "%@ %.2f ms, %.1f GFLOP/s, peak extra %@", r.status == .ok ? "ok" : "WRONG",
                 m.statistics.median, m.usefulGflops, Bytes.format(m.peakExtraBytes)) + disturbed
