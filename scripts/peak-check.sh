@@ -38,8 +38,10 @@ __attribute__((target("avx512f"))) static float run512(void) {
     __m512 a[CHAINS];
     for (int i = 0; i < CHAINS; i++) a[i] = _mm512_set1_ps(seed + i * 0.01f);
     __m512 m = _mm512_set1_ps(mul), c = _mm512_set1_ps(add);
-    for (long n = 0; n < iterations; n++)
+    for (long n = 0; n < iterations; n++) {
+#pragma GCC unroll 16
         for (int i = 0; i < CHAINS; i++) a[i] = _mm512_fmadd_ps(a[i], m, c);
+    }
     float s = 0;
     for (int i = 0; i < CHAINS; i++) s += _mm512_reduce_add_ps(a[i]);
     return s;
@@ -48,8 +50,10 @@ __attribute__((target("avx2,fma"))) static float run256(void) {
     __m256 a[12];
     for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps(seed + i * 0.01f);
     __m256 m = _mm256_set1_ps(mul), c = _mm256_set1_ps(add);
-    for (long n = 0; n < iterations; n++)
+    for (long n = 0; n < iterations; n++) {
+#pragma GCC unroll 12
         for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], m, c);
+    }
     float lanes[8], s = 0;
     for (int i = 0; i < 12; i++) { _mm256_storeu_ps(lanes, a[i]); for (int k = 0; k < 8; k++) s += lanes[k]; }
     return s;
@@ -77,7 +81,7 @@ int main(int argc, char **argv) {
     return 0;
 }
 C
-gcc -O2 -pthread -o "$work/fma" "$work/fma.c"
+gcc -O3 -pthread -o "$work/fma" "$work/fma.c"
 if [[ -z $report ]]; then
     bin=$(swift build -c release --show-bin-path)/attnbench
     [[ -x $bin ]] || swift build -c release --product attnbench >/dev/null

@@ -1,6 +1,8 @@
 #include "ComputePeak.h"
 
 #include <immintrin.h>
+#include <pthread.h>
+#include <time.h>
 
 // Chains per kernel. An FMA has a latency of 4 cycles and two pipes on every
 // CPU here, so 8 chains keep them busy; more covers slower cases (bf16 dot
@@ -149,4 +151,49 @@ float attn_peak_run(int kernel, long iterations) {
     case ATTN_PEAK_BF16DOT512: return bf16dot512(iterations, s0, m, c);
     default: return 0;
     }
+}
+
+struct peak_job {
+    int kernel;
+    long iterations;
+    const int *go;
+    double end;
+    float sink;
+};
+
+static double monotonic_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void *peak_worker(void *argument) {
+    struct peak_job *job = argument;
+    while (!__atomic_load_n(job->go, __ATOMIC_ACQUIRE)) {}  // every thread starts together
+    job->sink = attn_peak_run(job->kernel, job->iterations);
+    job->end = monotonic_seconds();
+    return NULL;
+}
+
+double attn_peak_time_threads(int kernel, long iterations, int threads) {
+    enum { MAX_THREADS = 256 };
+    if (threads < 1 || threads > MAX_THREADS) { return -1; }
+    pthread_t ids[MAX_THREADS];
+    struct peak_job jobs[MAX_THREADS];
+    int go = 0, started = 0;
+    for (; started < threads; started++) {
+        jobs[started] = (struct peak_job){kernel, iterations, &go, 0, 0};
+        if (pthread_create(&ids[started], NULL, peak_worker, &jobs[started]) != 0) { break; }
+    }
+    double begin = monotonic_seconds(), last = begin;
+    __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+    float sink = 0;
+    for (int i = 0; i < started; i++) {
+        pthread_join(ids[i], NULL);
+        if (jobs[i].end > last) { last = jobs[i].end; }
+        sink += jobs[i].sink;
+    }
+    // The sum depends on every accumulator; a NaN would mean a broken loop.
+    if (started < threads || sink != sink) { return -1; }
+    return last - begin;
 }

@@ -67,7 +67,8 @@ public enum PeakInstruction: String, Codable, Sendable, CaseIterable, Comparable
 /// registers (24 zmm or 12 ymm/xmm chains: more than latency × pipes on
 /// every CPU of this machine kind, so the pipes never wait on a result),
 /// every chain started from its own value and read at run time, so that the
-/// compiler can neither merge chains nor remove the loop. The rate is
+/// compiler can neither merge chains nor remove the loop. The threads are
+/// dedicated and start together. The rate is
 /// `threads × iterations × FLOP per iteration / t` over the wall time of
 /// all threads together; of several runs the **fastest** counts, as for
 /// ``GEMMCalibration``. A warm-up run first lets the cores reach the
@@ -93,6 +94,7 @@ public final class PeakCalibration {
         var iterations = 1 << 14
         while true {
             let t = runOnce(instruction, iterations: iterations)
+            if t.isInfinite { return 0 }
             if t >= runSeconds / 4 || iterations >= 1 << 40 {
                 iterations = max(1, Int(Double(iterations) * runSeconds / max(t, 1e-9)))
                 break
@@ -106,22 +108,32 @@ public final class PeakCalibration {
         return flops / best / 1e9
     }
 
-    /// Wall seconds of `iterations` iterations on every thread at once.
+    /// Wall seconds of `iterations` iterations on every thread at once, on
+    /// dedicated threads started together (a work queue may run two items
+    /// one after the other on one thread, which halved the rate in a third
+    /// of the runs here). Infinity when the threads could not be started.
     private func runOnce(_ instruction: PeakInstruction, iterations: Int) -> Double {
-        let kernel = instruction.kernel
-        let start = DispatchTime.now().uptimeNanoseconds
-        DispatchQueue.concurrentPerform(iterations: threads) { _ in
-            let sink = attn_peak_run(kernel, iterations)
-            if sink.isNaN { print("", terminator: "") }  // keeps the result alive
-        }
-        return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        let t = attn_peak_time_threads(instruction.kernel, iterations, Int32(threads))
+        return t > 0 ? t : .infinity
     }
 
     /// The careful measurement at the start and the end of a sweep and in
-    /// `run --calibrate`: every supported instruction, the best of 5 runs
-    /// after one warm-up (about 0.15 s per instruction).
+    /// `run --calibrate`: a quarter of a second of warm-up, then every
+    /// supported instruction, the best of 5 runs after one warm-up run
+    /// (about 0.15 s per instruction).
     public func full() -> [PeakInstruction: Double] {
-        Dictionary(uniqueKeysWithValues: Self.supported.map { ($0, rate($0, reps: 5, warmup: 1)) })
+        warmUp()
+        return Dictionary(uniqueKeysWithValues: Self.supported.map { ($0, rate($0, reps: 5, warmup: 1)) })
+    }
+
+    /// Runs the widest instruction on every thread for about `seconds`,
+    /// untimed. A fresh process's first wide loop ran at 58% of the rate a
+    /// later one reached (the cores' frequency and the thread pool come up
+    /// first; docs/DECISIONS.md); one 20 ms warm-up run was not enough.
+    public func warmUp(seconds: Double = 0.25) {
+        guard let widest = Self.supported.first else { return }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        while DispatchTime.now().uptimeNanoseconds < deadline { _ = runOnce(widest, iterations: 1 << 18) }
     }
 
     /// How the peak is measured, for the report's environment.

@@ -31,4 +31,11 @@ double attn_peak_flops_per_iteration(int kernel);
 /// removed.
 float attn_peak_run(int kernel, long iterations);
 
+/// Runs `iterations` iterations of `kernel` on `threads` threads at once
+/// (pthreads, released together by a barrier) and returns the wall seconds
+/// from the release to the last thread's end, or a negative number when the
+/// threads could not be started. Dedicated threads, not a work queue: a
+/// queue may run two items one after the other on one thread.
+double attn_peak_time_threads(int kernel, long iterations, int threads);
+
 #endif
