@@ -933,7 +933,8 @@ def environment_subtitle(environment: dict) -> str:
     if environment.get("disturbed_cases"):
         warnings.append(f"{environment['disturbed_cases']} case(s) measured while the machine was disturbed")
     if warnings:
-        text += ("\n" if text else "") + "WARNING: " + "; ".join(warnings)
+        # One line each: a figure is as wide as its longest title line.
+        text += ("\n" if text else "") + "\n".join(f"WARNING: {w}" for w in warnings)
     return text
 
 
