@@ -150,3 +150,33 @@ extension CLITests {
         }
     }
 }
+
+extension CLITests {
+    /// A baseline build behind a wrapper that leaves a grandchild holding
+    /// the output pipes: the case ends when the build does, the grandchild
+    /// with it, and `ab` neither hangs nor leaves it running.
+    func testAnABWrapperThatLeavesAGrandchildDoesNotHang() throws {
+        let dir = try TemporaryDirectory(prefix: "ab-grandchild")
+        defer { dir.remove() }
+        let marker = Self.uniqueMarker()
+        let wrapper = dir.path("baseline.sh")
+        try """
+        #!/bin/sh
+        python3 -c 'import time; time.sleep(1000)' \(marker) &
+        exec '\(Self.binary.path)' "$@"
+        """.write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let started = Date()
+        let r = try attnbench(
+            [
+                "ab", "--baseline-binary", wrapper, "--out-dir", dir.path("out"), "--strategies", "tiled",
+                "--patterns", "full", "--seq-lens", "16", "--heads", "1", "--head-dims", "8", "--min-reps", "2",
+                "--max-reps", "2", "--min-time", "0", "--rounds", "2", "--retries", "0", "--threshold", "500%",
+                "--timeout", "60",
+            ], environment: ["ATTNBENCH_QUICK_CALIBRATION": "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 45, "no case waited for its timeout")
+        XCTAssertEqual(try ReportFile(path: dir.path("out/baseline.csv")).rows.map { $0["status"]! }, ["ok"])
+        XCTAssertEqual(Self.survivors(marker), [])
+    }
+}

@@ -228,6 +228,29 @@ final class CompareTests: XCTestCase {
         }
     }
 
+    /// A report is read a record at a time and the first bad row ends the
+    /// reading: what follows it (here a quote that never closes, and a
+    /// record longer than any row) is never read, so memory does not grow
+    /// with a junk file's size.
+    func testReadingStopsAtTheFirstBadRow() throws {
+        let path = directory.path("junk.csv")
+        let junk =
+            CSVTable.line(ReportSchema.header) + "junk,junk\n"
+            + String(repeating: "x", count: CSVFileReader.defaultMaxRecordBytes + 10) + "\n\"never closed\n"
+        try junk.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ReportFile(path: path)) { error in
+            XCTAssert("\(error)".contains("row 2 has 2 fields, the header has"), "\(error)")
+        }
+        // Where the first bad record is one longer than the limit, that is the error.
+        let long = directory.path("long.csv")
+        try
+            (CSVTable.line(ReportSchema.header) + String(repeating: "y", count: CSVFileReader.defaultMaxRecordBytes + 1))
+            .write(toFile: long, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ReportFile(path: long)) { error in
+            XCTAssert("\(error)".contains("the record at line 2 is longer than 16 MiB"), "\(error)")
+        }
+    }
+
     func testMalformedTimesAreAnInputProblem() throws {
         for bad in ["abc", ";", "1;nan", "inf", "-3"] {
             var row = Self.row("tiled", times: steady)

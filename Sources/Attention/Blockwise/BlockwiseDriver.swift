@@ -174,8 +174,8 @@ func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units))
 /// The extra memory of a blockwise run of `plan` with `kernel`: per worker,
 /// the tile workspace of a packed block
 /// (``OnlineSoftmaxTile/workspaceBytes(maxRows:maxColumns:headDim:)``, plus
-/// the transposed fold's buffers instead of the row-wise ones, or the
-/// ``KeyGather`` copies, when the plan gathers, plus the packed query rows
+/// the transposed fold's buffers instead of the row-wise fold's packed keys,
+/// or the ``KeyGather`` copies, when the plan gathers, plus the packed query rows
 /// when grouped heads must be copied
 /// together), 192 KiB that a worker thread touches besides (its stack and
 /// allocator state), and, with OpenBLAS, 192 KiB of its packing buffers;
@@ -215,9 +215,9 @@ struct BlockwiseBytes: KernelBody {
         } else if gathersKeys {
             bytes += OnlineSoftmaxTile<K>.transposedBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: d)
             // Blocks of more than a few rows fold only transposed: the row-wise
-            // buffers are never touched, so they are not resident.
+            // fold's packed keys are never touched, so they are not resident.
             if maxRows > FewRowKernel<K.Vector>.maxRows {
-                bytes -= OnlineSoftmaxTile<K>.rowWiseBytes(maxRows: maxRows, maxColumns: maxColumns, headDim: d)
+                bytes -= OnlineSoftmaxTile<K>.packedKeyBytes(maxColumns: maxColumns, headDim: d)
             }
         }
         if copiesQueries { bytes += maxRows * d * MemoryLayout<Float>.stride }

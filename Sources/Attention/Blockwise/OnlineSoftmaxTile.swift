@@ -101,12 +101,12 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
             * MemoryLayout<Float>.stride
     }
 
-    /// Bytes of the row-wise fold's scores and packed keys, which a block
-    /// folded only transposed allocates but never touches (so they are not
-    /// resident): part of ``workspaceBytes(maxRows:maxColumns:headDim:)``.
-    static func rowWiseBytes(maxRows: Int, maxColumns: Int, headDim: Int) -> Int {
-        let packed = K.packsKeys ? headDim * K.roundUp(maxColumns) : 0
-        return (maxRows * K.roundUp(maxColumns) + packed) * MemoryLayout<Float>.stride
+    /// Bytes of the packed keys of the row-wise fold, part of
+    /// ``workspaceBytes(maxRows:maxColumns:headDim:)``: a block folded only
+    /// transposed allocates them but never touches them, so they are not
+    /// resident.
+    static func packedKeyBytes(maxColumns: Int, headDim: Int) -> Int {
+        (K.packsKeys ? headDim * K.roundUp(maxColumns) : 0) * MemoryLayout<Float>.stride
     }
 
     /// Bytes the transposed fold adds when it is used.
