@@ -73,9 +73,6 @@ public final class SweepRunner {
         (path.hasSuffix(".csv") ? String(path.dropLast(4)) : path) + ".json"
     }
 
-    /// The sgemm calibration warning of the last ``run()``, if the machine's
-    /// speed changed during it.
-    public private(set) var calibrationWarning: String?
     /// Every calibration warning of the last ``run()``: the compute peak,
     /// sgemm and the read bandwidth, each when its measurements disagreed.
     public private(set) var warnings: [String] = []
@@ -197,7 +194,6 @@ public final class SweepRunner {
         calibration.end = gemm.full()
         bandwidth.end = reader.full()
         peaks.end = peak.full()
-        calibrationWarning = calibration.warning
         let warnings = [peaks.warning, calibration.warning, bandwidth.warning].compactMap { $0 }
         for warning in warnings { progress.note("warning: \(warning)") }
         self.warnings = warnings
