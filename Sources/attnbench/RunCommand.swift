@@ -233,7 +233,12 @@ enum TextReport {
                                 "the read bandwidth moved by %.0f%% between before and after the case (tolerance %.0f%%): the host's neighbours took some; the fraction is uncertain by that much",
                             moved * 100, CalibrationLog.tolerance * 100))
                 }
-                if place.fractionOfBandwidth > 1 {
+                let cache = BandwidthCalibration.lastLevelCacheBytes
+                if place.fractionOfBandwidth > 1, roofline.fitsInCache(cache) {
+                    warnings.append(
+                        roofline.cacheResidentNote(
+                            achievedGBps: place.achievedGBps, fraction: place.fractionOfBandwidth, cacheBytes: cache))
+                } else if place.fractionOfBandwidth > 1 {
                     warnings.append(
                         String(
                             format:

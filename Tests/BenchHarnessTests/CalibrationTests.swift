@@ -85,11 +85,21 @@ final class CalibrationTests: XCTestCase {
         XCTAssertNil(clean.roofNote)
         XCTAssertFalse(clean.isDisturbed)
         var over = try record(medianMs: atBandwidth / 1.2)
-        over.placeAgainst(peaks: peaks, peakSpread: [:], bandwidth: 52, bandwidthSpread: 0.05)
+        over.placeAgainst(
+            peaks: peaks, peakSpread: [:], bandwidth: 52, bandwidthSpread: 0.05, lastLevelCacheBytes: 256 << 20)
         XCTAssert(
             over.roofNote?.contains("120% of the read bandwidth measured before the case") == true, over.roofNote ?? "")
+        XCTAssertNil(over.cacheNote)
         XCTAssert(over.isDisturbed)
         XCTAssertNotNil(over.peakGflops)
+        // The same speed from a case whose traffic fits the last-level
+        // cache is expected: a reason, not a disturbance.
+        var cached = try record(medianMs: atBandwidth / 1.2)
+        cached.placeAgainst(
+            peaks: peaks, peakSpread: [:], bandwidth: 52, bandwidthSpread: 0.05, lastLevelCacheBytes: 2 << 30)
+        XCTAssertNil(cached.roofNote)
+        XCTAssert(cached.cacheNote?.hasPrefix("cache-resident: reads 1.0 GiB per run, within the 2.0 GiB") == true, cached.cacheNote ?? "")
+        XCTAssertFalse(cached.isDisturbed)
         // Within the measurements' own disagreement it is not marked.
         var within = try record(medianMs: atBandwidth / 1.2)
         within.placeAgainst(peaks: peaks, peakSpread: [:], bandwidth: 52, bandwidthSpread: 0.25)

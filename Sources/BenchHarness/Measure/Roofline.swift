@@ -1,4 +1,5 @@
 import Attention
+import Foundation
 
 /// A case placed against the machine's two limits (Williams, Waterman and
 /// Patterson's roofline): the compute roof, the measured peak of the FMA its
@@ -49,6 +50,21 @@ public struct Roofline: Sendable, Equatable {
     /// `memory` below the ridge point (intensity < peak / bandwidth), else `compute`.
     public func bound(peakGflops: Double, bandwidthGBps: Double) -> String {
         intensity * bandwidthGBps < peakGflops ? "memory" : "compute"
+    }
+
+    /// Whether the minimum traffic fits a last-level cache of `cacheBytes`
+    /// (false when the size is unknown, 0). Such a case's repeated runs read
+    /// its inputs from that cache, so it can pass the DRAM read bandwidth
+    /// without anything having moved: the DRAM roof is not its limit.
+    public func fitsInCache(_ cacheBytes: Int) -> Bool { cacheBytes > 0 && minimumBytes <= cacheBytes }
+
+    /// The reason a row of a cache-resident case (``fitsInCache(_:)``) gives
+    /// for a memory fraction above 1.
+    public func cacheResidentNote(achievedGBps: Double, fraction: Double, cacheBytes: Int) -> String {
+        String(
+            format:
+                "cache-resident: reads %@ per run, within the %@ last-level cache, so repeated runs read it from cache at %.1f GB/s (%.0f%% of the DRAM read bandwidth); the DRAM roof is not its limit",
+            Bytes.format(minimumBytes), Bytes.format(cacheBytes), achievedGBps, fraction * 100)
     }
 
     /// A measured case against both roofs.

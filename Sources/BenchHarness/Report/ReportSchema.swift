@@ -73,7 +73,7 @@ public enum ReportSchema {
         Column(
             name: "reason", kind: .text,
             meaning:
-                "why a case was skipped, failed or is wrong; for an ok row, why it is marked disturbed by a roof that moved; else empty"
+                "why a case was skipped, failed or is wrong; for an ok row, why a roofline fraction exceeds 1: a roof that moved (the row is then disturbed), or inputs that fit the last-level cache (cache-resident, not disturbed); else empty"
         ) {
             $0.reason
         },

@@ -48,6 +48,10 @@ public struct SweepRecord: Sendable {
     /// roof disagree: the roof moved while the case ran. Marks the row
     /// `disturbed`, with this as its reason.
     public var roofNote: String?
+    /// Why the row's memory fraction above 1 is expected rather than a
+    /// moved roof: its minimum traffic fits the last-level cache
+    /// (``Roofline/fitsInCache(_:)``). The row's reason; not `disturbed`.
+    public var cacheNote: String?
     /// How busy the machine was elsewhere while the case ran.
     public var interference: Interference?
     public var seed: UInt64
@@ -74,19 +78,25 @@ public struct SweepRecord: Sendable {
     /// Sets the row's roofs: the peak of its kernel's instruction from
     /// `peaks`, the sweep's bandwidth `reference`, and ``roofNote`` when a
     /// fraction exceeds 1 by more than the roof's measurements disagreed
-    /// (`peakSpread` for its instruction, `bandwidthSpread`).
+    /// (`peakSpread` for its instruction, `bandwidthSpread`). A memory
+    /// fraction above 1 of a case whose traffic fits `lastLevelCacheBytes`
+    /// sets ``cacheNote`` instead.
     public mutating func placeAgainst(
         peaks: [PeakInstruction: Double], peakSpread: [PeakInstruction: Double], bandwidth reference: Double,
-        bandwidthSpread: Double
+        bandwidthSpread: Double, lastLevelCacheBytes: Int = BandwidthCalibration.lastLevelCacheBytes
     ) {
         readBandwidthGBps = reference
         guard let result else { return }
         peakInstruction = PeakInstruction.forResult(result, available: Array(peaks.keys))
         peakGflops = peakInstruction.flatMap { peaks[$0] }
         roofNote = nil
-        guard let p = placement, let instruction = peakInstruction else { return }
+        cacheNote = nil
+        guard let p = placement, let instruction = peakInstruction, let roofline else { return }
         let bandwidth = readBandwidthLocalGBps ?? reference
-        if p.fractionOfBandwidth > 1 + bandwidthSpread {
+        if p.fractionOfBandwidth > 1 + bandwidthSpread, roofline.fitsInCache(lastLevelCacheBytes) {
+            cacheNote = roofline.cacheResidentNote(
+                achievedGBps: p.achievedGBps, fraction: p.fractionOfBandwidth, cacheBytes: lastLevelCacheBytes)
+        } else if p.fractionOfBandwidth > 1 + bandwidthSpread {
             roofNote = String(
                 format:
                     "achieved %.1f GB/s, %.0f%% of the read bandwidth measured before the case (%.1f GB/s), more than the sweep's bandwidth measurements disagree (%.0f%%): the bandwidth moved while the case ran",

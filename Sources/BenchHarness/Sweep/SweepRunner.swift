@@ -204,7 +204,9 @@ public final class SweepRunner {
             records[i].placeAgainst(
                 peaks: peaks.reference, peakSpread: peaks.spread, bandwidth: bandwidth.reference,
                 bandwidthSpread: bandwidth.spread)
-            if let note = records[i].roofNote, records[i].status == .ok { records[i].reason = note }
+            if let note = records[i].roofNote ?? records[i].cacheNote, records[i].status == .ok {
+                records[i].reason = note
+            }
         }
         try ReportWriter.rewrite(
             path: outputPath,
@@ -251,7 +253,7 @@ public final class SweepRunner {
             let m = r.result!
             let disturbed =
                 (r.interference.map { $0.isDisturbed ? " [disturbed: \($0.summary)]" : "" } ?? "")
-                + (r.roofNote.map { " [disturbed: \($0)]" } ?? "")
+                + (r.roofNote.map { " [disturbed: \($0)]" } ?? "") + (r.cacheNote.map { " [\($0)]" } ?? "")
             return String(
                 format: "%@ %.2f ms, %.1f GFLOP/s, peak extra %@", r.status == .ok ? "ok" : "WRONG",
                 m.statistics.median, m.usefulGflops, Bytes.format(m.peakExtraBytes)) + disturbed
