@@ -8,11 +8,16 @@ import XCTest
 final class CalibrationTests: XCTestCase {
     /// The peak loops run and are not optimized away: a removed loop or
     /// merged chains would read above what any core of this kind can issue
-    /// (6 GHz × 2 FMA pipes), a broken one at or near 0.
+    /// (6 GHz × 2 FMA pipes), a broken one at or near 0. Each rate is the
+    /// best of three calibrations, so that a neighbour taking the core for a
+    /// few milliseconds cannot make a wide loop look narrow.
     func testThePeakLoopsMeasureWhatTheCoresCanIssue() throws {
         let supported = PeakCalibration.supported
         XCTAssert(supported.contains(.fma128), "\(supported)")
-        let peaks = PeakCalibration(threads: 1, runSeconds: 0.005).full()
+        let calibration = PeakCalibration(threads: 1, runSeconds: 0.01)
+        let peaks = (0 ..< 3).map { _ in calibration.full() }.reduce(into: [PeakInstruction: Double]()) { best, run in
+            best.merge(run, uniquingKeysWith: max)
+        }
         XCTAssertEqual(Set(peaks.keys), Set(supported))
         for (instruction, rate) in peaks {
             let lanes: Double = [.fma512: 16, .fma256: 8, .fma128: 4, .bf16dot512: 32][instruction]!
@@ -98,8 +103,14 @@ final class CalibrationTests: XCTestCase {
         cached.placeAgainst(
             peaks: peaks, peakSpread: [:], bandwidth: 52, bandwidthSpread: 0.05, lastLevelCacheBytes: 2 << 30)
         XCTAssertNil(cached.roofNote)
-        XCTAssert(cached.cacheNote?.hasPrefix("cache-resident: reads 1.0 GiB per run, within the 2.0 GiB") == true, cached.cacheNote ?? "")
+        XCTAssert(
+            cached.cacheNote?.hasPrefix("cache-resident: reads 1.0 GiB per run, within the 2.0 GiB") == true,
+            cached.cacheNote ?? "")
         XCTAssertFalse(cached.isDisturbed)
+        // Even within the bandwidth's disagreement: the cause is known.
+        cached.placeAgainst(
+            peaks: peaks, peakSpread: [:], bandwidth: 52, bandwidthSpread: 0.5, lastLevelCacheBytes: 2 << 30)
+        XCTAssertNotNil(cached.cacheNote)
         // Within the measurements' own disagreement it is not marked.
         var within = try record(medianMs: atBandwidth / 1.2)
         within.placeAgainst(peaks: peaks, peakSpread: [:], bandwidth: 52, bandwidthSpread: 0.25)
