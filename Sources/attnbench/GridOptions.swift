@@ -151,17 +151,14 @@ struct GridOptions: ParsableArguments {
             }
             limit = v
         }
-        var plan = SweepPlan(
+        let grid = SweepGrid(
             strategies: names, patterns: patternList, seqLens: lengths, kvLens: keyLengths,
             headDims: dims.map { $0! }.uniqued(),
             batch: layout.batch, heads: layout.headsFlag ?? preset.heads,
             kvHeads: layout.kvHeads ?? (layout.headsFlag == nil ? preset.kvHeads : nil), threads: execution.threads,
-            tile: tile?.description, seed: execution.seed,
-            repetitions: repetition.policy(warmup: execution.warmup),
-            memoryLimitBytes: limit, timeoutSeconds: timeout)
-        plan.kernel = kernelOptions.kernel?.rawValue
-        plan.tuning = kernelOptions.tuning
-        return plan
+            tile: tile?.description, kernel: kernelOptions.kernel?.rawValue, seed: execution.seed,
+            repetitions: repetition.policy(warmup: execution.warmup))
+        return SweepPlan(grid: grid, tuning: kernelOptions.tuning, memoryLimitBytes: limit, timeoutSeconds: timeout)
     }
 }
 

@@ -112,6 +112,16 @@ struct RunCommand: ParsableCommand {
         return repetition.policy(warmup: execution.warmup)
     }
 
+    /// The case the flags name; `shape` (the `--inputs` files') replaces
+    /// the one the shape flags give.
+    func caseConfig(shape given: AttentionShape? = nil) throws -> CaseConfig {
+        CaseConfig(
+            strategy: strategy, tile: tile?.description, kernel: kernelOptions.kernel?.rawValue,
+            tuning: kernelOptions.tuning, shape: try given ?? shape.shape(queryLength: shape.seqLen!),
+            pattern: pattern.description, threads: execution.threads, seed: execution.seed,
+            repetitions: repetitionPolicy, verify: verify, calibrate: calibrate)
+    }
+
     func run() throws {
         var loaded: AttentionInputs?
         let rssBeforeInputs = ProcessMemory.residentBytes()
@@ -120,12 +130,7 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("--inputs \(error)")
             }
         }
-        let config = CaseConfig(
-            strategy: strategy, tile: tile?.description, kernel: kernelOptions.kernel?.rawValue,
-            tuning: kernelOptions.tuning,
-            shape: try loaded?.shape ?? shape.shape(queryLength: shape.seqLen!),
-            pattern: pattern.description, threads: execution.threads, seed: execution.seed,
-            repetitions: repetitionPolicy, verify: verify, calibrate: calibrate)
+        let config = try caseConfig(shape: loaded?.shape)
         let result: CaseResult
         do {
             result = try CaseRunner.run(

@@ -146,7 +146,7 @@ extension CLITests {
             XCTAssertEqual(resumed.status, whileRunning == "peer" ? 1 : 0, resumed.stderr)  // the peer case fails
             let rows = try ReportFile(path: out).rows
             XCTAssertEqual(rows.count, 2, "signal \(signal)")
-            XCTAssertEqual(Set(rows.compactMap(ReportFile.key(of:))).count, 2, "a duplicate row after signal \(signal)")
+            XCTAssertEqual(Set(rows.compactMap(CaseKey.init(row:))).count, 2, "a duplicate row after signal \(signal)")
         }
     }
 }

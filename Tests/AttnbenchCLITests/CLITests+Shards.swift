@@ -43,7 +43,7 @@ extension CLITests {
         let dry = try attnbench(["sweep", "--dry-run", "--out", dir.path("d.csv")] + Self.smallGrid)
         XCTAssertEqual(dry.status, 0, dry.stderr)
         for row in report.rows {
-            let key = ReportFile.key(of: row)!.description
+            let key = CaseKey(row: row)!.description
             XCTAssert(dry.stdout.contains(key + " "), "\(key) not in the dry run")
         }
     }

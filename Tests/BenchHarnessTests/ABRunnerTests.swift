@@ -24,9 +24,10 @@ final class ABRunnerTests: XCTestCase {
 
     func plan(strategies: [String] = ["dense", "tiled"], reps: Int = 12) -> SweepPlan {
         SweepPlan(
-            strategies: strategies, patterns: ["full", "window:4"], seqLens: [16, 32], headDims: [16], batch: 1,
-            heads: 1, kvHeads: nil, threads: 1, tile: nil, seed: 0,
-            repetitions: RepetitionPolicy(warmup: 1, minReps: reps, maxReps: reps, minTime: 0),
+            grid: SweepGrid(
+                strategies: strategies, patterns: ["full", "window:4"], seqLens: [16, 32], headDims: [16], batch: 1,
+                heads: 1, kvHeads: nil, threads: 1, tile: nil, seed: 0,
+                repetitions: RepetitionPolicy(warmup: 1, minReps: reps, maxReps: reps, minTime: 0)),
             memoryLimitBytes: 1 << 34, timeoutSeconds: 60)
     }
 

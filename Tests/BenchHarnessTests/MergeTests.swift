@@ -14,9 +14,11 @@ final class MergeTests: XCTestCase {
     override func tearDown() { directory.remove() }
 
     static let plan = SweepPlan(
-        strategies: ["dense", "tiled", "sliding"], patterns: ["full", "causal", "window:4"], seqLens: [8, 24],
-        headDims: [8], batch: 1, heads: 2, kvHeads: 1, threads: 1, tile: nil, seed: 5,
-        repetitions: RepetitionPolicy(warmup: 0, minReps: 2, maxReps: 2, minTime: 0), memoryLimitBytes: 1 << 34,
+        grid: SweepGrid(
+            strategies: ["dense", "tiled", "sliding"], patterns: ["full", "causal", "window:4"], seqLens: [8, 24],
+            headDims: [8], batch: 1, heads: 2, kvHeads: 1, threads: 1, tile: nil, seed: 5,
+            repetitions: RepetitionPolicy(warmup: 0, minReps: 2, maxReps: 2, minTime: 0)),
+        memoryLimitBytes: 1 << 34,
         timeoutSeconds: 60)
 
     /// Runs shard `k` of `count` (or the whole grid) into `name` and returns the report's path.
@@ -35,7 +37,7 @@ final class MergeTests: XCTestCase {
         try (0 ..< count).map { try sweep(name, shard: SweepShard(index: $0, count: count)) }
     }
 
-    func keys(_ path: String) throws -> [CaseKey] { try ReportFile(path: path).rows.compactMap(ReportFile.key(of:)) }
+    func keys(_ path: String) throws -> [CaseKey] { try ReportFile(path: path).rows.compactMap(CaseKey.init(row:)) }
 
     func testShardsMergeIntoTheUnshardedReport() throws {
         let whole = try sweep("whole.csv")
@@ -281,6 +283,6 @@ final class MergeTests: XCTestCase {
             bandwidthBytes: 1 << 20, shard: shard
         ).run()
         XCTAssertEqual(resumed.count, full.rows.count - 2)
-        XCTAssertEqual(try keys(path), full.rows.compactMap(ReportFile.key(of:)))
+        XCTAssertEqual(try keys(path), full.rows.compactMap(CaseKey.init(row:)))
     }
 }

@@ -55,9 +55,10 @@ final class PeerTests: XCTestCase {
 
     func plan(_ strategies: [String], patterns: [String], lengths: [Int] = [7], kvLens: [Int]? = nil) -> SweepPlan {
         SweepPlan(
-            strategies: strategies, patterns: patterns, seqLens: lengths, kvLens: kvLens, headDims: [5], batch: 1,
-            heads: 4, kvHeads: 2, threads: 1, tile: nil, seed: 11,
-            repetitions: RepetitionPolicy(warmup: 1, minReps: 3, maxReps: 3, minTime: 0),
+            grid: SweepGrid(
+                strategies: strategies, patterns: patterns, seqLens: lengths, kvLens: kvLens, headDims: [5], batch: 1,
+                heads: 4, kvHeads: 2, threads: 1, tile: nil, seed: 11,
+                repetitions: RepetitionPolicy(warmup: 1, minReps: 3, maxReps: 3, minTime: 0)),
             memoryLimitBytes: 1 << 34, timeoutSeconds: 60)
     }
 

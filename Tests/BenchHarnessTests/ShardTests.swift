@@ -9,16 +9,19 @@ import XCTest
 final class ShardTests: XCTestCase {
     /// The default prefill grid: 4 strategies × 4 patterns × N = 512 … 16384.
     static let prefill = SweepPlan(
-        strategies: ["dense", "tiled", "sliding", "block-sparse"],
-        patterns: ["full", "causal", "window:256", "bigbird:64"],
-        seqLens: [512, 1024, 2048, 4096, 8192, 16384], headDims: [64], batch: 1, heads: 8, kvHeads: nil, threads: 2,
-        tile: nil, seed: 0, repetitions: RepetitionPolicy(), memoryLimitBytes: 1 << 34, timeoutSeconds: 300)
+        grid: SweepGrid(
+            strategies: ["dense", "tiled", "sliding", "block-sparse"],
+            patterns: ["full", "causal", "window:256", "bigbird:64"],
+            seqLens: [512, 1024, 2048, 4096, 8192, 16384], headDims: [64], batch: 1, heads: 8, kvHeads: nil, threads: 2,
+            tile: nil, seed: 0, repetitions: RepetitionPolicy()),
+        memoryLimitBytes: 1 << 34, timeoutSeconds: 300)
 
     /// A decode grid with grouped heads, two head dims and a peer.
     static let decode = SweepPlan(
-        strategies: ["tiled", "block-sparse", "torch-sdpa"], patterns: ["full", "bigbird:64", "window:512"],
-        seqLens: [1, 16], kvLens: [4096, 65536], headDims: [64, 128], batch: 1, heads: 32, kvHeads: 8, threads: 2,
-        tile: nil, seed: 0, repetitions: RepetitionPolicy(warmup: 1, minReps: 3, maxReps: 10, minTime: 0.5),
+        grid: SweepGrid(
+            strategies: ["tiled", "block-sparse", "torch-sdpa"], patterns: ["full", "bigbird:64", "window:512"],
+            seqLens: [1, 16], kvLens: [4096, 65536], headDims: [64, 128], batch: 1, heads: 32, kvHeads: 8, threads: 2,
+            tile: nil, seed: 0, repetitions: RepetitionPolicy(warmup: 1, minReps: 3, maxReps: 10, minTime: 0.5)),
         memoryLimitBytes: 1 << 34, timeoutSeconds: 300)
 
     func testEveryCaseLandsInExactlyOneShard() throws {

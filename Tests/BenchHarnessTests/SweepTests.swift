@@ -16,9 +16,10 @@ final class SweepTests: XCTestCase {
         lengths: [Int] = [16, 40], memoryLimit: Int = 1 << 34, timeout: Double = 60
     ) -> SweepPlan {
         SweepPlan(
-            strategies: strategies, patterns: patterns, seqLens: lengths, headDims: [16], batch: 1, heads: 2,
-            kvHeads: 1, threads: 2, tile: nil, seed: 3,
-            repetitions: RepetitionPolicy(warmup: 0, minReps: 3, maxReps: 3, minTime: 0),
+            grid: SweepGrid(
+                strategies: strategies, patterns: patterns, seqLens: lengths, headDims: [16], batch: 1, heads: 2,
+                kvHeads: 1, threads: 2, tile: nil, seed: 3,
+                repetitions: RepetitionPolicy(warmup: 0, minReps: 3, maxReps: 3, minTime: 0)),
             memoryLimitBytes: memoryLimit, timeoutSeconds: timeout)
     }
 
@@ -35,7 +36,7 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(report.rows.count, records.count)
         for (row, record) in zip(report.rows, records) {
             XCTAssertEqual(row.count, ReportSchema.columns.count)
-            XCTAssertEqual(ReportFile.key(of: row), record.key)
+            XCTAssertEqual(CaseKey(row: row), record.key)
             XCTAssertEqual(row["status"], record.status.rawValue)
             XCTAssertEqual(row["schema_version"], "\(ReportSchema.version)")
             if record.status == .ok {
@@ -220,15 +221,15 @@ final class SweepTests: XCTestCase {
     }
 }
 
-/// The README documents every CSV column: its table is the schema's own.
-final class ReadmeSchemaTests: XCTestCase {
-    func testReadmeHoldsTheSchemaTable() throws {
-        let readme = URL(fileURLWithPath: #filePath)  // Tests/BenchHarnessTests/SweepTests.swift
+/// docs/report-columns.md documents every CSV column: its table is the schema's own.
+final class ReportColumnsDocTests: XCTestCase {
+    func testReportColumnsDocHoldsTheSchemaTable() throws {
+        let columnsDoc = URL(fileURLWithPath: #filePath)  // Tests/BenchHarnessTests/SweepTests.swift
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("README.md")
-        let text = try String(contentsOf: readme, encoding: .utf8)
+            .appendingPathComponent("docs").appendingPathComponent("report-columns.md")
+        let text = try String(contentsOf: columnsDoc, encoding: .utf8)
         XCTAssert(
             text.contains(ReportSchema.markdownTable()),
-            "README.md's column table differs from `attnbench sweep --print-schema`; paste the new one in")
+            "docs/report-columns.md's column table differs from `attnbench sweep --print-schema`; paste the new one in")
     }
 }

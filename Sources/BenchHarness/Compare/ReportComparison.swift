@@ -165,7 +165,7 @@ public enum ReportComparison {
         var out: [CaseKey: [String: String]] = [:]
         var lineOf: [CaseKey: Int] = [:]
         for (row, line) in zip(report.rows, report.lines) {
-            guard let k = ReportFile.key(of: row) else {
+            guard let k = CaseKey(row: row) else {
                 throw InputError(description: "\(report.path): row \(line) does not name a case")
             }
             if let earlier = out[k] {

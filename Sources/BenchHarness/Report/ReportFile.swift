@@ -147,20 +147,6 @@ public struct ReportFile: Sendable {
         rows = records.map { Dictionary(uniqueKeysWithValues: zip(ReportSchema.header, ReportSchema.cells($0))) }
         lines = Array(2 ..< 2 + records.count)
     }
-
-    /// The case key of a row.
-    public static func key(of row: [String: String]) -> CaseKey? {
-        func int(_ c: String) -> Int? { row[c].flatMap { Int($0) } }
-        guard let strategy = row["strategy"], let pattern = row["pattern"], let b = int("batch"), let h = int("heads"),
-            let g = int("kv_heads"), let n = int("seq_len"), let nk = int("kv_len"), let d = int("head_dim"),
-            let t = int("threads")
-        else { return nil }
-        var key = CaseKey(
-            strategy: strategy, pattern: pattern, shape: .init(unchecked: b, h, g, n, nk, d), threads: t,
-            tile: row["tile"] ?? "")
-        key.machine = row["machine"] ?? ""
-        return key
-    }
 }
 
 /// Appends rows to a report, flushing each one: an interrupted sweep keeps

@@ -181,7 +181,7 @@ public struct ReportMerge {
             var chosen: [CaseKey: (row: [String: String], path: String, line: Int)] = [:]
             for input in group {
                 for (row, line) in zip(input.report.rows, input.report.lines) {
-                    guard var key = ReportFile.key(of: row) else {
+                    guard var key = CaseKey(row: row) else {
                         throw Refusal(description: "\(input.path): row \(line) does not name a case")
                     }
                     key.machine = ""

@@ -83,16 +83,13 @@ public struct CaseExecutor: Sendable {
     /// this form (commit 59a75f2) are passed, so an older build can be the
     /// baseline of an A/B run.
     public static func childArguments(_ c: CaseConfig) -> [String] {
-        var args = [
-            "run", "--strategy", c.strategy, "--seq-len", "\(c.shape.queryLength)",
-            "--kv-len", "\(c.shape.keyLength)", "--batch", "\(c.shape.batch)", "--heads", "\(c.shape.heads)",
-            "--kv-heads", "\(c.shape.kvHeads)", "--head-dim", "\(c.shape.headDim)", "--pattern", c.pattern,
-            "--threads", "\(c.threads)", "--seed", "\(c.seed)", "--warmup", "\(c.repetitions.warmup)",
-            "--min-reps", "\(c.repetitions.minReps)", "--max-reps", "\(c.repetitions.maxReps)",
-            "--min-time", "\(c.repetitions.minTime)", "--format", "json",
-        ]
+        var args =
+            ["run"] + CaseKey(c).runArguments + [
+                "--seed", "\(c.seed)", "--warmup", "\(c.repetitions.warmup)",
+                "--min-reps", "\(c.repetitions.minReps)", "--max-reps", "\(c.repetitions.maxReps)",
+                "--min-time", "\(c.repetitions.minTime)", "--format", "json",
+            ]
         if c.verify { args.append("--verify") }
-        if let t = c.tile { args += ["--tile", t] }
         // Newer flags only when asked for, so that older builds still answer.
         if let k = c.kernel { args += ["--kernel", k] }
         if let t = c.tuning { args += ["--tuning", t] }

@@ -1,75 +1,37 @@
 import Attention
 import Foundation
 
-/// The grid of a sweep and how each case is run.
+/// A sweep: its grid (the cases, and how each is run), the tuning file its
+/// cases read, and the budgets a case must fit. The grid's fields read as
+/// the plan's own (`plan.seqLens`).
+@dynamicMemberLookup
 public struct SweepPlan: Sendable {
-    public var strategies: [String]
-    public var patterns: [String]
-    public var seqLens: [Int]
-    /// The key lengths every query length meets, or nil for Nk = Nq.
-    public var kvLens: [Int]?
-    public var headDims: [Int]
-    public var batch: Int
-    public var heads: Int
-    public var kvHeads: Int?
-    public var threads: Int
-    public var tile: String?
-    /// `--kernel` and `--tuning` for every case (nil: not given).
-    public var kernel: String?
+    public var grid: SweepGrid
+    /// `--tuning` for every case: a file, `none`, or nil for the default location.
     public var tuning: String?
-    public var seed: UInt64
-    public var repetitions: RepetitionPolicy
     /// A case whose predicted peak resident set exceeds this is skipped.
     public var memoryLimitBytes: Int
     /// Seconds a case may run; also the budget for predicted time.
     public var timeoutSeconds: Double
 
-    public init(
-        strategies: [String], patterns: [String], seqLens: [Int], kvLens: [Int]? = nil, headDims: [Int],
-        batch: Int, heads: Int, kvHeads: Int?, threads: Int, tile: String?, seed: UInt64,
-        repetitions: RepetitionPolicy, memoryLimitBytes: Int, timeoutSeconds: Double
-    ) {
-        self.strategies = strategies
-        self.patterns = patterns
-        self.seqLens = seqLens
-        self.kvLens = kvLens
-        self.headDims = headDims
-        self.batch = batch
-        self.heads = heads
-        self.kvHeads = kvHeads
-        self.threads = threads
-        self.tile = tile
-        self.seed = seed
-        self.repetitions = repetitions
+    public init(grid: SweepGrid, tuning: String? = nil, memoryLimitBytes: Int, timeoutSeconds: Double) {
+        self.grid = grid
+        self.tuning = tuning
         self.memoryLimitBytes = memoryLimitBytes
         self.timeoutSeconds = timeoutSeconds
+    }
+
+    public subscript<Value>(dynamicMember path: WritableKeyPath<SweepGrid, Value>) -> Value {
+        get { grid[keyPath: path] }
+        set { grid[keyPath: path] = newValue }
     }
 
     /// Resident memory of the process itself (runtime, OpenBLAS, code),
     /// added to every case's prediction (docs/DECISIONS.md).
     public static let processOverheadBytes = 64 << 20
 
-    /// The cases in run order: shortest lengths first (query length, then
-    /// key length), so the cheap part of the picture arrives early.
-    public func cases() throws -> [CaseConfig] {
-        var out: [CaseConfig] = []
-        for d in headDims {
-            for (n, nk) in seqLens.flatMap({ n in (kvLens ?? [n]).map { (n, $0) } }) {
-                let shape = try AttentionShape(
-                    batch: batch, heads: heads, kvHeads: kvHeads, queryLength: n, keyLength: nk, headDim: d)
-                for p in patterns {
-                    for s in strategies {
-                        out.append(
-                            CaseConfig(
-                                strategy: s, tile: tile, kernel: kernel, tuning: tuning, shape: shape,
-                                pattern: p, threads: threads, seed: seed, repetitions: repetitions,
-                                verify: true))
-                    }
-                }
-            }
-        }
-        return out
-    }
+    /// The grid's cases in run order (``SweepGrid/cases(tuning:)``).
+    public func cases() throws -> [CaseConfig] { try grid.cases(tuning: tuning) }
 
     /// Parses `512,1024,4096` or a doubling range `512:65536`.
     public static func parseLengths(_ text: String) -> [Int]? {

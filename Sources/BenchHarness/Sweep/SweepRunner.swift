@@ -101,7 +101,7 @@ public final class SweepRunner {
             if !existing.rows.isEmpty && !resume {
                 throw SweepError.existingReport(path: outputPath, rows: existing.rows.count)
             }
-            finished = Set(existing.rows.compactMap(ReportFile.key(of:)))
+            finished = Set(existing.rows.compactMap(CaseKey.init(row:)))
             earlierRows = existing.rows
         }
         var environment = EnvironmentReport.capture(
@@ -367,10 +367,13 @@ extension SweepRecord {
 /// the pairs the strategy computes (all Nq·Nk for dense, the attended ones
 /// otherwise). Used only to skip cases that could not finish in time.
 struct TimeModel {
-    private var last: [String: (work: Double, ms: Double, size: Int, lengths: String)] = [:]
+    private var last: [CaseKey: (work: Double, ms: Double, size: Int, lengths: String)] = [:]
 
-    private func family(_ c: CaseConfig) -> String {
-        "\(c.strategy)|\(c.pattern)|\(c.shape.batch)|\(c.shape.heads)|\(c.shape.kvHeads)|\(c.shape.headDim)|\(c.threads)|\(c.tile ?? "")"
+    /// The case's key without its lengths: every axis but the two that grow.
+    private func family(_ c: CaseConfig) -> CaseKey {
+        var key = CaseKey(c)
+        (key.seqLen, key.kvLen) = (0, 0)
+        return key
     }
 
     private func work(_ c: CaseConfig, _ mask: AttentionMask) -> Double { max(1, Self.computedFlops(c, mask: mask)) }
