@@ -18,7 +18,7 @@ public enum NumpyFileError: Error, CustomStringConvertible, Equatable, Sendable 
     case malformedHeader(path: String, detail: String)
     /// `descr` is not a dtype this reader converts.
     case unsupportedDType(path: String, descr: String)
-    /// `descr` is a big-endian float (`>f4`, `>f8`).
+    /// `descr` is a big-endian float (`>f2`, `>f4`, `>f8`).
     case bigEndian(path: String, descr: String)
     /// `fortran_order` is `True`.
     case fortranOrder(path: String)
@@ -44,7 +44,7 @@ public enum NumpyFileError: Error, CustomStringConvertible, Equatable, Sendable 
     }
 
     public var description: String {
-        let allowedDTypes = "allowed: <f4 float32, <f8 float64"
+        let allowedDTypes = "allowed: <f2 float16, <f4 float32, <f8 float64"
         let text: String
         switch self {
         case .cannotRead(_, let reason):

@@ -2,17 +2,24 @@ import Foundation
 
 /// The element types the reader accepts.
 enum NumpyDType {
-    case float32, float64
+    case float16, float32, float64
 
-    var byteWidth: Int { self == .float32 ? 4 : 8 }
+    var byteWidth: Int {
+        switch self {
+        case .float16: 2
+        case .float32: 4
+        case .float64: 8
+        }
+    }
 
     /// Maps a `descr` string to a dtype, or throws the error that names what
     /// is wrong with it.
     init(descr: String, path: String) throws {
         switch descr {
+        case "<f2": self = .float16
         case "<f4": self = .float32
         case "<f8": self = .float64
-        case ">f4", ">f8": throw NumpyFileError.bigEndian(path: path, descr: descr)
+        case ">f2", ">f4", ">f8": throw NumpyFileError.bigEndian(path: path, descr: descr)
         default: throw NumpyFileError.unsupportedDType(path: path, descr: descr)
         }
     }

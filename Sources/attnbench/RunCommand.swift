@@ -41,7 +41,9 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: "Q, K, V from .npy files Q,K,V ([B, heads, N, d], float32 or float64); the shape comes from the files.")
+        help:
+            "Q, K, V from .npy files Q,K,V ([B, heads, N, d], float16, float32 or float64); the shape comes from the files."
+    )
     var inputs: String?
 
     @Option(

@@ -163,6 +163,26 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// A float16 `.npy` file (`<f2`) is read exactly, beside float32 and
+    /// float64 ones: the output is NumPy's attention of the float16 values.
+    func testFloat16InputsAreWidenedExactly() throws {
+        let inputs = [try fixture("q"), try fixture("k"), try fixture("v16")].joined(separator: ",")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("attnbench-f16-\(UUID()).npy").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try attnbench([
+            "run", "--strategy", "tiled", "--inputs", inputs, "--pattern", "causal", "--reps", "1", "--verify",
+            "--save-output", out,
+        ])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let got = try NumpyFile.read(path: out), expected = try NumpyFile.read(path: try fixture("expected_causal_v16"))
+        XCTAssertEqual(got.shape, expected.shape)
+        let worst = zip(got.values, expected.values).map { abs($0 - $1) }.max() ?? .infinity
+        XCTAssertLessThan(worst, 1e-5)
+        // Against the float32 values' output it differs by float16's rounding of V.
+        let float32 = try NumpyFile.read(path: try fixture("expected_causal"))
+        XCTAssertGreaterThan(zip(got.values, float32.values).map { abs($0 - $1) }.max() ?? 0, 1e-5)
+    }
+
     func testBadInputFilesNameTheFile() throws {
         let q = try fixture("q"), k = try fixture("k"), v = try fixture("v")
         let cases: [([String], String)] = [

@@ -78,6 +78,15 @@ final class NumpyFileTests: XCTestCase {
         XCTAssertEqual(array.values, (0 ..< 12).map { Float(Double($0) * 0.1 - 0.5) })
     }
 
+    /// Every binary16 value is a Float: the widening is exact, subnormals,
+    /// the largest finite value and the sign of zero included.
+    func testReadsFloat16FixtureExactly() throws {
+        let array = try NumpyFile.read(path: fixture("f16_small"))
+        XCTAssertEqual(array.shape, [3, 4])
+        let expected: [Float] = (0 ..< 8).map { Float($0) * 0.25 - 1 } + [65504, 0x1p-24, -0.0, 0.0999755859375]
+        XCTAssertEqual(array.values.map(\.bitPattern), expected.map(\.bitPattern))
+    }
+
     func testReadsVersion2And3Headers() throws {
         for name in ["f32_v2", "f32_v3"] {
             let array = try NumpyFile.read(path: fixture(name))
@@ -109,7 +118,7 @@ final class NumpyFileTests: XCTestCase {
         XCTAssertEqual(error, .unsupportedDType(path: path, descr: "<i4"))
         XCTAssertEqual(
             error?.description,
-            "\(path): dtype '<i4' is not supported (allowed: <f4 float32, <f8 float64)")
+            "\(path): dtype '<i4' is not supported (allowed: <f2 float16, <f4 float32, <f8 float64)")
     }
 
     func testRejectsBigEndian() throws {
@@ -212,10 +221,14 @@ final class NumpyFileTests: XCTestCase {
             payload: [UInt8](repeating: 0, count: 8), in: dir)
         guard case .unsupportedDType? = readError(structured) else { return XCTFail("expected unsupportedDType") }
 
-        let half = try writeRaw(
-            "half.npy", header: "{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }\n",
+        let complex = try writeRaw(
+            "complex.npy", header: "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }\n",
+            payload: [UInt8](repeating: 0, count: 8), in: dir)
+        XCTAssertEqual(readError(complex), .unsupportedDType(path: complex, descr: "<c8"))
+        let bigHalf = try writeRaw(
+            "big-half.npy", header: "{'descr': '>f2', 'fortran_order': False, 'shape': (1,), }\n",
             payload: [0, 0], in: dir)
-        XCTAssertEqual(readError(half), .unsupportedDType(path: half, descr: "<f2"))
+        XCTAssertEqual(readError(bigHalf), .bigEndian(path: bigHalf, descr: ">f2"))
     }
 
     func testAcceptsHeaderVariants() throws {

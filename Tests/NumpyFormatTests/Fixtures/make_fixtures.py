@@ -27,6 +27,12 @@ def main():
     np.save(path("f32_2x3x4x5.npy"), f32)
     # Readable: float64 value i is i * 0.1 - 0.5 (computed in float64), rounded to float32 on read.
     np.save(path("f64_small.npy"), (np.arange(12, dtype=np.float64) * 0.1 - 0.5).reshape(3, 4))
+    # Readable: float16, widened exactly: i * 0.25 - 1, then the largest
+    # finite value, the smallest subnormal, negative zero and a value that
+    # float16 rounds (0.1 -> 0.0999755859375).
+    f16 = np.concatenate([np.arange(8, dtype=np.float16) * np.float16(0.25) - np.float16(1),
+                          np.array([65504, 2.0**-24, -0.0, 0.1], dtype=np.float16)])
+    np.save(path("f16_small.npy"), f16.reshape(3, 4))
     # Readable: the same float32 data with version 2.0 and 3.0 headers.
     small = (np.arange(6, dtype=np.float32) * 0.5).reshape(2, 3)
     save_version("f32_v2.npy", small, (2, 0))
