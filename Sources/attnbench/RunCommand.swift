@@ -240,11 +240,10 @@ enum TextReport {
                                 "the read bandwidth moved by %.0f%% between before and after the case (tolerance %.0f%%): the host's neighbours took some; the fraction is uncertain by that much",
                             moved * 100, CalibrationLog.tolerance * 100))
                 }
-                let cache = BandwidthCalibration.lastLevelCacheBytes
-                if place.fractionOfBandwidth > 1, roofline.fitsInCache(cache) {
-                    warnings.append(
-                        roofline.cacheResidentNote(
-                            achievedGBps: place.achievedGBps, fraction: place.fractionOfBandwidth, cacheBytes: cache))
+                if let note = roofline.cacheResidentNote(
+                    place, cacheBytes: BandwidthCalibration.lastLevelCacheBytes)
+                {
+                    warnings.append(note)
                 } else if place.fractionOfBandwidth > 1 {
                     warnings.append(
                         String(

@@ -58,13 +58,16 @@ public struct Roofline: Sendable, Equatable {
     /// without anything having moved: the DRAM roof is not its limit.
     public func fitsInCache(_ cacheBytes: Int) -> Bool { cacheBytes > 0 && minimumBytes <= cacheBytes }
 
-    /// The reason a row of a cache-resident case (``fitsInCache(_:)``) gives
-    /// for a memory fraction above 1.
-    public func cacheResidentNote(achievedGBps: Double, fraction: Double, cacheBytes: Int) -> String {
-        String(
+    /// Why `place` is above the DRAM roof, when it is and the case is
+    /// cache-resident (``fitsInCache(_:)``); nil otherwise. A known cause at
+    /// any fraction above 1, unlike a moved roof, which is only suspected
+    /// past the roof's own disagreement.
+    public func cacheResidentNote(_ place: Placement, cacheBytes: Int) -> String? {
+        guard place.fractionOfBandwidth > 1, fitsInCache(cacheBytes) else { return nil }
+        return String(
             format:
                 "cache-resident: reads %@ per run, within the %@ last-level cache, so repeated runs read it from cache at %.1f GB/s (%.0f%% of the DRAM read bandwidth); the DRAM roof is not its limit",
-            Bytes.format(minimumBytes), Bytes.format(cacheBytes), achievedGBps, fraction * 100)
+            Bytes.format(minimumBytes), Bytes.format(cacheBytes), place.achievedGBps, place.fractionOfBandwidth * 100)
     }
 
     /// A measured case against both roofs.

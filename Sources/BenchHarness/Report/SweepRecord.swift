@@ -93,13 +93,9 @@ public struct SweepRecord: Sendable {
         cacheNote = nil
         guard let p = placement, let instruction = peakInstruction, let roofline else { return }
         let bandwidth = readBandwidthLocalGBps ?? reference
-        // A cache-resident case passes the DRAM roof for a known reason, so
-        // it says so at any fraction above 1; otherwise only a fraction past
-        // the roof's own disagreement is more than noise.
-        if p.fractionOfBandwidth > 1, roofline.fitsInCache(lastLevelCacheBytes) {
-            cacheNote = roofline.cacheResidentNote(
-                achievedGBps: p.achievedGBps, fraction: p.fractionOfBandwidth, cacheBytes: lastLevelCacheBytes)
-        } else if p.fractionOfBandwidth > 1 + bandwidthSpread {
+        cacheNote = roofline.cacheResidentNote(p, cacheBytes: lastLevelCacheBytes)
+        guard cacheNote == nil else { return }
+        if p.fractionOfBandwidth > 1 + bandwidthSpread {
             roofNote = String(
                 format:
                     "achieved %.1f GB/s, %.0f%% of the read bandwidth measured before the case (%.1f GB/s), more than the sweep's bandwidth measurements disagree (%.0f%%): the bandwidth moved while the case ran",
