@@ -37,7 +37,8 @@ public enum ChildProcess {
     static let parentVariable = "ATTNBENCH_PARENT_PID"
 
     /// Runs `executable arguments…`, killing its group after `timeout`
-    /// seconds; `environment` adds to (or overrides) this process's
+    /// seconds (counted from the spawn; a child that exits only later is
+    /// timed out too); `environment` adds to (or overrides) this process's
     /// environment.
     public static func run(
         executable: String, arguments: [String], timeout: Double, environment extra: [String: String] = [:]
@@ -66,14 +67,19 @@ public enum ChildProcess {
         let streams = [Stream(fd: out[0], keepFirst: true), Stream(fd: err[0], keepFirst: false)]
         let deadline = Date().addingTimeInterval(timeout)
         var timedOut = false
-        // Until the child exits: read what comes, kill the group at the deadline.
+        // Until the child exits: read what comes, kill the group at the
+        // deadline. A wait never reaches past the deadline, and a child seen
+        // to have exited only after it ran past its time: the output it sent
+        // meanwhile must not pass it as finished.
         while !hasExited(pid) {
-            if !timedOut && Date() >= deadline {
+            let remaining = deadline.timeIntervalSinceNow
+            if !timedOut && remaining <= 0 {
                 kill(-pid, SIGKILL)
                 timedOut = true
             }
-            pump(streams, milliseconds: 50)
+            pump(streams, milliseconds: timedOut ? 50 : Int32(min(50, max(1, (remaining * 1000).rounded(.up)))))
         }
+        if Date() >= deadline { timedOut = true }
         ProcessSupervisor.shared.endGroup(pid)
         let drainEnd = Date().addingTimeInterval(drainGrace)
         while streams.contains(where: { $0.isOpen }) && Date() < drainEnd { pump(streams, milliseconds: 50) }
