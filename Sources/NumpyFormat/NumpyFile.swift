@@ -132,10 +132,22 @@ public enum NumpyFile {
     /// The bytes of a version 1.0 (2.0 if the header is huge) `<f4` C-order
     /// `.npy` file; `path` only names it in errors.
     public static func encode(_ values: UnsafeBufferPointer<Float>, shape: [Int], path: String) throws -> Data {
-        guard NumpyShape.elementCount(shape) == values.count else {
-            throw NumpyFileError.shapeMismatch(path: path, shape: shape, valueCount: values.count)
+        try encode(UnsafeRawBufferPointer(values), descr: "<f4", count: values.count, shape: shape, path: path)
+    }
+
+    /// The bytes of a `<f2` (IEEE half) file of `values`.
+    public static func encode(_ values: UnsafeBufferPointer<Float16>, shape: [Int], path: String) throws -> Data {
+        try encode(UnsafeRawBufferPointer(values), descr: "<f2", count: values.count, shape: shape, path: path)
+    }
+
+    /// The bytes of a file of `count` little-endian elements of `descr` at `raw`.
+    private static func encode(
+        _ raw: UnsafeRawBufferPointer, descr: String, count: Int, shape: [Int], path: String
+    ) throws -> Data {
+        guard NumpyShape.elementCount(shape) == count else {
+            throw NumpyFileError.shapeMismatch(path: path, shape: shape, valueCount: count)
         }
-        let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': \(NumpyShape.text(shape)), }"
+        let dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(NumpyShape.text(shape)), }"
         var header = Array(dict.utf8)
         // Preamble: magic, 2 version bytes, then a 2-byte (1.0) or 4-byte (2.0) length.
         var version: UInt8 = 1
@@ -149,21 +161,15 @@ public enum NumpyFile {
         header += [UInt8](repeating: 0x20, count: padding)
         header.append(0x0A)  // '\n' ends the header, as the format requires.
 
-        var data = Data(capacity: preamble + header.count + values.count * 4)
+        var data = Data(capacity: preamble + header.count + raw.count)
         data.append(contentsOf: magic)
         data.append(contentsOf: [version, 0])
         let length = UInt32(header.count)
         let lengthBytes = version == 1 ? 2 : 4
         for i in 0 ..< lengthBytes { data.append(UInt8(truncatingIfNeeded: length >> (8 * UInt32(i)))) }
         data.append(contentsOf: header)
-        #if _endian(little)
-            if !values.isEmpty { data.append(values) }
-        #else
-            for value in values {
-                let bits = value.bitPattern.littleEndian
-                withUnsafeBytes(of: bits) { data.append(contentsOf: $0) }
-            }
-        #endif
+        // x86_64 and arm64 are little-endian, as the files are.
+        if !raw.isEmpty { data.append(contentsOf: raw) }
         return data
     }
 

@@ -20,6 +20,26 @@ enum GridPreset: String, ExpressibleByArgument, CaseIterable {
     var heads: Int { self == .prefill ? 8 : 32 }
     var kvHeads: Int? { self == .prefill ? nil : 8 }
     var headDims: String { self == .prefill ? "64" : "128" }
+    /// Decoding reads the KV cache, whose bytes the precision halves.
+    var dtypes: String { self == .prefill ? "f32" : "f32,f16,bf16" }
+}
+
+/// A comma list of precisions, each once, in the order given; the error names `flag`.
+func parsePrecisions(_ text: String, flag: String) throws -> [Precision] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    let parsed = parts.map { Precision(rawValue: $0) }
+    guard !parts.isEmpty, parsed.allSatisfy({ $0 != nil }) else {
+        throw ValidationError("\(flag) '\(text)' must be a comma list of \(Precision.allowedList)")
+    }
+    return parsed.map { $0! }.uniqued()
+}
+
+extension Array where Element == Precision {
+    /// The one precision of a single-valued flag.
+    func onlyElement(flag: String) throws -> Precision {
+        guard count == 1 else { throw ValidationError("\(flag) takes one of \(Precision.allowedList), got \(count)") }
+        return self[0]
+    }
 }
 
 /// The grid of cases and its budgets, shared by `sweep` and `ab`.
@@ -76,6 +96,14 @@ struct GridOptions: ParsableArguments {
     var headDims: String { headDimsFlag ?? preset.headDims }
 
     @Option(
+        name: .customLong("dtypes"), parsing: .unconditional,
+        help:
+            "Comma-separated storage precisions of Q, K, V and O: f32, f16, bf16 (accumulation is f32; default: the preset's, prefill f32, decode f32,f16,bf16)."
+    )
+    var dtypesFlag: String?
+    var dtypes: String { dtypesFlag ?? preset.dtypes }
+
+    @Option(
         parsing: .unconditional, help: "Tile ROWSxCOLUMNS for the blockwise strategies (default: each strategy's).",
         transform: parseTile)
     var tile: TileSize?
@@ -130,6 +158,7 @@ struct GridOptions: ParsableArguments {
         guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) >= 1 }) else {
             throw ValidationError("--head-dims '\(headDims)' must be a comma list of integers ≥ 1")
         }
+        let precisions = try parsePrecisions(dtypes, flag: "--dtypes")
         if let n = kvLen, n < 1 { throw ValidationError("--kv-len must be at least 1, got \(n)") }
         if kvLen != nil, kvLensFlag != nil { throw ValidationError("give --kv-len or --kv-lens, not both") }
         var keyLengths: [Int]? = kvLen.map { [$0] }
@@ -153,7 +182,7 @@ struct GridOptions: ParsableArguments {
         }
         let grid = SweepGrid(
             strategies: names, patterns: patternList, seqLens: lengths, kvLens: keyLengths,
-            headDims: dims.map { $0! }.uniqued(),
+            headDims: dims.map { $0! }.uniqued(), dtypes: precisions,
             batch: layout.batch, heads: layout.headsFlag ?? preset.heads,
             kvHeads: layout.kvHeads ?? (layout.headsFlag == nil ? preset.kvHeads : nil), threads: execution.threads,
             tile: tile?.description, kernel: kernelOptions.kernel?.rawValue, seed: execution.seed,

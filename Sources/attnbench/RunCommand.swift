@@ -29,6 +29,13 @@ struct RunCommand: ParsableCommand {
     )
     var tile: TileSize?
 
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Storage of Q, K, V and O: f32, f16 or bf16 (accumulation is f32; random inputs are the f32 draws rounded to nearest even).",
+        transform: { try parsePrecisions($0, flag: "--dtype").onlyElement(flag: "--dtype") })
+    var dtype: Precision = .f32
+
     @OptionGroup var kernelOptions: KernelOptions
 
     @Option(
@@ -42,13 +49,15 @@ struct RunCommand: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help:
-            "Q, K, V from .npy files Q,K,V ([B, heads, N, d], float16, float32 or float64); the shape comes from the files."
+            "Q, K, V from .npy files Q,K,V ([B, heads, N, d], float16, float32 or float64), rounded to --dtype; the shape comes from the files."
     )
     var inputs: String?
 
     @Option(
         name: .customLong("save-output"), parsing: .unconditional,
-        help: "Write the output O as a [B, H, Nq, d] float32 .npy file.")
+        help:
+            "Write the output O as a [B, H, Nq, d] .npy file: <f4 for f32, <f2 for f16, <f4 holding the bf16 values for bf16."
+    )
     var saveOutput: String?
 
     @Flag(help: "Compare the output with the float64 reference (a documented row sample for large problems).")
@@ -120,7 +129,7 @@ struct RunCommand: ParsableCommand {
         CaseConfig(
             strategy: strategy, tile: tile?.description, kernel: kernelOptions.kernel?.rawValue,
             tuning: kernelOptions.tuning, shape: try given ?? shape.shape(queryLength: shape.seqLen!),
-            pattern: pattern.description, threads: execution.threads, seed: execution.seed,
+            pattern: pattern.description, precision: dtype, threads: execution.threads, seed: execution.seed,
             repetitions: repetitionPolicy, verify: verify, calibrate: calibrate)
     }
 
@@ -128,7 +137,9 @@ struct RunCommand: ParsableCommand {
         var loaded: AttentionInputs?
         let rssBeforeInputs = ProcessMemory.residentBytes()
         if let files = inputs?.split(separator: ",").map(String.init) {
-            do { loaded = try TensorFiles.load(query: files[0], key: files[1], value: files[2]) } catch {
+            do {
+                loaded = try TensorFiles.load(query: files[0], key: files[1], value: files[2], precision: dtype)
+            } catch {
                 throw ValidationError("--inputs \(error)")
             }
         }

@@ -22,6 +22,11 @@ struct TuneCommand: ParsableCommand {
     @Option(name: .customLong("head-dims"), parsing: .unconditional, help: "Comma-separated head dimensions.")
     var headDims: String = "64"
 
+    @Option(
+        parsing: .unconditional,
+        help: "Comma-separated storage precisions (f32, f16, bf16); winners are kept per precision.")
+    var dtypes: String = "f32"
+
     @Option(parsing: .unconditional, help: "Comma-separated patterns; each strategy is tuned on those it supports.")
     var patterns: String = "full,causal,window:256,bigbird:64"
 
@@ -50,6 +55,7 @@ struct TuneCommand: ParsableCommand {
             }
         }
         for p in patterns.split(separator: ",") { _ = try parsePattern(String(p)) }
+        _ = try parsePrecisions(dtypes, flag: "--dtypes")
         guard let dims = Optional(headDims.split(separator: ",").map { Int($0) }), !dims.isEmpty,
             dims.allSatisfy({ ($0 ?? 0) >= 1 })
         else {
@@ -74,6 +80,7 @@ struct TuneCommand: ParsableCommand {
         let tuner = Tuner(
             strategies: strategies.split(separator: ",").map(String.init),
             headDims: headDims.split(separator: ",").compactMap { Int($0) },
+            precisions: try parsePrecisions(dtypes, flag: "--dtypes"),
             patterns: patterns.split(separator: ",").map(String.init), seqLen: seqLen, heads: heads,
             threads: threads, reps: reps)
         FileHandle.standardError.write(

@@ -10,13 +10,14 @@ public struct CheckedRun {
 }
 
 public enum ReferenceCheck {
-    /// Runs `strategy` on seeded standard normal inputs and compares every
-    /// output element with ``ReferenceAttention``.
+    /// Runs `strategy` on seeded standard normal inputs stored in
+    /// `precision` and compares every output element with
+    /// ``ReferenceAttention`` on those (rounded) inputs.
     public static func run(
         _ strategy: any AttentionStrategy, shape: AttentionShape, pattern: MaskPattern,
-        seed: UInt64, threads: Int = 2
+        seed: UInt64, threads: Int = 2, precision: Precision = .f32
     ) throws -> CheckedRun {
-        let inputs = AttentionInputs.random(shape: shape, seed: seed)
+        let inputs = AttentionInputs.random(shape: shape, seed: seed, precision: precision)
         let mask = try AttentionMask(pattern, shape: shape)
         let output = inputs.makeOutput()
         output.fill(.nan)  // a strategy that forgets a row cannot pass

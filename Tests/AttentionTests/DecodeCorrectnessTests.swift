@@ -107,9 +107,11 @@ final class DecodeCorrectnessTests: XCTestCase {
             return acc + [m, w.reduce(0, +)]
         }
         let partials = state([0, 1]) + state([2]) + [0, 0, -.infinity, 0]
+        // The merge overwrites the first piece's accumulator: each call gets a copy.
+        var two = partials, three = partials, none: [Float] = [0, 0, -.infinity, 0]
         var out: [Float] = [9, 9]
         KeySplit(count: 2).merge(
-            partials: partials, pieceStride: 4, rows: 1, headDim: 2, into: &out, groupStride: 0, perGroup: 1)
+            partials: &two, pieceStride: 4, rows: 1, headDim: 2, into: &out, groupStride: 0, perGroup: 1)
         let w = s.map { exp2($0 - 3) }, total = w.reduce(0, +)
         for c in 0 ..< 2 {
             XCTAssertEqual(out[c], (0 ..< 3).reduce(Float(0)) { $0 + w[$1] * v[$1][c] } / total, accuracy: 1e-6)
@@ -117,12 +119,12 @@ final class DecodeCorrectnessTests: XCTestCase {
         // Three pieces where the third attended nothing: its weight is zero.
         var out3: [Float] = [9, 9]
         KeySplit(count: 3).merge(
-            partials: partials, pieceStride: 4, rows: 1, headDim: 2, into: &out3, groupStride: 0, perGroup: 1)
+            partials: &three, pieceStride: 4, rows: 1, headDim: 2, into: &out3, groupStride: 0, perGroup: 1)
         XCTAssertEqual(out3, out)
         // Nothing attended at all: zeros.
         var empty: [Float] = [9, 9]
         KeySplit(count: 1).merge(
-            partials: [0, 0, -.infinity, 0], pieceStride: 4, rows: 1, headDim: 2, into: &empty, groupStride: 0,
+            partials: &none, pieceStride: 4, rows: 1, headDim: 2, into: &empty, groupStride: 0,
             perGroup: 1)
         XCTAssertEqual(empty, [0, 0])
     }

@@ -57,14 +57,14 @@ final class KernelTests: XCTestCase {
     func testTiledMemoryPredictionIsIndependentOfNSquared() throws {
         let shape = try AttentionShape(heads: 8, queryLength: 65536, headDim: 64)
         let mask = try AttentionMask(.full, shape: shape)
-        let bytes = TiledAttention().predictedExtraBytes(shape: shape, mask: mask, threads: 2)
+        let bytes = TiledAttention().predictedExtraBytes(shape: shape, mask: mask, threads: 2, precision: .f32)
         XCTAssertLessThan(bytes, 64 << 20)
         let longer = try AttentionShape(heads: 8, queryLength: 1 << 20, headDim: 64)
         XCTAssertEqual(
             TiledAttention().predictedExtraBytes(
-                shape: longer, mask: try AttentionMask(.full, shape: longer), threads: 2), bytes)
+                shape: longer, mask: try AttentionMask(.full, shape: longer), threads: 2, precision: .f32), bytes)
         XCTAssertEqual(
-            DenseAttention().predictedExtraBytes(shape: shape, mask: mask, threads: 2),
+            DenseAttention().predictedExtraBytes(shape: shape, mask: mask, threads: 2, precision: .f32),
             (65536 * 65536 + 65536) * 4)
     }
 }

@@ -151,7 +151,9 @@ final class ShapeTests: XCTestCase {
         XCTAssertEqual(s.keyOffset(batch: 1, head: 5), (2 + 1) * 7 * 4)
         XCTAssertEqual(s.queryOffset(batch: 1, head: 5), 11 * 5 * 4)
         XCTAssertEqual(s.scale, 0.5)
-        XCTAssertEqual(s.tensorBytes, (2 * 2 * 6 * 5 * 4 + 2 * 2 * 2 * 7 * 4) * 4)
+        let elements: Int = 2 * 2 * 6 * 5 * 4 + 2 * 2 * 2 * 7 * 4
+        XCTAssertEqual(s.tensorBytes(.f32), elements * 4)
+        XCTAssertEqual(s.tensorBytes(.bf16), elements * 2)
     }
 
     /// The keys some query attends, against counting them pair by pair.

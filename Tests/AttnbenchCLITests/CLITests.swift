@@ -41,10 +41,13 @@ final class CLITests: XCTestCase {
         XCTAssert(r.stdout.contains("tiled full B=1 H=32/8 N=1/4096 d=128"), r.stdout)
         XCTAssert(r.stdout.contains("tiled window:4096 B=1 H=32/8 N=16/1048576 d=128"), r.stdout)
         XCTAssert(r.stdout.contains("tiled bigbird:64 B=1 H=32/8 N=16/1048576 d=128"), r.stdout)
-        XCTAssert(r.stdout.contains("54 cases"), r.stdout)
+        // Decoding is swept in the three precisions.
+        XCTAssert(r.stdout.contains("tiled full B=1 H=32/8 N=1/4096 d=128 f16"), r.stdout)
+        XCTAssert(r.stdout.contains("tiled full B=1 H=32/8 N=1/4096 d=128 bf16"), r.stdout)
+        XCTAssert(r.stdout.contains("162 cases"), r.stdout)
         let o = try attnbench(
             "sweep", "--preset", "decode", "--dry-run", "--strategies", "tiled", "--kv-lens", "8192", "--patterns",
-            "causal", "--heads", "8", "--kv-heads", "1", "--head-dims", "64")
+            "causal", "--heads", "8", "--kv-heads", "1", "--head-dims", "64", "--dtypes", "f32")
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssert(o.stdout.contains("tiled causal B=1 H=8/1 N=1/8192 d=64"), o.stdout)
         XCTAssert(o.stdout.contains("2 cases"), o.stdout)

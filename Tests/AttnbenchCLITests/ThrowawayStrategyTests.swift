@@ -28,11 +28,11 @@ struct ThrowawayAttention: AttentionStrategy {
     func tuningCandidates(shape: AttentionShape, mask: AttentionMask) -> [TileSize] { [] }
 
     /// The float64 output it builds before rounding.
-    func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
+    func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int, precision: Precision) -> Int {
         shape.queryElementCount * MemoryLayout<Double>.stride
     }
 
-    func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
+    func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
         for (i, x) in ReferenceAttention.forward(inputs, mask: mask).enumerated() { output[i] = Float(x) }
     }
@@ -53,10 +53,10 @@ struct BadlyNamedAttention: AttentionStrategy {
         base.execution(shape: shape, mask: mask)
     }
     func tuningCandidates(shape: AttentionShape, mask: AttentionMask) -> [TileSize] { [] }
-    func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
-        base.predictedExtraBytes(shape: shape, mask: mask, threads: threads)
+    func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int, precision: Precision) -> Int {
+        base.predictedExtraBytes(shape: shape, mask: mask, threads: threads, precision: precision)
     }
-    func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
+    func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int) throws {
         try base.forward(inputs, mask: mask, output: output, threads: threads)
     }
 }

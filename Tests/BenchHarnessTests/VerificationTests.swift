@@ -18,8 +18,8 @@ final class VerificationTests: XCTestCase {
         XCTAssertNotEqual(clean.coverage, "all rows")
 
         XCTAssertFalse(Verification.sampleRows(shape.queryLength).contains(9))
-        output.baseAddress[9 * shape.headDim + 1] = .nan
-        output.baseAddress[4000 * shape.headDim] = -.infinity
+        output[9 * shape.headDim + 1] = .nan
+        output[4000 * shape.headDim] = -.infinity
         let dirty = Verification.verify(inputs, mask: mask, output: output)
         XCTAssertEqual(dirty.nonFiniteOutputs, 2)
         XCTAssertFalse(dirty.passes)

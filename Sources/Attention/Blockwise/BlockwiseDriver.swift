@@ -9,16 +9,40 @@
 /// A worker folds the key ranges the plan names into its own
 /// ``OnlineSoftmaxTile`` and writes the block's output rows.
 ///
+/// Half-precision inputs are widened as they load: the query rows once per
+/// block (``OnlineSoftmaxTile/begin(query:rows:scale:queries:mask:groups:groupStride:)``),
+/// each key range into a per-worker ``KeyGather`` stage before its products,
+/// and the output rows are rounded as they are stored.
+///
 /// OpenBLAS runs single-threaded inside the workers: the parallelism is over
 /// units, so one long head still uses every core.
 func runBlockwiseAttention(
-    _ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int,
+    _ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int,
     plan: some KeyVisitPlan, kernel: KernelID, workspaces: WorkspacePool
 ) {
-    kernel.dispatch(
-        BlockwiseRun(
-            inputs: inputs, mask: mask, output: output, threads: threads, plan: plan,
+    inputs.precision.dispatch(
+        BlockwiseElements(
+            inputs: inputs, mask: mask, output: output, threads: threads, plan: plan, kernel: kernel,
             workspaces: workspaces))
+}
+
+/// ``runBlockwiseAttention(_:mask:output:threads:plan:kernel:workspaces:)``
+/// with the element type known, choosing the kernel's.
+private struct BlockwiseElements<Plan: KeyVisitPlan>: PrecisionBody {
+    let inputs: AttentionInputs
+    let mask: AttentionMask
+    let output: Tensor
+    let threads: Int
+    let plan: Plan
+    let kernel: KernelID
+    let workspaces: WorkspacePool
+
+    func run<E: StorageElement>(_: E.Type) {
+        kernel.dispatch(
+            BlockwiseRun<Plan, E>(
+                inputs: inputs, mask: mask, output: output, threads: threads, plan: plan,
+                workspaces: workspaces))
+    }
 }
 
 /// The work layout of a blockwise run, shared by the run and the memory
@@ -49,11 +73,11 @@ struct BlockwiseLayout {
 func packedBlockRows(tileRows: Int, groupSize: Int) -> Int { max(1, tileRows / max(1, groupSize)) }
 
 /// ``runBlockwiseAttention(_:mask:output:threads:plan:kernel:workspaces:)``
-/// with the kernel's type known.
-struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
+/// with the kernel's and the element's types known.
+struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
     let inputs: AttentionInputs
     let mask: AttentionMask
-    let output: AlignedBuffer
+    let output: Tensor
     let threads: Int
     let plan: Plan
     let workspaces: WorkspacePool
@@ -70,17 +94,21 @@ struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
         let workerCount = tiledWorkers(units: layout.items, threads: threads)
         BLAS.setThreads(1)
         let tileKey = "tile \(K.id) \(layout.maxRows)x\(plan.maxColumns)x\(d)",
-            gatherKey = "gather \(plan.maxColumns)x\(d)"
+            gatherKey = "gather \(plan.maxColumns)x\(d)", stageKey = "stage \(plan.maxColumns)x\(d)"
         let tiles = (0 ..< workerCount).map { _ in
             workspaces.take(tileKey) {
                 OnlineSoftmaxTile<K>(maxRows: layout.maxRows, maxColumns: plan.maxColumns, headDim: d)
             }
         }
-        let gathers =
-            plan.gathersKeys && KernelTable.descriptor(K.id).gathersByCopy
-            ? (0 ..< workerCount).map { _ in
-                workspaces.take(gatherKey) { KeyGather(capacity: plan.maxColumns, headDim: d) }
-            } : []
+        let copies = KernelTable.descriptor(K.id).gathersByCopy
+        func keyBuffers(_ key: String) -> [KeyGather] {
+            (0 ..< workerCount).map { _ in
+                workspaces.take(key) { KeyGather(capacity: plan.maxColumns, headDim: d) }
+            }
+        }
+        let gathers = plan.gathersKeys && copies ? keyBuffers(gatherKey) : []
+        // Where half-precision key ranges are widened before their products.
+        let stages = E.self == Float.self ? [] : keyBuffers(stageKey)
         let stateFloats = KeySplit.stateFloats(rows: layout.maxRows, headDim: d)
         let partialCount = pieces.count > 1 ? layout.items * stateFloats : 0
         let partialKey = "partials \(partialCount)"
@@ -88,13 +116,14 @@ struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
         defer {
             workspaces.give(tileKey, tiles)
             workspaces.give(gatherKey, gathers)
+            workspaces.give(stageKey, stages)
             workspaces.give(partialKey, partials)
         }
         let io = UncheckedSendable(
             (
-                q: inputs.query.baseAddress, k: inputs.key.baseAddress,
-                v: inputs.value.baseAddress, o: output.baseAddress, tiles: tiles, gathers: gathers,
-                partials: partials.first?.baseAddress
+                q: inputs.query.elements(E.self), k: inputs.key.elements(E.self),
+                v: inputs.value.elements(E.self), o: output.elements(E.self), tiles: tiles, gathers: gathers,
+                stages: stages, partials: partials.first?.baseAddress
             ))
         // Where a unit's rows are: group g's rows of query block `block`
         // start at `qOffset + g·groupStride` in Q and in O.
@@ -117,29 +146,54 @@ struct BlockwiseRun<Plan: KeyVisitPlan>: KernelBody {
             tile.begin(
                 query: io.value.q + qOffset, rows: groups * queries.count, scale: shape.scale, queries: queries,
                 mask: mask, groups: groups, groupStride: groupStride)
-            // When the plan folds transposed: every range is queued on the tile
-            // (SIMD kernels; nothing is copied, and ranges shorter than a tile
-            // are folded in together), or, with OpenBLAS, fully attended ranges
-            // shorter than a tile are copied together into a KeyGather.
             let gather = io.value.gathers.isEmpty ? nil : io.value.gathers[worker]
-            func flush() {
+            let stage = io.value.stages.isEmpty ? nil : io.value.stages[worker]
+            // A key range as float32 rows: in place, or widened into the
+            // stage after the rows already there (the ranges queued on the
+            // tile, which read them in place until they are folded).
+            func floats(_ key: UnsafePointer<E>, _ value: UnsafePointer<E>, rows: Int)
+                -> (key: UnsafePointer<Float>, value: UnsafePointer<Float>)
+            {
+                guard let stage else {
+                    return (
+                        UnsafeRawPointer(key).assumingMemoryBound(to: Float.self),
+                        UnsafeRawPointer(value).assumingMemoryBound(to: Float.self)
+                    )
+                }
+                let first = stage.count
+                stage.append(key: key, value: value, rows: rows)
+                return (stage.keys + first * d, stage.values + first * d)
+            }
+            func foldQueued() {
                 tile.foldQueuedTransposed()
+                stage?.removeAll()
+            }
+            func flush() {
+                foldQueued()
                 guard let g = gather, g.count > 0 else { return }
                 tile.accumulate(key: g.keys, value: g.values, columns: g.count)
                 g.removeAll()
             }
+            // When the plan folds transposed: every range is queued on the tile
+            // (SIMD kernels; nothing is copied, and ranges shorter than a tile
+            // are folded in together), or, with OpenBLAS, fully attended ranges
+            // shorter than a tile are copied together into a KeyGather.
             pieces.visitKeys(of: queries, piece: piece, plan: plan) { keys, partial in
                 let key = k + keys.lowerBound * d, value = v + keys.lowerBound * d
                 if plan.gathersKeys, tile.canQueue, !tile.prefersRowWise {
-                    if tile.transposedColumns + keys.count > plan.maxColumns { tile.foldQueuedTransposed() }
-                    tile.queueTransposed(key: key, value: value, keys: keys, partial: partial)
+                    if tile.transposedColumns + keys.count > plan.maxColumns { foldQueued() }
+                    let rows = floats(key, value, rows: keys.count)
+                    tile.queueTransposed(key: rows.key, value: rows.value, keys: keys, partial: partial)
                 } else if plan.gathersKeys, !partial, keys.count < plan.maxColumns, let g = gather {
                     if !g.fits(keys.count) { flush() }
                     g.append(key: key, value: value, rows: keys.count)
                 } else {
+                    let first = stage?.count ?? 0
+                    let rows = floats(key, value, rows: keys.count)
                     tile.accumulate(
-                        key: key, value: value, columns: keys.count,
+                        key: rows.key, value: rows.value, columns: keys.count,
                         mask: partial ? mask : nil, queries: queries, keys: keys)
+                    stage?.truncate(to: first)
                 }
             }
             flush()
@@ -177,19 +231,23 @@ func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units))
 /// the transposed fold's buffers instead of the row-wise fold's packed keys,
 /// or the ``KeyGather`` copies, when the plan gathers, plus the packed query rows
 /// when grouped heads must be copied
-/// together), 192 KiB that a worker thread touches besides (its stack and
+/// together or the rows are half precision, and, in half precision, the
+/// stage the key ranges are widened into), 192 KiB that a worker thread touches besides (its stack and
 /// allocator state), and, with OpenBLAS, 192 KiB of its packing buffers;
 /// once, the split pieces' partial states when the keys are split. The
 /// constants were fitted on measured peaks minus the workspaces (see
 /// docs/DECISIONS.md); they do not grow with the tile or the length.
-func blockwiseExtraBytes(shape: AttentionShape, plan: some KeyVisitPlan, threads: Int, kernel: KernelID) -> Int {
+func blockwiseExtraBytes(
+    shape: AttentionShape, plan: some KeyVisitPlan, threads: Int, kernel: KernelID, precision: Precision
+) -> Int {
     let layout = BlockwiseLayout(
         shape: shape, queryBlocks: plan.queryBlocks.count, planRows: plan.maxRows, maxColumns: plan.maxColumns,
         threads: threads)
     let perWorker = kernel.dispatch(
         BlockwiseBytes(
             shape: shape, maxRows: layout.maxRows, maxColumns: plan.maxColumns, gathersKeys: plan.gathersKeys,
-            copiesQueries: layout.groups > 1 && plan.queryBlocks.count > 1))
+            copiesQueries: precision != .f32 || (layout.groups > 1 && plan.queryBlocks.count > 1),
+            widensKeys: precision != .f32))
     let partials =
         layout.split.count > 1
         ? layout.items * KeySplit.stateFloats(rows: layout.maxRows, headDim: shape.headDim)
@@ -197,13 +255,15 @@ func blockwiseExtraBytes(shape: AttentionShape, plan: some KeyVisitPlan, threads
     return perWorker * tiledWorkers(units: layout.items, threads: threads) + partials
 }
 
-/// One worker's share of ``blockwiseExtraBytes(shape:plan:threads:kernel:)``.
+/// One worker's share of ``blockwiseExtraBytes(shape:plan:threads:kernel:precision:)``.
 struct BlockwiseBytes: KernelBody {
     let shape: AttentionShape
     let maxRows: Int
     let maxColumns: Int
     let gathersKeys: Bool
     let copiesQueries: Bool
+    /// Whether key ranges are widened into a stage (half precision).
+    let widensKeys: Bool
 
     func run<K: TileKernel>(_ kernel: K.Type) -> Int {
         let d = shape.headDim
@@ -221,6 +281,7 @@ struct BlockwiseBytes: KernelBody {
             }
         }
         if copiesQueries { bytes += maxRows * d * MemoryLayout<Float>.stride }
+        if widensKeys { bytes += KeyGather.workspaceBytes(capacity: maxColumns, headDim: d) }
         if copies { bytes += 192 << 10 }
         return bytes
     }

@@ -11,6 +11,10 @@
 /// them at once is exact, since the online softmax does not depend on the
 /// order or grouping of the keys.
 ///
+/// It is also where half-precision keys and values are widened to float32 as
+/// they are loaded, a tile's worth at a time, so that every product reads
+/// float32 (``append(key:value:rows:)`` converts).
+///
 /// One worker uses an instance at a time; not thread-safe.
 final class KeyGather: @unchecked Sendable {
     let capacity: Int
@@ -37,13 +41,19 @@ final class KeyGather: @unchecked Sendable {
     /// Whether `rows` more rows fit.
     func fits(_ rows: Int) -> Bool { count + rows <= capacity }
 
-    /// Appends `rows` rows of keys and values.
-    func append(key: UnsafePointer<Float>, value: UnsafePointer<Float>, rows: Int) {
+    /// Appends `rows` rows of keys and values, widened to float32.
+    func append<E: StorageElement>(key: UnsafePointer<E>, value: UnsafePointer<E>, rows: Int) {
         precondition(fits(rows))
         let n = rows * headDim
-        (keyRows.baseAddress + count * headDim).update(from: key, count: n)
-        (valueRows.baseAddress + count * headDim).update(from: value, count: n)
+        E.widen(key, into: keyRows.baseAddress + count * headDim, count: n)
+        E.widen(value, into: valueRows.baseAddress + count * headDim, count: n)
         count += rows
+    }
+
+    /// Drops the rows from `rows` on.
+    func truncate(to rows: Int) {
+        precondition(rows >= 0 && rows <= count)
+        count = rows
     }
 
     func removeAll() { count = 0 }

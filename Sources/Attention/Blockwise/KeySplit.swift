@@ -69,11 +69,12 @@ struct KeySplit {
 
     /// Merges the `count` partial states at `partials` (`pieceStride` floats
     /// apart, each laid out as ``stateFloats(rows:headDim:)``) of a block of `rows` rows into
-    /// normalized output rows: row `r = g·perGroup + i` goes to
+    /// normalized output rows, rounded to `E`: row `r = g·perGroup + i` goes to
     /// `output + g·groupStride + i·headDim`. Rows no piece attended get zeros.
-    func merge(
-        partials: UnsafePointer<Float>, pieceStride stride: Int, rows: Int, headDim d: Int,
-        into output: UnsafeMutablePointer<Float>, groupStride: Int, perGroup: Int
+    /// The first piece's accumulator is overwritten with the merged row.
+    func merge<E: StorageElement>(
+        partials: UnsafeMutablePointer<Float>, pieceStride stride: Int, rows: Int, headDim d: Int,
+        into output: UnsafeMutablePointer<E>, groupStride: Int, perGroup: Int
     ) {
         @inline(__always) func maximum(_ s: Int, _ r: Int) -> Float { partials[s * stride + rows * d + r] }
         @inline(__always) func sum(_ s: Int, _ r: Int) -> Float { partials[s * stride + rows * d + rows + r] }
@@ -84,16 +85,19 @@ struct KeySplit {
             let shift = max(m, -.greatestFiniteMagnitude)
             var l: Float = 0
             for s in 0 ..< count { l += exp2(maximum(s, r) - shift) * sum(s, r) }
-            let (g, i) = r.quotientAndRemainder(dividingBy: perGroup)
-            let dst = output + g * groupStride + i * d
-            dst.update(repeating: 0, count: d)
-            guard l > 0 else { continue }
-            for s in 0 ..< count {
-                let w = exp2(maximum(s, r) - shift) / l
-                guard w > 0 else { continue }
-                let src = partials + s * stride + r * d
-                for c in 0 ..< d { dst[c] += w * src[c] }
+            let merged = partials + r * d
+            let first: Float = l > 0 ? exp2(maximum(0, r) - shift) / l : 0
+            for c in 0 ..< d { merged[c] = first > 0 ? first * merged[c] : 0 }
+            if l > 0 {
+                for s in 1 ..< max(1, count) {
+                    let w = exp2(maximum(s, r) - shift) / l
+                    guard w > 0 else { continue }
+                    let src = partials + s * stride + r * d
+                    for c in 0 ..< d { merged[c] += w * src[c] }
+                }
             }
+            let (g, i) = r.quotientAndRemainder(dividingBy: perGroup)
+            E.narrow(merged, into: output + g * groupStride + i * d, count: d)
         }
     }
 }

@@ -114,25 +114,26 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         (headDim + maxColumns) * K.roundUp(maxRows) * MemoryLayout<Float>.stride
     }
 
-    /// Starts a query block: `rows` rows of `headDim` floats at `query`, the
+    /// Starts a query block: `rows` rows of `headDim` elements at `query`, the
     /// query rows `queries` of a problem under `mask` (which partial key
     /// ranges need). With `groups` > 1 the block packs the same `queries` of
     /// `groups` query heads: group `g`'s rows start at `query + g·groupStride`
     /// (copied together when they are not contiguous already), and `rows` is
-    /// `groups · queries.count`.
-    func begin(
-        query: UnsafePointer<Float>, rows: Int, scale: Float, queries: Range<Int>, mask: AttentionMask,
+    /// `groups · queries.count`. Half-precision rows are widened into the
+    /// packed copy: the products read float32.
+    func begin<E: StorageElement>(
+        query: UnsafePointer<E>, rows: Int, scale: Float, queries: Range<Int>, mask: AttentionMask,
         groups: Int = 1, groupStride: Int = 0
     ) {
         precondition(rows >= 1 && rows <= maxRows && groups >= 1 && queries.count * groups == rows)
         let d = headDim, perGroup = queries.count
-        if groups == 1 || groupStride == perGroup * d {
-            self.query = query
+        if E.self == Float.self, groups == 1 || groupStride == perGroup * d {
+            self.query = UnsafeRawPointer(query).assumingMemoryBound(to: Float.self)
         } else {
             if packedQuery == nil { packedQuery = AlignedBuffer(count: maxRows * d, zeroed: false) }
             let packed = packedQuery!.baseAddress
             for g in 0 ..< groups {
-                (packed + g * perGroup * d).update(from: query + g * groupStride, count: perGroup * d)
+                E.widen(query + g * groupStride, into: packed + g * perGroup * d, count: perGroup * d)
             }
             self.query = UnsafePointer(packed)
         }
@@ -386,17 +387,17 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     }
 
     /// Writes the normalized block, `acc / l` row by row, to `output`
-    /// (`rows × headDim`; packed group `g`'s rows from `output + g·groupStride`);
-    /// rows that attended nothing get zeros.
-    func finish(into output: UnsafeMutablePointer<Float>, groupStride: Int = 0) {
+    /// (`rows × headDim`, rounded to `E`; packed group `g`'s rows from
+    /// `output + g·groupStride`); rows that attended nothing get zeros. The
+    /// accumulator is normalized in place: the block is done.
+    func finish<E: StorageElement>(into output: UnsafeMutablePointer<E>, groupStride: Int = 0) {
         let d = headDim, perGroup = rows / groups
         for r in 0 ..< rows {
             let l = rowSum[r]
-            let inv: Float = l > 0 ? 1 / l : 0
             let src = acc.baseAddress + r * d
+            RowOps<V>.scale(src, count: d, by: l > 0 ? 1 / l : 0)
             let (g, i) = r.quotientAndRemainder(dividingBy: perGroup)
-            let dst = output + g * groupStride + i * d
-            for c in 0 ..< d { dst[c] = src[c] * inv }
+            E.narrow(src, into: output + g * groupStride + i * d, count: d)
         }
     }
 

@@ -84,9 +84,9 @@ public struct AttentionShape: Hashable, Sendable, Codable {
     /// Elements of K (and of V).
     public var keyElementCount: Int { batch * kvHeads * keyLength * headDim }
 
-    /// Bytes of Q, K, V and O together, in float32.
-    public var tensorBytes: Int {
-        (2 * queryElementCount + 2 * keyElementCount) * MemoryLayout<Float>.stride
+    /// Bytes of Q, K, V and O together, stored in `precision`.
+    public func tensorBytes(_ precision: Precision) -> Int {
+        (2 * queryElementCount + 2 * keyElementCount) * precision.bytes
     }
 
     /// Offset of query head `(b, h)` in Q or O.

@@ -5,7 +5,8 @@ import Foundation
 ///
 /// For each query row: `s_j = scale · Σ_k q_k·k_jk` over attended keys,
 /// `m = max_j s_j`, `p_j = exp(s_j − m)`, `o = Σ_j p_j·v_j / Σ_j p_j`;
-/// a row with no attended key is zero.
+/// a row with no attended key is zero. Half-precision inputs are read
+/// widened, exactly: the reference of a rounded problem.
 ///
 /// - Complexity: O(B · H · Nq · Nk · d) time, O(Nk) extra memory.
 public enum ReferenceAttention {
@@ -17,20 +18,22 @@ public enum ReferenceAttention {
     ) -> [Double] {
         let s = inputs.shape
         let d = s.headDim
-        let q = inputs.query.baseAddress + s.queryOffset(batch: b, head: h)
-        let k = inputs.key.baseAddress + s.keyOffset(batch: b, head: h)
-        let v = inputs.value.baseAddress + s.keyOffset(batch: b, head: h)
+        let qBase = s.queryOffset(batch: b, head: h), kBase = s.keyOffset(batch: b, head: h)
         let scale = Double(s.scale)
         var out: [Double] = []
         var scores = [Double](repeating: 0, count: s.keyLength)
         var attended = [Bool](repeating: false, count: s.keyLength)
+        // One row at a time, widened from the tensors' precision (exact).
+        var q = [Float](repeating: 0, count: d), kv = [Float](repeating: 0, count: d)
         for i in rows {
+            inputs.query.read(d, at: qBase + i * d, into: &q)
             var m = -Double.infinity
             for j in 0 ..< s.keyLength {
                 attended[j] = mask.isAttended(query: i, key: j)
                 guard attended[j] else { continue }
+                inputs.key.read(d, at: kBase + j * d, into: &kv)
                 var dot = 0.0
-                for c in 0 ..< d { dot += Double(q[i * d + c]) * Double(k[j * d + c]) }
+                for c in 0 ..< d { dot += Double(q[c]) * Double(kv[c]) }
                 scores[j] = scale * dot
                 m = max(m, scores[j])
             }
@@ -39,7 +42,8 @@ public enum ReferenceAttention {
             for j in 0 ..< s.keyLength where attended[j] {
                 let p = Foundation.exp(scores[j] - m)
                 sum += p
-                for c in 0 ..< d { row[c] += p * Double(v[j * d + c]) }
+                inputs.value.read(d, at: kBase + j * d, into: &kv)
+                for c in 0 ..< d { row[c] += p * Double(kv[c]) }
             }
             if sum > 0 { for c in 0 ..< d { row[c] /= sum } }
             out += row

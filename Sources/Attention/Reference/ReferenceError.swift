@@ -13,6 +13,13 @@
 /// softmax-weighted sums of O(1) values stays near 1e-6 relative, so 1e-5
 /// relative and 1e-4 absolute leave room for any summation order and still
 /// catch a wrong or missing key (an error of order 1e-2 and up).
+///
+/// In half precision the reference is computed on the rounded inputs, so
+/// the only error left beyond float32 accumulation is the one rounding of
+/// O as it is stored: at most u·|o| per element (``Precision/unitRoundoff``).
+/// Each element's error is then at most the float32 error plus u·|r|, so the
+/// rules widen by exactly that: relative 1e-5 + u, absolute 1e-4 + u·max|r|
+/// (``withinTolerance(for:)``). For f32 this adds 2⁻²⁴, nothing.
 public struct ReferenceError: Sendable, Equatable, CustomStringConvertible {
     /// The largest ‖o − r‖_F / ‖r‖_F that passes.
     public static let relativeTolerance = 1e-5
@@ -20,6 +27,8 @@ public struct ReferenceError: Sendable, Equatable, CustomStringConvertible {
     public static let absoluteTolerance = 1e-4
 
     public private(set) var maxAbsolute = 0.0
+    /// max |r| over the finite outputs added.
+    public private(set) var maxReference = 0.0
     /// NaN or infinite outputs among those added.
     public private(set) var nonFinite = 0
     private var differenceSquares = 0.0
@@ -42,17 +51,45 @@ public struct ReferenceError: Sendable, Equatable, CustomStringConvertible {
         }
         let e = Double(o) - r
         maxAbsolute = max(maxAbsolute, abs(e))
+        maxReference = max(maxReference, abs(r))
         differenceSquares += e * e
         referenceSquares += r * r
+    }
+
+    /// Adds one float64 value against the exact one (two references, for
+    /// what rounding the inputs alone costs).
+    @inline(__always)
+    public mutating func add(reference r: Double, exact x: Double) {
+        let e = r - x
+        maxAbsolute = max(maxAbsolute, abs(e))
+        maxReference = max(maxReference, abs(x))
+        differenceSquares += e * e
+        referenceSquares += x * x
     }
 
     public var relativeFrobenius: Double {
         referenceSquares > 0 ? (differenceSquares / referenceSquares).squareRoot() : differenceSquares.squareRoot()
     }
 
-    /// Every output finite, and both errors within their tolerances.
-    public var withinTolerance: Bool {
-        nonFinite == 0 && maxAbsolute <= Self.absoluteTolerance && relativeFrobenius <= Self.relativeTolerance
+    /// Every output finite, and both errors within the float32 tolerances.
+    public var withinTolerance: Bool { withinTolerance(for: .f32) }
+
+    /// The largest relative Frobenius error that passes for an output stored in `precision`.
+    public static func relativeTolerance(for precision: Precision) -> Double {
+        relativeTolerance + precision.unitRoundoff
+    }
+
+    /// The largest max |o − r| that passes for an output stored in
+    /// `precision` whose reference's largest element is `maxReference`.
+    public static func absoluteTolerance(for precision: Precision, maxReference: Double) -> Double {
+        absoluteTolerance + precision.unitRoundoff * maxReference
+    }
+
+    /// Every output finite, and both errors within the tolerances of an
+    /// output stored in `precision`.
+    public func withinTolerance(for precision: Precision) -> Bool {
+        nonFinite == 0 && relativeFrobenius <= Self.relativeTolerance(for: precision)
+            && maxAbsolute <= Self.absoluteTolerance(for: precision, maxReference: maxReference)
     }
 
     public var description: String {

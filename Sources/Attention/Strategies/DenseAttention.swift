@@ -9,13 +9,18 @@
 /// then thrown away, which is exactly what the other strategies are measured
 /// against.
 ///
+/// Half precision: OpenBLAS multiplies float32 only, so each head's Q, K
+/// and V are widened into float32 copies before the products, and O is
+/// computed in float32 and rounded as it is stored.
+///
 /// Threads: one (batch, head) at a time, each of the three passes split by
 /// rows over `threads` workers, with OpenBLAS single-threaded inside each:
 /// one pool of threads, never two. (OpenBLAS's own threads spin and yield
 /// between calls and fought the softmax workers for the cores, which made
 /// dense's times swing from one process to the next.)
 ///
-/// - Complexity: O(B·H·Nq·Nk·d) time; one Nq×Nk float32 score matrix.
+/// - Complexity: O(B·H·Nq·Nk·d) time; one Nq×Nk float32 score matrix (and
+///   in half precision one head's Q, K, V and O in float32).
 public struct DenseAttention: AttentionStrategy {
     /// The score matrix kept between calls (see ``WorkspacePool``).
     let workspaces = WorkspacePool()
@@ -31,7 +36,9 @@ public struct DenseAttention: AttentionStrategy {
     /// Every pair: the masked ones are computed and then thrown away.
     public func computedPairs(_ mask: AttentionMask) -> Int { mask.queryLength * mask.keyLength }
 
-    public var summary: String { "materializes the Nq×Nk scores per head with sgemm, masks, softmax, sgemm" }
+    public var summary: String {
+        "materializes the Nq×Nk scores per head with sgemm, masks, softmax, sgemm; half inputs widened per head"
+    }
     public var supportedKinds: Set<MaskPattern.Kind> { Set(MaskPattern.Kind.allCases) }
 
     /// No tile kernel: OpenBLAS does the products.
@@ -45,36 +52,77 @@ public struct DenseAttention: AttentionStrategy {
     /// Nothing to tune: the products are whole-matrix GEMMs.
     public func tuningCandidates(shape: AttentionShape, mask: AttentionMask) -> [TileSize] { [] }
 
-    public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
+    public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int, precision: Precision)
+        -> Int
+    {
         // scores + row sums, in Double: Nq·Nk·4 can exceed Int for shapes that are only ever predicted
-        let bytes = (Double(shape.queryLength) * Double(shape.keyLength) + Double(shape.queryLength)) * 4
+        let (nq, nk, d) = (Double(shape.queryLength), Double(shape.keyLength), Double(shape.headDim))
+        var bytes = (nq * nk + nq) * 4
+        if precision != .f32 { bytes += DenseAttention.widenedFloats(shape) * 4 }
         return bytes < Double(Int.max) ? Int(bytes) : Int.max
     }
 
-    public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
+    /// Floats of one head's Q and O (Nq·d each) and K and V (Nk·d each),
+    /// the float32 copies a half-precision run multiplies.
+    static func widenedFloats(_ shape: AttentionShape) -> Double {
+        2 * Double(shape.headDim) * (Double(shape.queryLength) + Double(shape.keyLength))
+    }
+
+    public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
         let shape = inputs.shape
         let (nq, nk) = (shape.queryLength, shape.keyLength)
         let scratchKey = "scores \(nq)x\(nk)"
         // Written before read.
         let scratch = workspaces.take(scratchKey) { AlignedBuffer(count: nq * nk + nq, zeroed: false) }
-        defer { workspaces.give(scratchKey, [scratch]) }
+        let widenedKey = "widened \(Int(DenseAttention.widenedFloats(shape)))"
+        let widened =
+            inputs.precision == .f32
+            ? []
+            : [
+                workspaces.take(widenedKey) {
+                    AlignedBuffer(count: Int(DenseAttention.widenedFloats(shape)), zeroed: false)
+                }
+            ]
+        defer {
+            workspaces.give(scratchKey, [scratch])
+            workspaces.give(widenedKey, widened)
+        }
+        inputs.precision.dispatch(
+            DenseElements(
+                inputs: inputs, mask: mask, output: output, threads: threads, scratch: scratch,
+                widened: widened.first))
+    }
+}
+
+/// ``DenseRun`` with the element type known.
+private struct DenseElements: PrecisionBody {
+    let inputs: AttentionInputs
+    let mask: AttentionMask
+    let output: Tensor
+    let threads: Int
+    let scratch: AlignedBuffer
+    let widened: AlignedBuffer?
+
+    func run<E: StorageElement>(_: E.Type) {
         KernelTable.defaultKernel.dispatch(
-            DenseRun(
-                inputs: inputs, mask: mask, output: output, threads: threads,
-                scratch: scratch))
+            DenseRun<E>(
+                inputs: inputs, mask: mask, output: output, threads: threads, scratch: scratch, widened: widened))
     }
 }
 
 /// Dense attention's three passes, with the row operations at the width of
 /// kernel `K`.
-struct DenseRun: KernelBody {
+struct DenseRun<E: StorageElement>: KernelBody {
     let inputs: AttentionInputs
     let mask: AttentionMask
-    let output: AlignedBuffer
+    let output: Tensor
     let threads: Int
     /// Nq·Nk scores, then Nq inverse row sums.
     let scratch: AlignedBuffer
+    /// Half precision: one head's Q, K, V and O in float32
+    /// (``DenseAttention/widenedFloats(_:)``); nil for float32.
+    let widened: AlignedBuffer?
 
     func run<K: TileKernel>(_ kernel: K.Type) {
         typealias Row = RowOps<K.Vector>
@@ -95,13 +143,46 @@ struct DenseRun: KernelBody {
 
         for b in 0 ..< shape.batch {
             for h in 0 ..< shape.heads {
-                let io = UncheckedSendable(
-                    (
-                        q: inputs.query.baseAddress + shape.queryOffset(batch: b, head: h),
-                        k: inputs.key.baseAddress + shape.keyOffset(batch: b, head: h),
-                        v: inputs.value.baseAddress + shape.keyOffset(batch: b, head: h),
-                        o: output.baseAddress + shape.queryOffset(batch: b, head: h)
-                    ))
+                let qOffset = shape.queryOffset(batch: b, head: h), kOffset = shape.keyOffset(batch: b, head: h)
+                let q = inputs.query.elements(E.self) + qOffset, k = inputs.key.elements(E.self) + kOffset,
+                    v = inputs.value.elements(E.self) + kOffset, o = output.elements(E.self) + qOffset
+                let io:
+                    UncheckedSendable<
+                        (
+                            q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                            o: UnsafeMutablePointer<Float>
+                        )
+                    >
+                if let w = widened?.baseAddress {
+                    let wq = w, wk = w + nq * d, wv = wk + nk * d, wo = wv + nk * d
+                    io = UncheckedSendable((UnsafePointer(wq), UnsafePointer(wk), UnsafePointer(wv), wo))
+                    // Q, K and V widened in slabs of rows, every worker a share.
+                    let source = UncheckedSendable((q: q, k: k, v: v))
+                    ParallelWork.run(units: slabs(softmaxRows) + 2 * ((nk + 63) / 64), workers: threads) { _, unit in
+                        let qSlabs = slabs(softmaxRows)
+                        if unit < qSlabs {
+                            let r = rows(unit, softmaxRows)
+                            E.widen(source.value.q + r.lowerBound * d, into: wq + r.lowerBound * d, count: r.count * d)
+                            return
+                        }
+                        let (tensor, slab) = (unit - qSlabs).quotientAndRemainder(dividingBy: (nk + 63) / 64)
+                        let first = slab * 64, count = min(64, nk - first) * d
+                        if tensor == 0 {
+                            E.widen(source.value.k + first * d, into: wk + first * d, count: count)
+                        } else {
+                            E.widen(source.value.v + first * d, into: wv + first * d, count: count)
+                        }
+                    }
+                } else {
+                    io = UncheckedSendable(
+                        (
+                            UnsafeRawPointer(q).assumingMemoryBound(to: Float.self),
+                            UnsafeRawPointer(k).assumingMemoryBound(to: Float.self),
+                            UnsafeRawPointer(v).assumingMemoryBound(to: Float.self),
+                            UnsafeMutableRawPointer(o).assumingMemoryBound(to: Float.self)
+                        ))
+                }
+                let stored = UncheckedSendable(o)
                 // S = scale·log₂e · Q·Kᵀ
                 ParallelWork.run(units: slabs(productRows), workers: threads) { _, slab in
                     let r = rows(slab, productRows)
@@ -133,6 +214,7 @@ struct DenseRun: KernelBody {
                         m: r.count, n: d, k: nk, beta: 0, a: shared.value.scores + r.lowerBound * nk, lda: nk,
                         b: io.value.v, ldb: d, c: o, ldc: d)
                     for i in r { Row.scale(io.value.o + i * d, count: d, by: shared.value.inverseSums[i]) }
+                    if E.self != Float.self { E.narrow(o, into: stored.value + r.lowerBound * d, count: r.count * d) }
                 }
             }
         }

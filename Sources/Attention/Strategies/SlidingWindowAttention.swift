@@ -120,9 +120,11 @@ public struct SlidingWindowAttention: AttentionStrategy {
         }
     }
 
-    public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
+    public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int, precision: Precision)
+        -> Int
+    {
         guard let plan = plan(shape: shape, mask: mask) else { return 0 }
-        return blockwiseExtraBytes(shape: shape, plan: plan, threads: threads, kernel: kernel)
+        return blockwiseExtraBytes(shape: shape, plan: plan, threads: threads, kernel: kernel, precision: precision)
     }
 
     /// The plan for a window mask (nil for any other).
@@ -133,7 +135,7 @@ public struct SlidingWindowAttention: AttentionStrategy {
             groupSize: shape.groupSize)
     }
 
-    public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
+    public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
         guard let plan = plan(shape: inputs.shape, mask: mask) else {
             preconditionFailure("validate() admits only window patterns")

@@ -68,15 +68,18 @@ public struct TiledAttention: AttentionStrategy {
         }
     }
 
-    public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
-        blockwiseExtraBytes(shape: shape, plan: plan(shape: shape, mask: mask), threads: threads, kernel: kernel)
+    public func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int, precision: Precision)
+        -> Int
+    {
+        blockwiseExtraBytes(
+            shape: shape, plan: plan(shape: shape, mask: mask), threads: threads, kernel: kernel, precision: precision)
     }
 
     func plan(shape: AttentionShape, mask: AttentionMask) -> Plan {
         Plan(mask: mask, tile: fitted(tile, to: shape), kernel: kernel, groupSize: shape.groupSize)
     }
 
-    public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
+    public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
         try KernelTable.require(kernel)
         runBlockwiseAttention(

@@ -38,8 +38,8 @@ public protocol AttentionStrategy: Sendable {
     var supportedKinds: Set<MaskPattern.Kind> { get }
 
     /// The extra working memory, in bytes, a forward pass needs beyond Q, K, V
-    /// and O, with `threads` workers.
-    func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int
+    /// and O, with `threads` workers, when the tensors are stored in `precision`.
+    func predictedExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int, precision: Precision) -> Int
 
     /// The tile kernel of the strategy's products, or nil when it uses none
     /// (dense's are whole-matrix OpenBLAS products).
@@ -54,14 +54,18 @@ public protocol AttentionStrategy: Sendable {
     func tuningCandidates(shape: AttentionShape, mask: AttentionMask) -> [TileSize]
 
     /// Computes attention of `inputs` under `mask` into `output`
-    /// (`shape.queryElementCount` floats, overwritten) using `threads` workers.
+    /// (`shape.queryElementCount` elements in the inputs' precision,
+    /// overwritten) using `threads` workers. Every precision is supported:
+    /// elements are widened to float32 as they load, all arithmetic is
+    /// float32, and O is rounded once as it is stored.
     ///
     /// - Throws: ``AttentionError/unsupportedPattern(strategy:pattern:supported:)``
     ///   when `mask`'s pattern is not one of ``supportedKinds``,
-    ///   ``AttentionError/bufferSizeMismatch(_:)`` for a wrong output size, and
+    ///   ``AttentionError/bufferSizeMismatch(_:)`` for a wrong output size or
+    ///   precision, and
     ///   ``AttentionError/kernelUnavailable(_:reason:)`` when the strategy's
     ///   kernel cannot run on this CPU or build.
-    func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws
+    func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int) throws
 }
 
 extension AttentionStrategy {
@@ -86,7 +90,7 @@ extension AttentionStrategy {
     }
 
     /// The checks every `forward` starts with.
-    public func validate(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer, threads: Int) throws {
+    public func validate(_ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int) throws {
         try requireSupport(mask.pattern)
         let s = inputs.shape
         guard mask.queryLength == s.queryLength, mask.keyLength == s.keyLength else {
@@ -96,6 +100,10 @@ extension AttentionStrategy {
         guard output.count == s.queryElementCount else {
             throw AttentionError.bufferSizeMismatch(
                 "output has \(output.count) elements, \(s) needs \(s.queryElementCount)")
+        }
+        guard output.precision == inputs.precision else {
+            throw AttentionError.bufferSizeMismatch(
+                "output is \(output.precision), the inputs are \(inputs.precision): they must match")
         }
         guard threads >= 1 else { throw AttentionError.invalidShape("threads must be at least 1, got \(threads)") }
     }

@@ -23,11 +23,12 @@ public struct Roofline: Sendable, Equatable {
     public let minimumBytes: Int
     public let usefulFlops: Double
 
-    /// The minimum traffic of `shape` under `mask`.
-    public init(shape s: AttentionShape, mask: AttentionMask) {
+    /// The minimum traffic of `shape` under `mask` with elements stored in
+    /// `precision` (a half-precision case moves half the bytes).
+    public init(shape s: AttentionShape, mask: AttentionMask, precision: Precision = .f32) {
         let queries = 2 * s.batch * s.heads * s.queryLength * s.headDim
         let keys = 2 * s.batch * s.kvHeads * mask.attendedKeyUnionCount() * s.headDim
-        minimumBytes = (queries + keys) * MemoryLayout<Float>.stride
+        minimumBytes = (queries + keys) * precision.bytes
         usefulFlops = 4 * Double(s.batch * s.heads * s.headDim) * Double(mask.attendedPairs)
     }
 

@@ -15,11 +15,32 @@ public struct VerificationResult: Codable, Sendable, Equatable {
     /// the checked ones: a pass over the output is cheap); nil from builds
     /// that did not count them.
     public var nonFiniteOutputs: Int?
+    /// The storage precision of the checked output; nil (builds before the
+    /// precision axis) is f32.
+    public var precision: Precision?
+    /// max |r| over the checked elements, which the absolute tolerance of a
+    /// half-precision output scales with (``ReferenceError/absoluteTolerance(for:maxReference:)``).
+    public var maxReference: Double?
+    /// What the precision costs the user: ‖o − r₃₂‖_F / ‖r₃₂‖_F over the same
+    /// elements, against the float64 reference of the unrounded float32
+    /// problem. nil for f32 (it equals ``relativeFrobeniusError``) or when
+    /// the unrounded problem is not known.
+    public var storageRelativeError: Double?
+    /// What rounding the inputs alone costs: ‖r − r₃₂‖_F / ‖r₃₂‖_F, both
+    /// references in float64, the rounded problem's against the unrounded
+    /// one's. ``storageRelativeError`` should stay within a small factor of
+    /// it (the output's own rounding adds about u/3 in quadrature).
+    public var roundingRelativeError: Double?
 
     public init(
         maxAbsoluteError: Double, relativeFrobeniusError: Double, checkedRows: Int, coverage: String,
-        nonFiniteOutputs: Int? = nil
+        nonFiniteOutputs: Int? = nil, precision: Precision? = nil, maxReference: Double? = nil,
+        storageRelativeError: Double? = nil, roundingRelativeError: Double? = nil
     ) {
+        self.precision = precision
+        self.maxReference = maxReference
+        self.storageRelativeError = storageRelativeError
+        self.roundingRelativeError = roundingRelativeError
         self.maxAbsoluteError = maxAbsoluteError
         self.relativeFrobeniusError = relativeFrobeniusError
         self.checkedRows = checkedRows
@@ -32,11 +53,17 @@ public struct VerificationResult: Codable, Sendable, Equatable {
     public static let relativeTolerance = ReferenceError.relativeTolerance
     public static let absoluteTolerance = ReferenceError.absoluteTolerance
 
-    /// Within both tolerances, with every output element finite (the rule of
-    /// ``ReferenceError/withinTolerance``).
+    /// The relative tolerance of this output's precision.
+    public var relativeLimit: Double { ReferenceError.relativeTolerance(for: precision ?? .f32) }
+    /// The absolute tolerance of this output's precision and reference.
+    public var absoluteLimit: Double {
+        ReferenceError.absoluteTolerance(for: precision ?? .f32, maxReference: maxReference ?? 0)
+    }
+
+    /// Within both tolerances of the output's precision, with every output
+    /// element finite (the rule of ``ReferenceError/withinTolerance(for:)``).
     public var passes: Bool {
-        (nonFiniteOutputs ?? 0) == 0
-            && relativeFrobeniusError <= Self.relativeTolerance && maxAbsoluteError <= Self.absoluteTolerance
+        (nonFiniteOutputs ?? 0) == 0 && relativeFrobeniusError <= relativeLimit && maxAbsoluteError <= absoluteLimit
     }
 
     /// The reason a case with `count` non-finite outputs is wrong.
@@ -58,9 +85,14 @@ public enum Verification {
     /// evenly between (every masked edge case of a pattern sits at the
     /// beginning or the end: causal's first rows, a window's borders, global
     /// tokens, partial last blocks).
-    public static func verify(_ inputs: AttentionInputs, mask: AttentionMask, output: AlignedBuffer)
-        -> VerificationResult
-    {
+    ///
+    /// With `unrounded`, the float32 problem that `inputs` rounds, the same
+    /// rows are also judged against its reference: what the precision costs
+    /// (``VerificationResult/storageRelativeError``), beside what rounding
+    /// the inputs costs (``VerificationResult/roundingRelativeError``).
+    public static func verify(
+        _ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, unrounded: AttentionInputs? = nil
+    ) -> VerificationResult {
         let s = inputs.shape
         let work = Double(s.batch * s.heads) * Double(s.queryLength) * Double(s.keyLength) * Double(s.headDim)
         var heads: [(Int, Int)] = []
@@ -76,17 +108,35 @@ public enum Verification {
             rows = sampleRows(s.queryLength)
             coverage = "sample of \(rows.count) rows in \(heads.count) head(s)"
         }
-        var error = ReferenceError()
+        var error = ReferenceError(), storage = ReferenceError(), rounding = ReferenceError()
         let d = s.headDim
+        let judgesStorage = unrounded != nil && inputs.precision != .f32
+        var row = [Float](repeating: 0, count: d)
         for (b, h) in heads {
             let reference = ReferenceAttention.outputRows(inputs, mask: mask, batch: b, head: h, rows: rows)
-            let base = output.baseAddress + s.queryOffset(batch: b, head: h)
+            let exact =
+                judgesStorage
+                ? ReferenceAttention.outputRows(unrounded!, mask: mask, batch: b, head: h, rows: rows) : []
+            let base = s.queryOffset(batch: b, head: h)
             for (n, i) in rows.enumerated() {
-                for c in 0 ..< d { error.add(output: base[i * d + c], reference: reference[n * d + c]) }
+                output.read(d, at: base + i * d, into: &row)
+                for c in 0 ..< d { error.add(output: row[c], reference: reference[n * d + c]) }
+                guard judgesStorage else { continue }
+                for c in 0 ..< d {
+                    storage.add(output: row[c], reference: exact[n * d + c])
+                    rounding.add(reference: reference[n * d + c], exact: exact[n * d + c])
+                }
             }
         }
         var nonFinite = 0
-        for i in 0 ..< output.count where !output.baseAddress[i].isFinite { nonFinite += 1 }
+        let chunk = AlignedBuffer(count: min(output.count, 1 << 16), zeroed: false)
+        var offset = 0
+        while offset < output.count {
+            let n = min(chunk.count, output.count - offset)
+            output.read(n, at: offset, into: chunk.baseAddress)
+            for i in 0 ..< n where !chunk.baseAddress[i].isFinite { nonFinite += 1 }
+            offset += n
+        }
         // A NaN or an infinity anywhere makes both errors NaN (they are
         // undefined, not 0), besides the whole-output count: no error column
         // of a wrong row can read as a pass.
@@ -94,7 +144,10 @@ public enum Verification {
         return VerificationResult(
             maxAbsoluteError: undefined ? .nan : error.maxAbsolute,
             relativeFrobeniusError: undefined ? .nan : error.relativeFrobenius,
-            checkedRows: rows.count * heads.count, coverage: coverage, nonFiniteOutputs: nonFinite)
+            checkedRows: rows.count * heads.count, coverage: coverage, nonFiniteOutputs: nonFinite,
+            precision: inputs.precision, maxReference: error.maxReference,
+            storageRelativeError: judgesStorage ? (undefined ? .nan : storage.relativeFrobenius) : nil,
+            roundingRelativeError: judgesStorage ? rounding.relativeFrobenius : nil)
     }
 
     /// The sampled rows: first 8, last 8, 48 evenly spaced; sorted, unique.

@@ -30,9 +30,10 @@ public struct Peer: Sendable {
     /// prediction when admitting a case.
     public var processOverheadBytes: Int
     /// The working memory a forward pass is predicted to take beyond the
-    /// inputs and the output, with `threads` workers: a planning estimate
-    /// for `--memory-limit`, not a measurement.
-    public var predictedExtraBytes: @Sendable (_ shape: AttentionShape, _ mask: AttentionMask, _ threads: Int) -> Int
+    /// inputs and the output, with `threads` workers and tensors in
+    /// `precision`: a planning estimate for `--memory-limit`, not a measurement.
+    public var predictedExtraBytes:
+        @Sendable (_ shape: AttentionShape, _ mask: AttentionMask, _ threads: Int, _ precision: Precision) -> Int
     /// Seconds a case spends before its first timed run beyond what it
     /// computes: starting the interpreter, importing the library, compiling
     /// (``CaseCost``).
@@ -41,7 +42,9 @@ public struct Peer: Sendable {
     public init(
         name: String, summary: String, supportedKinds: Set<MaskPattern.Kind>, computesEveryPair: Bool,
         command: PeerCommand, processOverheadBytes: Int = 0,
-        predictedExtraBytes: @escaping @Sendable (AttentionShape, AttentionMask, Int) -> Int = { _, _, _ in 0 },
+        predictedExtraBytes: @escaping @Sendable (AttentionShape, AttentionMask, Int, Precision) -> Int = {
+            _, _, _, _ in 0
+        },
         predictedStartupSeconds: Double = 1
     ) {
         self.name = name

@@ -65,6 +65,10 @@ enum PeerMessages {
         var protocolVersion = PeerMessages.protocolVersion
         var shape: Shape
         var pattern: String
+        /// The case's precision, `f32`, `f16` or `bf16`: the float32 input
+        /// files hold values already rounded to it, which the peer casts to
+        /// it (exactly) and computes in; its output file is float32.
+        var dtype: String
         var mask: Mask
         var query, key, value, output: String
         var threads: Int
@@ -73,7 +77,7 @@ enum PeerMessages {
 
         enum CodingKeys: String, CodingKey {
             case protocolVersion = "protocol"
-            case shape, pattern, mask, query, key, value, output, threads, verify, repetitions
+            case shape, pattern, dtype, mask, query, key, value, output, threads, verify, repetitions
         }
     }
 

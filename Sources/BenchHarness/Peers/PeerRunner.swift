@@ -117,12 +117,14 @@ public enum PeerRunner {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         func file(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
-        let inputs = given ?? AttentionInputs.random(shape: shape, seed: config.seed)
+        let inputs = given ?? AttentionInputs.random(shape: shape, seed: config.seed, precision: config.precision)
         let qShape = [shape.batch, shape.heads, shape.queryLength, shape.headDim]
         let kShape = [shape.batch, shape.kvHeads, shape.keyLength, shape.headDim]
-        try NumpyFile.write(UnsafeBufferPointer(inputs.query.buffer), shape: qShape, to: file("q.npy"))
-        try NumpyFile.write(UnsafeBufferPointer(inputs.key.buffer), shape: kShape, to: file("k.npy"))
-        try NumpyFile.write(UnsafeBufferPointer(inputs.value.buffer), shape: kShape, to: file("v.npy"))
+        // float32 files whatever the dtype: they hold the rounded values
+        // exactly, and the request names the dtype the peer casts them to.
+        try NumpyFile.write(inputs.query.toArray(), shape: qShape, to: file("q.npy"))
+        try NumpyFile.write(inputs.key.toArray(), shape: kShape, to: file("k.npy"))
+        try NumpyFile.write(inputs.value.toArray(), shape: kShape, to: file("v.npy"))
         if let l = mask.blockLayout {
             try NumpyFile.write(
                 PeerMessages.layoutArray(l), shape: [l.queryBlocks, l.keyBlocks], to: file("layout.npy"))
@@ -132,7 +134,8 @@ public enum PeerRunner {
             shape: .init(
                 batch: shape.batch, heads: shape.heads, kvHeads: shape.kvHeads, queryLength: shape.queryLength,
                 keyLength: shape.keyLength, headDim: shape.headDim, scale: shape.scale),
-            pattern: config.pattern, mask: PeerMessages.mask(mask, layoutPath: file("layout.npy")),
+            pattern: config.pattern, dtype: config.precision.rawValue,
+            mask: PeerMessages.mask(mask, layoutPath: file("layout.npy")),
             query: file("q.npy"), key: file("k.npy"), value: file("v.npy"), output: file("out.npy"),
             threads: config.threads, verify: config.verify,
             repetitions: .init(warmup: r.warmup, minReps: r.minReps, maxReps: r.maxReps, minTime: r.minTime))
@@ -149,14 +152,20 @@ public enum PeerRunner {
         guard produced.shape == qShape else {
             throw PeerError.failed("\(peer.name): output shape \(produced.shape), expected \(qShape)")
         }
-        let output = AlignedBuffer(produced.values)
-        if config.verify { verification = Verification.verify(inputs, mask: mask, output: output) }
+        // Rounding is exact: the peer's output is its dtype's values, widened.
+        let output = Tensor(produced.values, precision: config.precision)
+        if config.verify {
+            let unrounded =
+                given == nil && config.precision != .f32 ? AttentionInputs.random(shape: shape, seed: config.seed) : nil
+            verification = Verification.verify(inputs, mask: mask, output: output, unrounded: unrounded)
+        }
         if let path = saveOutput { try TensorFiles.save(output, shape: shape, to: path) }
 
         return try CaseRunner.result(
             config, mask: mask, times: times,
             memory: memory,
-            predictedExtraBytes: peer.predictedExtraBytes(shape, mask, config.threads), verification: verification,
+            predictedExtraBytes: peer.predictedExtraBytes(shape, mask, config.threads, config.precision),
+            verification: verification,
             execution: StrategyExecution(kernel: "\(reply.library ?? library) \(reply.kernel ?? peer.name)", tile: nil),
             kernelChoice: "peer", calibration: calibration?.after(),
             blas: BLASEnvironment(

@@ -25,13 +25,14 @@ enum TorchPeers {
                 "PyTorch F.scaled_dot_product_attention (fused CPU flash kernel; is_causal, enable_gqa); a child process",
             supportedKinds: [.full, .causal], computesEveryPair: false,
             command: command(backend: "sdpa"), processOverheadBytes: importBytes,
-            predictedExtraBytes: { s, _, threads in
-                // A fresh output and its log-sum-exp per call, per-thread score
-                // blocks (256 × 512 floats, a few of them), and expanded K and V
-                // when heads are grouped.
-                let output = s.queryElementCount * 4 + s.batch * s.heads * s.queryLength * 4
+            predictedExtraBytes: { s, _, threads, precision in
+                // A fresh output (in the dtype) and its float32 log-sum-exp per
+                // call, per-thread float32 score blocks (256 × 512, a few of
+                // them), and expanded K and V when heads are grouped.
+                let e = precision.bytes
+                let output = s.queryElementCount * e + s.batch * s.heads * s.queryLength * 4
                 let blocks = threads * 4 * 256 * 512 * 4
-                let expanded = s.kvHeads < s.heads ? 2 * s.batch * s.heads * s.keyLength * s.headDim * 4 : 0
+                let expanded = s.kvHeads < s.heads ? 2 * s.batch * s.heads * s.keyLength * s.headDim * e : 0
                 return output + blocks + expanded
             }, predictedStartupSeconds: importSeconds)
     }
@@ -46,11 +47,11 @@ enum TorchPeers {
                 "PyTorch FlexAttention compiled on CPU, block mask from the suite's exact pattern; a child process",
             supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: false,
             command: command(backend: "flex"), processOverheadBytes: importBytes + (300 << 20),
-            predictedExtraBytes: { s, mask, _ in
+            predictedExtraBytes: { s, mask, _, precision in
                 // Output and log-sum-exp per call, and the block mask (two int32
                 // index tables of query blocks × key blocks of 128).
                 let blocks = ((mask.queryLength + 127) / 128) * ((mask.keyLength + 127) / 128)
-                return s.queryElementCount * 4 + s.batch * s.heads * s.queryLength * 4 + 4 * blocks * 4
+                return s.queryElementCount * precision.bytes + s.batch * s.heads * s.queryLength * 4 + 4 * blocks * 4
             },
             // The first call compiles the kernel for the shape: about 10 s more.
             predictedStartupSeconds: importSeconds + 10)
@@ -66,14 +67,14 @@ enum TorchPeers {
                 "PyTorch's math attention path (SDPBackend.MATH): materialized scores, boolean mask; a child process",
             supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: true,
             command: command(backend: "math"), processOverheadBytes: importBytes,
-            predictedExtraBytes: { s, mask, _ in
-                // Three B·H·Nq·Nk float tensors live at once (the scores, the
+            predictedExtraBytes: { s, mask, _, precision in
+                // Three B·H·Nq·Nk tensors in the dtype live at once (the scores, the
                 // masked scores and the probabilities; 94 MiB measured at
                 // H=8, N=1024 against 96 predicted), the boolean mask and its
                 // float form, and a fresh output.
                 let pairs = s.batch * s.heads * s.queryLength * s.keyLength
                 let maskBytes = mask.pattern == .full ? 0 : 5 * s.queryLength * s.keyLength
-                return 3 * pairs * 4 + maskBytes + s.queryElementCount * 4
+                return 3 * pairs * precision.bytes + maskBytes + s.queryElementCount * precision.bytes
             }, predictedStartupSeconds: importSeconds)
     }
 

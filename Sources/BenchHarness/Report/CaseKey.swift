@@ -17,6 +17,8 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
     public var seqLen: Int
     public var kvLen: Int
     public var headDim: Int
+    /// The storage precision's name (``Precision/rawValue``).
+    public var dtype: String
     public var threads: Int
     public var tile: String
     /// The `machine` cell: empty, except in a report that `merge
@@ -24,7 +26,10 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
     /// appear once per machine.
     public var machine: String = ""
 
-    public init(strategy: String, pattern: String, shape: AttentionShape, threads: Int, tile: String) {
+    public init(
+        strategy: String, pattern: String, shape: AttentionShape, precision: Precision = .f32, threads: Int,
+        tile: String
+    ) {
         self.strategy = strategy
         self.pattern = pattern
         batch = shape.batch
@@ -33,6 +38,7 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
         seqLen = shape.queryLength
         kvLen = shape.keyLength
         headDim = shape.headDim
+        dtype = precision.rawValue
         self.threads = threads
         self.tile = tile
     }
@@ -40,8 +46,8 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The key of a planned case.
     public init(_ config: CaseConfig) {
         self.init(
-            strategy: config.strategy, pattern: config.pattern, shape: config.shape, threads: config.threads,
-            tile: config.tile ?? "")
+            strategy: config.strategy, pattern: config.pattern, shape: config.shape, precision: config.precision,
+            threads: config.threads, tile: config.tile ?? "")
     }
 
     /// The key of a report's row (its cells by column name), or nil when a
@@ -73,7 +79,8 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
 
     public var description: String {
         "\(strategy) \(pattern) B=\(batch) H=\(heads)/\(kvHeads) N=\(seqLen)" + (kvLen != seqLen ? "/\(kvLen)" : "")
-            + " d=\(headDim) T=\(threads)" + (tile.isEmpty ? "" : " tile \(tile)")
+            + " d=\(headDim)" + (dtype == Precision.f32.rawValue ? "" : " \(dtype)") + " T=\(threads)"
+            + (tile.isEmpty ? "" : " tile \(tile)")
             + (machine.isEmpty ? "" : " on \(machine)")
     }
 }
@@ -103,6 +110,8 @@ public struct CaseAxis: Sendable {
     public let kind: CellKind
     /// The column's meaning, for the column table.
     public let meaning: String
+    /// The report schema version that introduced the column.
+    public var since = 1
     /// The axis's cell of a key.
     public let cell: @Sendable (CaseKey) -> String
     /// Sets the axis of a key from a cell; false when the cell does not hold
@@ -119,6 +128,15 @@ public struct CaseAxis: Sendable {
         count("seq_len", \.seqLen, flag: "--seq-len", meaning: "query length Nq"),
         count("kv_len", \.kvLen, flag: "--kv-len", meaning: "key length Nk"),
         count("head_dim", \.headDim, flag: "--head-dim", meaning: "head dimension d"),
+        CaseAxis(
+            column: "dtype", runFlag: "--dtype", runDefault: Precision.f32.rawValue, kind: .text,
+            meaning: "storage of Q, K, V and O: \(Precision.allowedList) (accumulation is float32)",
+            since: 7, cell: { $0.dtype },
+            read: { key, cell in
+                guard Precision(rawValue: cell) != nil else { return false }
+                key.dtype = cell
+                return true
+            }),
         count("threads", \.threads, flag: "--threads", meaning: "worker threads"),
         text(
             "tile", \.tile, flag: "--tile", default: "", kind: .text,

@@ -13,7 +13,15 @@ extension NumpyFile {
     ///   or the product of `shape` is not `values.count`;
     ///   `NumpyFileError.cannotWrite` if the file cannot be written.
     public static func write(_ values: UnsafeBufferPointer<Float>, shape: [Int], to path: String) throws {
-        let data = try encode(values, shape: shape, path: path)
+        try replace(path, with: try encode(values, shape: shape, path: path))
+    }
+
+    /// Writes IEEE half `values` as a `<f2` file; see `write(_:shape:to:)`.
+    public static func write(_ values: UnsafeBufferPointer<Float16>, shape: [Int], to path: String) throws {
+        try replace(path, with: try encode(values, shape: shape, path: path))
+    }
+
+    private static func replace(_ path: String, with data: Data) throws {
         do {
             try OutputFile.replace(path, with: data)
         } catch let refused as OutputFile.Refused {

@@ -118,9 +118,15 @@ public struct ReportFile: Sendable {
         }
         let absolute = row["max_abs_error"].flatMap(Double.init),
             relative = row["rel_frobenius_error"].flatMap(Double.init)
+        // The row's own precision's rule; a row before the precision axis is f32.
+        let precision = row["dtype"].flatMap(Precision.init(rawValue:)) ?? .f32
+        let limits = (
+            absolute: ReferenceError.absoluteTolerance(
+                for: precision, maxReference: row["max_abs_reference"].flatMap(Double.init) ?? 0),
+            relative: ReferenceError.relativeTolerance(for: precision)
+        )
         let withinTolerance =
-            absolute.map { $0 <= VerificationResult.absoluteTolerance } != false
-            && relative.map { $0 <= VerificationResult.relativeTolerance } != false
+            absolute.map { $0 <= limits.absolute } != false && relative.map { $0 <= limits.relative } != false
         switch status {
         case .ok:
             if let bad = times.first(where: { $0 <= 0 }) { return "status ok with a time of \(bad) ms" }
@@ -128,9 +134,8 @@ public struct ReportFile: Sendable {
             if !withinTolerance {
                 return String(
                     format:
-                        "status ok, but its errors (max abs %@, rel Frobenius %@) exceed the tolerances (%.0e, %.0e)",
-                    row["max_abs_error"] ?? "", row["rel_frobenius_error"] ?? "",
-                    VerificationResult.absoluteTolerance, VerificationResult.relativeTolerance)
+                        "status ok, but its errors (max abs %@, rel Frobenius %@) exceed the tolerances (%.2g, %.2g)",
+                    row["max_abs_error"] ?? "", row["rel_frobenius_error"] ?? "", limits.absolute, limits.relative)
             }
         default:
             if absolute != nil && relative != nil && withinTolerance {

@@ -12,8 +12,9 @@ public enum ReportSchema {
     /// the kernel columns, version 4 the roofline columns, version 5 the
     /// `machine` column of merged reports, version 6 the measured compute
     /// peak and the bandwidth next to each case (`bound` and
-    /// `fraction_of_roof` then rest on the peak, not on sgemm).
-    public static let version = 6
+    /// `fraction_of_roof` then rest on the peak, not on sgemm), version 7
+    /// the `dtype` axis and the columns of what a precision costs.
+    public static let version = 7
 
     /// Every version this build reads: older reports lack the newer columns,
     /// whose cells then read as empty.
@@ -81,7 +82,7 @@ public enum ReportSchema {
             },
         ]
         + CaseAxis.all.map { axis in
-            Column(name: axis.column, kind: axis.kind, meaning: axis.meaning) { axis.cell($0.key) }
+            Column(name: axis.column, kind: axis.kind, meaning: axis.meaning, since: axis.since) { axis.cell($0.key) }
         }
         + [
             Column(
@@ -296,6 +297,24 @@ public enum ReportSchema {
                 name: "rel_frobenius_error", kind: .number(min: 0),
                 meaning: "‖output − reference‖_F / ‖reference‖_F over the verified rows"
             ) { number($0.result?.verification?.relativeFrobeniusError) },
+            Column(
+                name: "max_abs_reference", kind: .number(min: 0),
+                meaning:
+                    "max |reference| over the verified rows: a half-precision output's absolute tolerance is 1e-4 + u·this",
+                since: 7
+            ) { number($0.result?.verification?.maxReference) },
+            Column(
+                name: "storage_rel_error", kind: .number(min: 0),
+                meaning:
+                    "f16/bf16: ‖output − r₃₂‖_F / ‖r₃₂‖_F against the float64 reference of the unrounded float32 problem, what the precision costs; empty for f32 and --inputs",
+                since: 7
+            ) { number($0.result?.verification?.storageRelativeError) },
+            Column(
+                name: "rounding_rel_error", kind: .number(min: 0),
+                meaning:
+                    "f16/bf16: the same for the float64 reference of the rounded inputs, what rounding Q, K and V alone costs (storage_rel_error should be within 2× of it)",
+                since: 7
+            ) { number($0.result?.verification?.roundingRelativeError) },
             Column(
                 name: "verified_rows", kind: .integer(min: 0),
                 meaning: "query rows compared with the reference (all, or the documented sample)"

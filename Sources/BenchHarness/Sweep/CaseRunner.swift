@@ -11,6 +11,8 @@ public struct CaseConfig: Codable, Sendable, Equatable {
     public var tuning: String?
     public var shape: AttentionShape
     public var pattern: String
+    /// The storage of Q, K, V and O (`--dtype`).
+    public var precision: Precision
     public var threads: Int
     public var seed: UInt64
     public var repetitions: RepetitionPolicy
@@ -21,9 +23,10 @@ public struct CaseConfig: Codable, Sendable, Equatable {
 
     public init(
         strategy: String, tile: String? = nil, kernel: String? = nil, tuning: String? = nil,
-        shape: AttentionShape, pattern: String,
+        shape: AttentionShape, pattern: String, precision: Precision = .f32,
         threads: Int, seed: UInt64 = 0, repetitions: RepetitionPolicy, verify: Bool, calibrate: Bool = false
     ) {
+        self.precision = precision
         self.strategy = strategy
         self.tile = tile
         self.kernel = kernel
@@ -35,6 +38,27 @@ public struct CaseConfig: Codable, Sendable, Equatable {
         self.repetitions = repetitions
         self.verify = verify
         self.calibrate = calibrate
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case strategy, tile, kernel, tuning, shape, pattern, precision, threads, seed, repetitions, verify, calibrate
+    }
+
+    /// Decodes a case; one from a build before the precision axis (an A/B
+    /// baseline's child) has no `precision` and measured float32.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            strategy: try c.decode(String.self, forKey: .strategy),
+            tile: try c.decodeIfPresent(String.self, forKey: .tile),
+            kernel: try c.decodeIfPresent(String.self, forKey: .kernel),
+            tuning: try c.decodeIfPresent(String.self, forKey: .tuning),
+            shape: try c.decode(AttentionShape.self, forKey: .shape),
+            pattern: try c.decode(String.self, forKey: .pattern),
+            precision: try c.decodeIfPresent(Precision.self, forKey: .precision) ?? .f32,
+            threads: try c.decode(Int.self, forKey: .threads), seed: try c.decode(UInt64.self, forKey: .seed),
+            repetitions: try c.decode(RepetitionPolicy.self, forKey: .repetitions),
+            verify: try c.decode(Bool.self, forKey: .verify), calibrate: try c.decode(Bool.self, forKey: .calibrate))
     }
 }
 
@@ -110,9 +134,11 @@ public enum CaseRunner {
     /// What a case holds before its strategy runs: the tensors and the
     /// resolved mask's upper bound (``MaskPattern/predictedResolvedBytes(queryLength:keyLength:)``),
     /// known without building anything; `Int.max` when the sum overflows.
-    public static func bytesBeforeResolving(_ pattern: MaskPattern, shape: AttentionShape) -> (total: Int, mask: Int) {
+    public static func bytesBeforeResolving(_ pattern: MaskPattern, shape: AttentionShape, precision: Precision)
+        -> (total: Int, mask: Int)
+    {
         let mask = pattern.predictedResolvedBytes(queryLength: shape.queryLength, keyLength: shape.keyLength)
-        let (sum, overflow) = shape.tensorBytes.addingReportingOverflow(mask)
+        let (sum, overflow) = shape.tensorBytes(precision).addingReportingOverflow(mask)
         return (overflow ? Int.max : sum, mask)
     }
 
@@ -134,7 +160,9 @@ public enum CaseRunner {
         var tuned = false
         if options.tile == nil || options.kernel == nil,
             let (_, file) = try TuningCache.file(for: TuningSource(flag: config.tuning)),
-            let choice = file.choice(strategy: config.strategy, headDim: config.shape.headDim, pattern: pattern),
+            let choice = file.choice(
+                strategy: config.strategy, headDim: config.shape.headDim, pattern: pattern,
+                precision: config.precision),
             options.kernel == nil || options.kernel == choice.kernel
         {
             if options.kernel == nil {
@@ -152,10 +180,14 @@ public enum CaseRunner {
         return (strategy, mask, flagged ? (tuned ? "flag+tuned" : "flag") : (tuned ? "tuned" : "default"))
     }
 
-    /// Runs a case: builds inputs (or uses `inputs`, loaded when the resident
-    /// set was `rssBeforeInputs`), verifies when asked, then times it under
-    /// the repetition policy while watching the peak RSS. With `saveOutput`,
-    /// the output of the last run is written there as `.npy`.
+    /// Runs a case: builds inputs in the case's precision (or uses `inputs`,
+    /// loaded when the resident set was `rssBeforeInputs`), times it under
+    /// the repetition policy while watching the peak RSS, then, when asked,
+    /// verifies the last run's output: after the peak is read, so the
+    /// reference's own memory is not counted as the strategy's. Random
+    /// half-precision inputs are also judged against the unrounded float32
+    /// problem of the same seed (``VerificationResult/storageRelativeError``).
+    /// With `saveOutput`, the output of the last run is written there as `.npy`.
     ///
     /// A peer's case (``PeerRegistry``) runs through ``PeerRunner`` in its
     /// own process, measured the same way.
@@ -172,7 +204,9 @@ public enum CaseRunner {
                 config, peer: peer, inputs: given, saveOutput: saveOutput, timeout: peerTimeout)
         }
         // Refused before a layout is built: one that cannot fit would trap or take minutes first.
-        let early = bytesBeforeResolving(try MaskPattern(parsing: config.pattern), shape: config.shape).total
+        let early = bytesBeforeResolving(
+            try MaskPattern(parsing: config.pattern), shape: config.shape, precision: config.precision
+        ).total
         guard early < ProcessMemory.physicalBytes else {
             throw CaseError(
                 description:
@@ -180,8 +214,9 @@ public enum CaseRunner {
             )
         }
         let (strategy, mask, choice) = try prepareWithChoice(config)
-        let predicted = strategy.predictedExtraBytes(shape: config.shape, mask: mask, threads: config.threads)
-        let needed = Double(config.shape.tensorBytes) + Double(predicted)
+        let predicted = strategy.predictedExtraBytes(
+            shape: config.shape, mask: mask, threads: config.threads, precision: config.precision)
+        let needed = Double(config.shape.tensorBytes(config.precision)) + Double(predicted)
         guard needed < Double(ProcessMemory.physicalBytes) else {
             throw CaseError(
                 description:
@@ -190,15 +225,15 @@ public enum CaseRunner {
         }
         let before = config.calibrate ? Calibration.measure(threads: config.threads) : nil
         let rssBefore = rssBeforeInputs ?? ProcessMemory.residentBytes()
-        let inputs = given ?? AttentionInputs.random(shape: config.shape, seed: config.seed)
+        if let given, given.precision != config.precision {
+            throw CaseError(
+                description: "the inputs are \(given.precision), the case asks for --dtype \(config.precision)")
+        }
+        let inputs =
+            given ?? AttentionInputs.random(shape: config.shape, seed: config.seed, precision: config.precision)
         let output = inputs.makeOutput()
         let rssWith = ProcessMemory.residentBytes()
 
-        var verification: VerificationResult?
-        if config.verify {
-            try strategy.forward(inputs, mask: mask, output: output, threads: config.threads)
-            verification = Verification.verify(inputs, mask: mask, output: output)
-        }
         let reset = ProcessMemory.resetPeak()
         let times = try Stopwatch.measure(config.repetitions) {
             try strategy.forward(inputs, mask: mask, output: output, threads: config.threads)
@@ -206,6 +241,13 @@ public enum CaseRunner {
         let memory = MemoryReading(
             rssBeforeInputs: rssBefore, rssWithInputs: rssWith, peak: ProcessMemory.peakResidentBytes(),
             processPeak: ProcessMemory.processPeakBytes(), peakWasReset: reset)
+        var verification: VerificationResult?
+        if config.verify {
+            let unrounded =
+                given == nil && config.precision != .f32
+                ? AttentionInputs.random(shape: config.shape, seed: config.seed) : nil
+            verification = Verification.verify(inputs, mask: mask, output: output, unrounded: unrounded)
+        }
         if let path = saveOutput { try TensorFiles.save(output, shape: config.shape, to: path) }
         return try result(
             config, mask: mask, times: times, memory: memory, predictedExtraBytes: predicted,
@@ -266,13 +308,13 @@ public enum CaseRunner {
             timesMs: times, statistics: stats,
             usefulGflops: flops / medianSeconds / 1e9,
             tokensPerSecond: Double(s.batch * s.queryLength) / medianSeconds,
-            inputBytes: s.tensorBytes, rssBeforeInputsBytes: memory.rssBeforeInputs,
+            inputBytes: s.tensorBytes(config.precision), rssBeforeInputsBytes: memory.rssBeforeInputs,
             rssWithInputsBytes: memory.rssWithInputs, peakRssBytes: memory.peak,
             peakExtraBytes: memory.peak - memory.rssWithInputs, processPeakRssBytes: memory.processPeak,
             predictedExtraBytes: predictedExtraBytes, peakWasReset: memory.peakWasReset, verification: verification,
             blas: blas, sgemmGflops: sgemm, fractionOfSgemm: sgemm.map { flops / medianSeconds / 1e9 / $0 },
             execution: execution, kernelChoice: kernelChoice,
-            minimumBytes: Roofline(shape: s, mask: mask).minimumBytes,
+            minimumBytes: Roofline(shape: s, mask: mask, precision: config.precision).minimumBytes,
             readBandwidthGBps: calibration?.bandwidthBeforeGBps,
             readBandwidthAfterGBps: calibration?.bandwidthAfterGBps,
             computePeaks: calibration.map { c in Dictionary(uniqueKeysWithValues: c.peaks.map { ($0.rawValue, $1) }) })

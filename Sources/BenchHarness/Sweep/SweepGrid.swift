@@ -17,6 +17,9 @@ public struct SweepGrid: Codable, Sendable, Equatable {
     /// The key lengths every query length meets, or nil for Nk = Nq.
     public var kvLens: [Int]?
     public var headDims: [Int]
+    /// The storage precisions, or nil for f32 only (a grid from before the
+    /// precision axis, whose fingerprint this keeps).
+    public var dtypes: [Precision]?
     public var batch: Int
     public var heads: Int
     /// Nil for as many key/value heads as query heads.
@@ -34,6 +37,7 @@ public struct SweepGrid: Codable, Sendable, Equatable {
         case seqLens = "seq_lens"
         case kvLens = "kv_lens"
         case headDims = "head_dims"
+        case dtypes
         case batch, heads
         case kvHeads = "kv_heads"
         case threads, tile, kernel, seed, repetitions
@@ -41,7 +45,8 @@ public struct SweepGrid: Codable, Sendable, Equatable {
 
     public init(
         strategies: [String], patterns: [String], seqLens: [Int], kvLens: [Int]? = nil, headDims: [Int],
-        batch: Int, heads: Int, kvHeads: Int?, threads: Int, tile: String?, kernel: String? = nil, seed: UInt64,
+        dtypes: [Precision]? = nil, batch: Int, heads: Int, kvHeads: Int?, threads: Int, tile: String?,
+        kernel: String? = nil, seed: UInt64,
         repetitions: RepetitionPolicy
     ) {
         self.strategies = strategies
@@ -49,6 +54,7 @@ public struct SweepGrid: Codable, Sendable, Equatable {
         self.seqLens = seqLens
         self.kvLens = kvLens
         self.headDims = headDims
+        self.dtypes = dtypes == [.f32] ? nil : dtypes
         self.batch = batch
         self.heads = heads
         self.kvHeads = kvHeads
@@ -63,21 +69,21 @@ public struct SweepGrid: Codable, Sendable, Equatable {
     /// key length), so the cheap part of the picture arrives early; each
     /// with `tuning` (a file, `none`, or nil for the default location).
     ///
-    /// - Complexity: O(d·n·k·p·s) for the lengths of `headDims`, `seqLens`,
-    ///   `kvLens`, `patterns` and `strategies`.
+    /// - Complexity: O(d·n·k·t·p·s) for the lengths of `headDims`, `seqLens`,
+    ///   `kvLens`, `dtypes`, `patterns` and `strategies`.
     public func cases(tuning: String? = nil) throws -> [CaseConfig] {
         var out: [CaseConfig] = []
         for d in headDims {
             for (n, nk) in seqLens.flatMap({ n in (kvLens ?? [n]).map { (n, $0) } }) {
                 let shape = try AttentionShape(
                     batch: batch, heads: heads, kvHeads: kvHeads, queryLength: n, keyLength: nk, headDim: d)
-                for p in patterns {
+                for (precision, p) in (dtypes ?? [.f32]).flatMap({ t in patterns.map { (t, $0) } }) {
                     for s in strategies {
                         out.append(
                             CaseConfig(
                                 strategy: s, tile: tile, kernel: kernel, tuning: tuning, shape: shape,
-                                pattern: p, threads: threads, seed: seed, repetitions: repetitions,
-                                verify: true))
+                                pattern: p, precision: precision, threads: threads, seed: seed,
+                                repetitions: repetitions, verify: true))
                     }
                 }
             }

@@ -66,7 +66,7 @@ extension SweepPlan {
         // would trap, or take minutes, before the check below.
         if let pattern = try? MaskPattern(parsing: config.pattern),
             (try? StrategyRegistry.strategy(named: config.strategy))?.supports(pattern) == true,
-            let skip = earlySkip(pattern, config.shape, processOverhead: Self.processOverheadBytes)
+            let skip = earlySkip(pattern, config, processOverhead: Self.processOverheadBytes)
         {
             return (skip, nil, nil)
         }
@@ -77,15 +77,16 @@ extension SweepPlan {
         } catch {
             return (.invalid("\(error)"), nil, nil)
         }
-        let extra = strategy.predictedExtraBytes(shape: config.shape, mask: mask, threads: config.threads)
-        return (admission(config.shape, extra: extra, processOverhead: Self.processOverheadBytes), mask, extra)
+        let extra = strategy.predictedExtraBytes(
+            shape: config.shape, mask: mask, threads: config.threads, precision: config.precision)
+        return (admission(config, extra: extra, processOverhead: Self.processOverheadBytes), mask, extra)
     }
 
     /// `skipped` when the inputs and the mask's bound alone exceed the
     /// memory limit (checked before resolving a mask that cannot fit),
     /// else nil.
-    func earlySkip(_ pattern: MaskPattern, _ shape: AttentionShape, processOverhead: Int) -> CaseAdmission? {
-        let early = CaseRunner.bytesBeforeResolving(pattern, shape: shape)
+    func earlySkip(_ pattern: MaskPattern, _ config: CaseConfig, processOverhead: Int) -> CaseAdmission? {
+        let early = CaseRunner.bytesBeforeResolving(pattern, shape: config.shape, precision: config.precision)
         guard early.mask > 0, early.total > memoryLimitBytes - processOverhead else { return nil }
         return .skipped(
             "inputs and mask alone need more than \(Bytes.format(early.total)), over --memory-limit \(Bytes.format(memoryLimitBytes))"
@@ -94,8 +95,8 @@ extension SweepPlan {
 
     /// `run` with the predicted peak (inputs + `extra` + the process's
     /// overhead, saturating), or `skipped` when it exceeds the memory limit.
-    func admission(_ shape: AttentionShape, extra: Int, processOverhead: Int) -> CaseAdmission {
-        let (sum, overflow) = shape.tensorBytes.addingReportingOverflow(extra)
+    func admission(_ config: CaseConfig, extra: Int, processOverhead: Int) -> CaseAdmission {
+        let (sum, overflow) = config.shape.tensorBytes(config.precision).addingReportingOverflow(extra)
         let peak = overflow ? Int.max : min(Int.max - processOverhead, sum) + processOverhead
         guard peak <= memoryLimitBytes else {
             return .skipped(
@@ -116,12 +117,12 @@ extension SweepPlan {
             return (.unsupported("\(peer.name) supports \(peer.supportedKindsDescription)"), nil, nil)
         }
         if case .failure(let why) = PeerRunner.availability(peer) { return (.unsupported(why.description), nil, nil) }
-        if let skip = earlySkip(pattern, config.shape, processOverhead: peer.processOverheadBytes) {
+        if let skip = earlySkip(pattern, config, processOverhead: peer.processOverheadBytes) {
             return (skip, nil, nil)
         }
         let mask: AttentionMask
         do { mask = try AttentionMask(pattern, shape: config.shape) } catch { return (.invalid("\(error)"), nil, nil) }
-        let extra = peer.predictedExtraBytes(config.shape, mask, config.threads)
-        return (admission(config.shape, extra: extra, processOverhead: peer.processOverheadBytes), mask, extra)
+        let extra = peer.predictedExtraBytes(config.shape, mask, config.threads, config.precision)
+        return (admission(config, extra: extra, processOverhead: peer.processOverheadBytes), mask, extra)
     }
 }

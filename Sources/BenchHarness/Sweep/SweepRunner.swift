@@ -285,7 +285,7 @@ enum CasePreflight {
             .settled(
                 SweepRecord(
                     key: key, status: status, reason: reason, predictedExtraBytes: predicted,
-                    inputBytes: config.shape.tensorBytes, density: resolved?.density,
+                    inputBytes: config.shape.tensorBytes(config.precision), density: resolved?.density,
                     attendedPairs: resolved?.attendedPairs, sgemmGflops: sgemm, seed: config.seed))
         }
         switch admission {
@@ -321,9 +321,8 @@ extension SweepRecord {
     static func wrongReason(_ v: VerificationResult) -> String {
         if let n = v.nonFiniteOutputs, n > 0 { return VerificationResult.nonFiniteReason(n) }
         return String(
-            format: "max abs error %.3g (tolerance %.0e), rel Frobenius %.3g (tolerance %.0e) over %@",
-            v.maxAbsoluteError, VerificationResult.absoluteTolerance,
-            v.relativeFrobeniusError, VerificationResult.relativeTolerance, v.coverage)
+            format: "max abs error %.3g (tolerance %.2g), rel Frobenius %.3g (tolerance %.2g) over %@",
+            v.maxAbsoluteError, v.absoluteLimit, v.relativeFrobeniusError, v.relativeLimit, v.coverage)
     }
 
     /// The row of a case that ran: `ok`, `wrong` (over tolerance), `failed`
@@ -356,7 +355,8 @@ extension SweepRecord {
         }
         self.init(
             key: key, status: status, reason: reason, result: result,
-            predictedExtraBytes: result == nil ? predicted : nil, inputBytes: config.shape.tensorBytes,
+            predictedExtraBytes: result == nil ? predicted : nil,
+            inputBytes: config.shape.tensorBytes(config.precision),
             density: mask.density, attendedPairs: mask.attendedPairs, sgemmGflops: sgemm,
             sgemmLocalGflops: sgemmLocal, interference: interference, seed: config.seed)
     }

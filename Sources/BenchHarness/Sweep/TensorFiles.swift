@@ -11,8 +11,13 @@ public enum TensorFiles {
         public let description: String
     }
 
-    /// Reads the three files and derives the shape from them.
-    public static func load(query: String, key: String, value: String, scale: Float? = nil) throws -> AttentionInputs {
+    /// Reads the three files (float32, float64 or float16, see
+    /// ``NumpyFile``), derives the shape from them and stores the tensors in
+    /// `precision`, rounding each value to nearest even (exact when the
+    /// file holds that precision already).
+    public static func load(
+        query: String, key: String, value: String, scale: Float? = nil, precision: Precision = .f32
+    ) throws -> AttentionInputs {
         let q = try NumpyFile.read(path: query)
         let k = try NumpyFile.read(path: key)
         let v = try NumpyFile.read(path: value)
@@ -51,14 +56,23 @@ public enum TensorFiles {
             batch: q.shape[0], heads: q.shape[1], kvHeads: k.shape[1],
             queryLength: q.shape[2], keyLength: k.shape[2], headDim: q.shape[3], scale: scale)
         return try AttentionInputs(
-            shape: shape, query: AlignedBuffer(q.values), key: AlignedBuffer(k.values),
-            value: AlignedBuffer(v.values))
+            shape: shape, query: Tensor(q.values, precision: precision), key: Tensor(k.values, precision: precision),
+            value: Tensor(v.values, precision: precision))
     }
 
-    /// Writes `output` as a `[B, H, Nq, d]` float32 `.npy` file.
-    public static func save(_ output: AlignedBuffer, shape: AttentionShape, to path: String) throws {
-        try NumpyFile.write(
-            UnsafeBufferPointer(output.buffer), shape: [shape.batch, shape.heads, shape.queryLength, shape.headDim],
-            to: path)
+    /// Writes `output` as a `[B, H, Nq, d]` `.npy` file in its precision:
+    /// `<f4` for f32, `<f2` for f16; bf16, which NumPy has no type for,
+    /// as `<f4` holding the bf16 values exactly.
+    public static func save(_ output: Tensor, shape: AttentionShape, to path: String) throws {
+        let dims = [shape.batch, shape.heads, shape.queryLength, shape.headDim]
+        switch output.precision {
+        case .f16:
+            try NumpyFile.write(
+                UnsafeBufferPointer(start: output.elements(Float16.self), count: output.count), shape: dims, to: path)
+        case .f32:
+            try NumpyFile.write(UnsafeBufferPointer(start: output.floats, count: output.count), shape: dims, to: path)
+        case .bf16:
+            try NumpyFile.write(output.toArray(), shape: dims, to: path)
+        }
     }
 }

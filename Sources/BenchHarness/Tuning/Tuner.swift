@@ -5,8 +5,8 @@ import Foundation
 /// and keeps the fastest that matches the reference: what `attnbench tune`
 /// runs.
 ///
-/// For every strategy that has something to tune, every head dim and every
-/// pattern the strategy supports, on B=1, H=`heads`, N=`seqLen`: each
+/// For every strategy that has something to tune, every precision, every
+/// head dim and every pattern the strategy supports, on B=1, H=`heads`, N=`seqLen`: each
 /// available kernel with each of the strategy's
 /// ``AttentionStrategy/tuningCandidates(shape:mask:)`` and the kernel's own
 /// default tile, in this process, the fastest of `reps` runs after one
@@ -16,6 +16,7 @@ import Foundation
 public struct Tuner {
     public var strategies: [String]
     public var headDims: [Int]
+    public var precisions: [Precision]
     public var patterns: [String]
     public var seqLen: Int
     public var heads: Int
@@ -23,11 +24,12 @@ public struct Tuner {
     public var reps: Int
 
     public init(
-        strategies: [String], headDims: [Int], patterns: [String], seqLen: Int, heads: Int = 8, threads: Int,
-        reps: Int = 3
+        strategies: [String], headDims: [Int], precisions: [Precision] = [.f32], patterns: [String], seqLen: Int,
+        heads: Int = 8, threads: Int, reps: Int = 3
     ) {
         self.strategies = strategies
         self.headDims = headDims
+        self.precisions = precisions
         self.patterns = patterns
         self.seqLen = seqLen
         self.heads = heads
@@ -38,9 +40,9 @@ public struct Tuner {
     /// Runs every measurement; `progress` gets one line per tuned family.
     public func run(progress: (String) -> Void) throws -> TuningFile {
         var entries: [TuningFile.Entry] = []
-        for d in headDims {
+        for (precision, d) in precisions.flatMap({ p in headDims.map { (p, $0) } }) {
             let shape = try AttentionShape(heads: heads, queryLength: seqLen, headDim: d)
-            let inputs = AttentionInputs.random(shape: shape, seed: 0)
+            let inputs = AttentionInputs.random(shape: shape, seed: 0, precision: precision)
             let output = inputs.makeOutput()
             for name in strategies {
                 for text in patterns {
@@ -55,7 +57,8 @@ public struct Tuner {
                             ?? ""
                         progress(
                             String(
-                                format: "%@ %@ d=%d N=%d: %@ tile %@, %.2f ms%@", name, text, d, seqLen,
+                                format: "%@ %@ d=%d N=%d %@: %@ tile %@, %.2f ms%@", name, text, d, seqLen,
+                                precision.rawValue,
                                 KernelTable.descriptor(entry.kernel).name, entry.tile.description, entry.bestMs, gain))
                     }
                 }
@@ -69,7 +72,7 @@ public struct Tuner {
     /// One family: every candidate, fastest first, and the first that verifies.
     func tune(
         _ name: String, pattern: MaskPattern, mask: AttentionMask, inputs: AttentionInputs,
-        output: AlignedBuffer
+        output: Tensor
     ) throws -> TuningFile.Entry? {
         let shape = inputs.shape
         var measured: [(candidate: TuningFile.Candidate, strategy: any AttentionStrategy)] = []
@@ -99,7 +102,7 @@ public struct Tuner {
             guard Verification.verify(inputs, mask: mask, output: output).passes else { continue }
             return TuningFile.Entry(
                 strategy: name, headDim: shape.headDim, pattern: pattern.description,
-                patternKind: pattern.kind.rawValue, seqLen: shape.queryLength,
+                patternKind: pattern.kind.rawValue, seqLen: shape.queryLength, dtype: inputs.precision,
                 kernel: candidate.kernel, tile: candidate.tile, bestMs: candidate.ms,
                 defaultMs: defaultMs, candidates: measured.map(\.candidate))
         }

@@ -30,6 +30,9 @@ public struct TuningFile: Codable, Sendable, Equatable {
         public var patternKind: String
         /// The length measured.
         public var seqLen: Int
+        /// The precision measured; nil (files from before the precision
+        /// axis) is f32.
+        public var dtype: Precision?
         public var kernel: KernelID
         public var tile: TileSize
         /// The winner's time, and the time of the default choice, in ms.
@@ -40,8 +43,10 @@ public struct TuningFile: Codable, Sendable, Equatable {
 
         public init(
             strategy: String, headDim: Int, pattern: String, patternKind: String, seqLen: Int,
-            kernel: KernelID, tile: TileSize, bestMs: Double, defaultMs: Double?, candidates: [Candidate]
+            dtype: Precision = .f32, kernel: KernelID, tile: TileSize, bestMs: Double, defaultMs: Double?,
+            candidates: [Candidate]
         ) {
+            self.dtype = dtype
             self.strategy = strategy
             self.headDim = headDim
             self.pattern = pattern
@@ -113,11 +118,16 @@ public struct TuningFile: Codable, Sendable, Equatable {
     }
 
     /// The tuned kernel and tile for a case: from the entry of the same
-    /// strategy, head dim and pattern; failing that, only the kernel of an
-    /// entry of the same pattern family (a tile tuned for one window does not
-    /// fit another).
-    public func choice(strategy: String, headDim: Int, pattern: MaskPattern) -> (kernel: KernelID, tile: TileSize?)? {
-        let mine = entries.filter { $0.strategy == strategy && $0.headDim == headDim }
+    /// strategy, head dim, precision and pattern; failing that, only the
+    /// kernel of an entry of the same pattern family (a tile tuned for one
+    /// window does not fit another). Winners are per precision: a half
+    /// case moves half the bytes, and another tile may win.
+    public func choice(strategy: String, headDim: Int, pattern: MaskPattern, precision: Precision = .f32)
+        -> (kernel: KernelID, tile: TileSize?)?
+    {
+        let mine = entries.filter {
+            $0.strategy == strategy && $0.headDim == headDim && ($0.dtype ?? .f32) == precision
+        }
         if let e = mine.first(where: { $0.pattern == pattern.description }) { return (e.kernel, e.tile) }
         if let e = mine.first(where: { $0.patternKind == pattern.kind.rawValue }) { return (e.kernel, nil) }
         return nil
