@@ -269,8 +269,16 @@ enum TextReport {
         if let v = r.verification {
             lines.append(
                 String(
-                    format: "verify     max abs %.3g, rel Frobenius %.3g over %@: %@",
-                    v.maxAbsoluteError, v.relativeFrobeniusError, v.coverage, v.passes ? "OK" : "WRONG"))
+                    format: "verify     max abs %.3g (tolerance %.2g), rel Frobenius %.3g (tolerance %.2g) over %@: %@",
+                    v.maxAbsoluteError, v.absoluteLimit, v.relativeFrobeniusError, v.relativeLimit, v.coverage,
+                    v.passes ? "OK" : "WRONG"))
+            if let storage = v.storageRelativeError, let rounding = v.roundingRelativeError {
+                lines.append(
+                    String(
+                        format:
+                            "precision  %@ costs %.3g relative against the unrounded f32 problem; rounding Q, K, V alone costs %.3g (%.2fx)",
+                        r.config.precision.rawValue, storage, rounding, storage / rounding))
+            }
         }
         if !r.blas.warning.isEmpty, r.kernelChoice != "peer" { lines.append("warning    \(r.blas.warning)") }
         return lines.joined(separator: "\n")
