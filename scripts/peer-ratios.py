@@ -11,6 +11,13 @@ sparse ones; torch-math for dense, its own materialized kind).
 faster); "memory" is native peak extra / peer peak extra (below 1: it needs
 less). Only rows whose status is ok on both sides count. Standard library
 only.
+
+Rows are paired within one storage precision (the report's ``dtype``
+column; a report without it, or an empty cell, is ``f32``): a bf16 native
+row is compared with the bf16 peer row only. Unless every row is f32, the
+table gets a ``dtype`` column after N (f32, f16, bf16, then any other,
+within each pattern and length); a report of f32 rows alone gets the table
+it got before the column existed.
 """
 
 from __future__ import annotations
@@ -20,6 +27,13 @@ import csv
 import sys
 
 NATIVE = ("dense", "tiled", "sliding", "block-sparse")
+DTYPE_ORDER = ("f32", "f16", "bf16")
+DEFAULT_DTYPE = "f32"
+
+
+def dtype_of(row: dict) -> str:
+    """A row's storage precision: its dtype cell, f32 when empty or absent."""
+    return (row.get("dtype") or "").strip().lower() or DEFAULT_DTYPE
 
 
 def peer_for(strategy: str, pattern: str) -> list[str]:
@@ -27,6 +41,23 @@ def peer_for(strategy: str, pattern: str) -> list[str]:
     kind = pattern.split(":", 1)[0]
     picked = "torch-sdpa" if kind in ("full", "causal") else "torch-flex"
     return [picked, "torch-math"] if strategy == "dense" else [picked]
+
+
+def pairs(ok: dict, patterns: list[str], lengths: list[int], dtypes: list[str]):
+    """(pattern, N, dtype, strategy, peer, native row, peer row) for each native
+    row and the peer it is compared with, both ok and of the same dtype, in
+    the table's order: pattern, length, dtype, then NATIVE's order."""
+    for pattern in patterns:
+        for n in lengths:
+            for dtype in dtypes:
+                for strategy in NATIVE:
+                    mine = ok.get((strategy, dtype, pattern, n))
+                    if not mine:
+                        continue
+                    for peer in peer_for(strategy, pattern):
+                        theirs = ok.get((peer, dtype, pattern, n))
+                        if theirs:
+                            yield pattern, n, dtype, strategy, peer, mine, theirs
 
 
 def main(argv: list[str]) -> int:
@@ -39,30 +70,32 @@ def main(argv: list[str]) -> int:
     except OSError as error:
         print(f"peer-ratios.py: error: cannot read {args.report}: {error.strerror}", file=sys.stderr)
         return 2
-    ok = {(r["strategy"], r["pattern"], int(r["seq_len"])): r for r in rows if r.get("status") == "ok"}
-    lengths = sorted({n for (_, _, n) in ok})
+    ok = {
+        (r["strategy"], dtype_of(r), r["pattern"], int(r["seq_len"])): r
+        for r in rows
+        if r.get("status") == "ok"
+    }
+    lengths = sorted({n for (_, _, _, n) in ok})
     if args.lengths:
         lengths = [int(n) for n in args.lengths.split(",")]
     patterns = list(dict.fromkeys(r["pattern"] for r in rows))
-    print("| pattern | N | strategy | vs | native ms | peer ms | speed-up | native MiB | peer MiB | memory |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for pattern in patterns:
-        for n in lengths:
-            for strategy in NATIVE:
-                mine = ok.get((strategy, pattern, n))
-                if not mine:
-                    continue
-                for peer in peer_for(strategy, pattern):
-                    theirs = ok.get((peer, pattern, n))
-                    if not theirs:
-                        continue
-                    a, b = float(mine["median_ms"]), float(theirs["median_ms"])
-                    ma, mb = int(mine["peak_extra_bytes"]) / 2**20, int(theirs["peak_extra_bytes"]) / 2**20
-                    memory = f"{ma / mb:.2g}" if mb > 0 else "–"
-                    print(
-                        f"| {pattern} | {n} | {strategy} | {peer} | {a:.1f} | {b:.1f} | {b / a:.2f}× "
-                        f"| {ma:.1f} | {mb:.1f} | {memory} |"
-                    )
+    present = list(dict.fromkeys(dtype_of(r) for r in rows))
+    dtypes = [d for d in DTYPE_ORDER if d in present] + [d for d in present if d not in DTYPE_ORDER]
+    # The column is shown unless every row is f32 (named or implied).
+    show_dtype = dtypes != [DEFAULT_DTYPE]
+    dtype_header, dtype_rule = ("| dtype ", "| --- ") if show_dtype else ("", "")
+    print(f"| pattern | N {dtype_header}| strategy | vs "
+          "| native ms | peer ms | speed-up | native MiB | peer MiB | memory |")
+    print(f"| --- | --- {dtype_rule}| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for pattern, n, dtype, strategy, peer, mine, theirs in pairs(ok, patterns, lengths, dtypes):
+        dtype_cell = f"| {dtype} " if show_dtype else ""
+        a, b = float(mine["median_ms"]), float(theirs["median_ms"])
+        ma, mb = int(mine["peak_extra_bytes"]) / 2**20, int(theirs["peak_extra_bytes"]) / 2**20
+        memory = f"{ma / mb:.2g}" if mb > 0 else "–"
+        print(
+            f"| {pattern} | {n} {dtype_cell}| {strategy} | {peer} | {a:.1f} | {b:.1f} | {b / a:.2f}× "
+            f"| {ma:.1f} | {mb:.1f} | {memory} |"
+        )
     return 0
 
 

@@ -64,6 +64,19 @@ backends are told apart at a glance. The memory figure draws no prediction
 line for a peer: its prediction is only the planner's rough estimate for
 ``--memory-limit``.
 
+Precision: the ``dtype`` column (the storage of Q, K, V and O: ``f32``,
+``f16``, ``bf16``; a report without it is ``f32`` in every row) is part of
+a series' identity. A report with one dtype is drawn as if it had no such
+column (a dtype other than f32 is named at the end of each figure's
+heading, e.g. "NAME.csv: median time per call, bf16"). A report with
+several draws a line per strategy (or peer) and dtype: the colour and
+marker stay the strategy's, the line style names the dtype (f32 solid, f16
+dashed, bf16 dotted; for peers too, which keep their hollow markers and
+colour family), and the legend says it ("tiled · bf16", "torch-sdpa · f16
+(peer)"), as do the skipped / failed words on the top strip; a strategy
+unsupported in only some dtypes is listed as "n/a: torch-flex · bf16". In
+the roofline each strategy and dtype gets a marker shape of its own.
+
 Decode reports: when any row has ``kv_len`` different from ``seq_len`` (Nq
 queries against a KV cache of Nk keys, e.g. Nq = 1 or 16 against Nk = 4K ...
 1M), the x axis of the first three figures is ``kv_len``, labelled "key

@@ -38,6 +38,26 @@ Mask semantics (docs/PEERS.md): with `offset = Nk - Nq` and `p(i) = i + offset`
 and a query row that attends no key gives a row of zeros. `Mask.attended` is
 the one implementation of this table here: the flex mask_mod, the math
 backend's boolean mask and the empty-row detection all use it.
+
+Precision: the request's `dtype` is the storage of Q, K, V and O, one of
+`f32`, `f16` and `bf16` (a request without it means `f32`, as older
+harnesses send; any other value is an error naming the field and the
+allowed values). The input .npy files are float32 either way, holding
+values the harness has already rounded to the dtype (round to nearest
+even), so casting them to torch.float16 / torch.bfloat16 is exact; the peer
+checks that it was, after the measurement, and fails the case when it was
+not. The peer casts Q, K and V to the dtype, runs its backend on them in
+that dtype (accumulation is the backend's own: float32 in all three on the
+CPU), keeps its output in the dtype, and writes the output .npy as float32,
+an exact widening. A half-precision input is read through a memory map and
+cast from it, so no float32 copy stays resident: `rss_with_inputs_bytes`
+counts the inputs and the output buffer as held in the dtype. The `kernel`
+label names the dtype when it is not f32 (e.g. `sdpa (flash_attention,
+bf16)`). A backend that cannot run the dtype on this PyTorch replies
+`unsupported`, naming the backend and the dtype: when a half-precision case
+raises, a tiny case of the same backend and dtype is tried, and if that
+fails too the case is unsupported (else the error is the case's own and
+is reported as one).
 """
 
 from __future__ import annotations
@@ -61,6 +81,9 @@ FLEX_BLOCK_SIZE = 128  # create_block_mask's default; named so the kernel label 
 # 128-wide flex blocks were 2.4-3.3x slower (docs/DECISIONS.md).
 FLEX_LAYOUT_BLOCK_SIZES = (32, 64, 128)
 MASK_KINDS = ("full", "causal", "window", "blocks")
+# The request's `dtype` values and the torch dtype each names.
+DTYPES = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}
+DEFAULT_DTYPE = "f32"  # what a request without the field means
 
 
 class Unsupported(Exception):
@@ -235,14 +258,30 @@ class Mask:
 # MARK: - Backends
 
 
-class Problem:
-    """The request's tensors and shape."""
+def request_dtype(request: dict) -> str:
+    """The request's `dtype` (`f32` when the field is absent).
 
-    def __init__(self, request: dict) -> None:
-        import numpy as np
+    Raises ValueError naming the field and the allowed values for anything
+    else, before any input is read.
+    """
+    value = request.get("dtype", DEFAULT_DTYPE)
+    if not isinstance(value, str) or value not in DTYPES:
+        raise ValueError(
+            f"request field 'dtype' is {json.dumps(value)}; allowed values: {', '.join(DTYPES)}"
+        )
+    return value
+
+
+class Problem:
+    """The request's shape and its Q, K, V, held in the request's dtype.
+
+    `dtype` is the request's name for it (`f32`, `f16`, `bf16`) and
+    `torch_dtype` the torch dtype the tensors are stored in.
+    """
+
+    def __init__(self, shape: dict, dtype: str) -> None:
         import torch
 
-        shape = request["shape"]
         self.batch = int(shape["batch"])
         self.heads = int(shape["heads"])
         self.kv_heads = int(shape["kv_heads"])
@@ -253,17 +292,82 @@ class Problem:
         if self.kv_heads < 1 or self.heads % self.kv_heads != 0:
             raise ValueError(f"heads {self.heads} is not a multiple of kv_heads {self.kv_heads}")
         self.grouped = self.kv_heads < self.heads
+        self.dtype = dtype
+        self.torch_dtype = getattr(torch, DTYPES[dtype])
+        self.query = self.key = self.value = None
 
-        def load(path: str, heads: int, length: int):
+    @classmethod
+    def load(cls, request: dict, dtype: str) -> "Problem":
+        """The request's problem, with Q, K, V read from its .npy files."""
+        problem = cls(request["shape"], dtype)
+        problem.query = problem._load(request["query"], problem.heads, problem.query_length)
+        problem.key = problem._load(request["key"], problem.kv_heads, problem.key_length)
+        problem.value = problem._load(request["value"], problem.kv_heads, problem.key_length)
+        return problem
+
+    @classmethod
+    def tiny(cls, like: "Problem", length: int = 32) -> "Problem":
+        """A small problem of `like`'s dtype, head size, scale and grouping (random inputs)."""
+        import torch
+
+        group = like.heads // like.kv_heads
+        shape = {"batch": 1, "heads": group, "kv_heads": 1, "query_length": length,
+                 "key_length": length, "head_dim": like.head_dim, "scale": like.scale}
+        problem = cls(shape, like.dtype)
+        generator = torch.Generator().manual_seed(0)
+
+        def tensor(heads: int):
+            values = torch.randn(1, heads, length, like.head_dim, generator=generator)
+            return values.to(problem.torch_dtype)
+
+        problem.query, problem.key, problem.value = tensor(group), tensor(1), tensor(1)
+        return problem
+
+    def _expected(self, path: str, array, heads: int, length: int) -> None:
+        """Raises ValueError unless `array` is float32 [B, heads, length, d]."""
+        import numpy as np
+
+        expected = (self.batch, heads, length, self.head_dim)
+        if array.dtype != np.float32 or array.shape != expected:
+            raise ValueError(f"{path}: {array.dtype} {array.shape}, expected float32 {expected}")
+
+    def _load(self, path: str, heads: int, length: int):
+        """One input as a tensor of the dtype.
+
+        float32 is read into memory as it is. A half-precision input is read
+        through a memory map and cast from it: the mapping is gone when this
+        returns, so no float32 copy of the input stays resident.
+        """
+        import numpy as np
+        import torch
+
+        if self.dtype == "f32":
             array = np.load(path)
-            expected = (self.batch, heads, length, self.head_dim)
-            if array.dtype != np.float32 or array.shape != expected:
-                raise ValueError(f"{path}: {array.dtype} {array.shape}, expected float32 {expected}")
+            self._expected(path, array, heads, length)
             return torch.from_numpy(np.ascontiguousarray(array))
+        mapped = np.load(path, mmap_mode="c")  # copy-on-write: writable for torch, never written
+        self._expected(path, mapped, heads, length)
+        return torch.from_numpy(mapped).to(self.torch_dtype)
 
-        self.query = load(request["query"], self.heads, self.query_length)
-        self.key = load(request["key"], self.kv_heads, self.key_length)
-        self.value = load(request["value"], self.kv_heads, self.key_length)
+    def check_rounded(self, request: dict) -> None:
+        """Raises ValueError when an input file holds a value the dtype does not
+        represent exactly (the harness must round Q, K and V to the dtype).
+
+        Run after the measurement: it reads the files again, through a map.
+        """
+        import numpy as np
+
+        if self.dtype == "f32":
+            return
+        for name, tensor in (("query", self.query), ("key", self.key), ("value", self.value)):
+            mapped = np.load(request[name], mmap_mode="r")
+            for b in range(self.batch):
+                if not np.array_equal(mapped[b], tensor[b].float().numpy()):
+                    raise ValueError(
+                        f"{request[name]}: the {name} holds values that {self.dtype} does not represent"
+                        f" exactly; the harness rounds Q, K and V to the dtype before writing them"
+                    )
+            del mapped
 
     @property
     def output_shape(self) -> tuple:
@@ -302,8 +406,17 @@ def _sdpa_kernel_name(query, key, value, attn_mask, is_causal: bool, scale: floa
 
 # Each prepare_* builds one backend for the problem and returns
 # (forward, kernel label, compiles): forward() computes the attention output
-# [B, H, Nq, d] (NaN allowed on rows with no key), and `compiles` says that its
-# first call compiles. A case the backend cannot express raises Unsupported.
+# [B, H, Nq, d] in the problem's dtype (NaN allowed on rows with no key), and
+# `compiles` says that its first call compiles. A case the backend cannot
+# express raises Unsupported.
+
+
+def kernel_label(name: str, details: tuple, problem: Problem) -> str:
+    """`name (detail, ...)`, with the dtype as the last detail unless it is f32."""
+    parts = [part for part in details if part]
+    if problem.dtype != DEFAULT_DTYPE:
+        parts.append(problem.dtype)
+    return f"{name} ({', '.join(parts)})" if parts else name
 
 
 def grouped_inputs(problem: Problem) -> tuple:
@@ -338,15 +451,15 @@ def prepare_sdpa(problem: Problem, mask: Mask) -> tuple:
 
             attn_mask = causal_lower_right(problem.query_length, problem.key_length)
             detail = "lower-right mask"
+    # Asked of the tensors in the problem's dtype: the kernel torch picks for it.
     kernel = _sdpa_kernel_name(query, key, value, None, is_causal, problem.scale, bool(gqa_kwargs))
-    label = ", ".join(part for part in (kernel, detail) if part)
 
     def forward():
         return F.scaled_dot_product_attention(
             query, key, value, attn_mask=attn_mask, is_causal=is_causal, scale=problem.scale, **gqa_kwargs
         )
 
-    return forward, f"sdpa ({label})" if label else "sdpa", False
+    return forward, kernel_label("sdpa", (kernel, detail), problem), False
 
 
 def prepare_math(problem: Problem, mask: Mask) -> tuple:
@@ -364,7 +477,8 @@ def prepare_math(problem: Problem, mask: Mask) -> tuple:
                 query, key, value, attn_mask=attn_mask, scale=problem.scale, **gqa_kwargs
             )
 
-    return forward, "math" if attn_mask is None else "math (boolean mask)", False
+    detail = "" if attn_mask is None else "boolean mask"
+    return forward, kernel_label("math", (detail,), problem), False
 
 
 def prepare_flex(problem: Problem, mask: Mask) -> tuple:
@@ -397,8 +511,8 @@ def prepare_flex(problem: Problem, mask: Mask) -> tuple:
     def forward():
         return compiled(query, key, value, block_mask=block_mask, scale=problem.scale, enable_gqa=problem.grouped)
 
-    kernel = "flex (compiled, no mask)" if block_mask is None else f"flex (compiled, block {block_size})"
-    return forward, kernel, True
+    detail = "no mask" if block_mask is None else f"block {block_size}"
+    return forward, kernel_label("flex", ("compiled", detail), problem), True
 
 
 PREPARE = {"sdpa": prepare_sdpa, "flex": prepare_flex, "math": prepare_math}
@@ -473,16 +587,38 @@ def timed_runs(step: Callable[[], object], repetitions: dict) -> tuple:
     return times, result
 
 
+def dtype_unsupported(backend: str, like: Problem, mask_kind: str) -> Optional[str]:
+    """Why `backend` cannot run `like`'s dtype here, or None when it can.
+
+    Runs a tiny case of the same backend, dtype, head size and grouping
+    (causal unless the case is full): when a half-precision case raises,
+    this tells a dtype the backend lacks on this PyTorch from a failure of
+    the case itself.
+    """
+    import torch
+
+    tiny = Problem.tiny(like)
+    spec = {"kind": "full" if mask_kind == "full" else "causal", "offset": 0}
+    try:
+        forward = PREPARE[backend](tiny, Mask(spec, tiny.query_length, tiny.key_length))[0]
+        with torch.inference_mode():
+            forward()
+    except Exception as error:
+        first_line = (str(error).strip().splitlines() or [""])[0].strip()
+        what = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
+        return f"torch-{backend} cannot run {like.dtype} on torch {torch.__version__} (CPU): {what}"
+    return None
+
+
 def run(backend: str, request_path: str) -> dict:
-    """Measures one case (docs/PEERS.md, steps 1 to 6)."""
-    import numpy as np
+    """Measures one case (docs/PEERS.md, steps 1 to 6), in the request's dtype."""
     import torch
 
     with open(request_path) as file:
         request = json.load(file)
     if request.get("protocol") != PROTOCOL:
         raise ValueError(f"request speaks protocol {request.get('protocol')}, this peer speaks {PROTOCOL}")
-    library = f"torch {torch.__version__}"
+    dtype = request_dtype(request)
 
     # 1. Threads. Inter-op parallelism is not used by a single attention call;
     # one inter-op thread keeps the process's thread count to `threads`.
@@ -495,10 +631,11 @@ def run(backend: str, request_path: str) -> dict:
         torch.set_num_threads(threads)
     preload(backend, request)
 
-    # 2. Inputs and the output buffer, between two resident-set readings.
+    # 2. Inputs (cast to the dtype, no float32 copy left) and the output
+    # buffer in the dtype, between two resident-set readings.
     rss_before_inputs = resident_bytes()
-    problem = Problem(request)
-    output = torch.zeros(problem.output_shape, dtype=torch.float32)  # zeros: its pages are resident
+    problem = Problem.load(request, dtype)
+    output = torch.zeros(problem.output_shape, dtype=problem.torch_dtype)  # zeros: its pages are resident
     rss_with_inputs = resident_bytes()
 
     # Setup (not measured as inputs): resolve the mask, build the backend.
@@ -507,6 +644,28 @@ def run(backend: str, request_path: str) -> dict:
         forward, kernel, compiles = PREPARE[backend](problem, mask)
     except Unsupported as why:
         return {"protocol": PROTOCOL, "status": "unsupported", "reason": str(why)}
+    try:
+        answer = measure(request, mask, forward, kernel, compiles, output, rss_before_inputs, rss_with_inputs)
+    except Exception:
+        # A half-precision case that fails: unsupported if the dtype is what fails.
+        reason = None
+        if dtype != DEFAULT_DTYPE:
+            reason = dtype_unsupported(backend, problem, request["mask"]["kind"])
+        if reason is None:
+            raise
+        return {"protocol": PROTOCOL, "status": "unsupported", "reason": reason}
+
+    problem.check_rounded(request)
+    save_float32(request["output"], output)
+    return answer
+
+
+def measure(request: dict, mask: Mask, forward: Callable, kernel: str, compiles: bool, output,
+            rss_before_inputs: int, rss_with_inputs: int) -> dict:
+    """Steps 3 to 6 with the prepared backend: fills `output` (the kept or the
+    last result) and returns the `ok` answer."""
+    import torch
+
     empty_rows = mask.empty_rows()
 
     def step():
@@ -542,7 +701,6 @@ def run(backend: str, request_path: str) -> dict:
         if not kept:
             output.copy_(last if last is not None else step())
 
-    np.save(request["output"], np.ascontiguousarray(output.numpy(), dtype=np.float32))
     return {
         "protocol": PROTOCOL,
         "status": "ok",
@@ -552,10 +710,17 @@ def run(backend: str, request_path: str) -> dict:
         "peak_rss_bytes": peak,
         "peak_was_reset": peak_was_reset,
         "process_peak_rss_bytes": process_peak_bytes(),
-        "library": library,
+        "library": f"torch {torch.__version__}",
         "kernel": kernel,
         "blas": blas_description(),
     }
+
+
+def save_float32(path: str, output) -> None:
+    """The output as a float32 .npy: an exact widening of a half-precision one."""
+    import numpy as np
+
+    np.save(path, np.ascontiguousarray(output.float().numpy(), dtype=np.float32))
 
 
 def main(argv: list) -> int:

@@ -7,7 +7,7 @@ writes; this package is how it draws them, one concern per module:
 ``sweep``       organises the cases into panels (patterns) and series (lines)
 ``roofs``       the roofline's roofs and points, and whether there is one
 ``formatting``  units on the axes, axis labels, the title and subtitle
-``styles``      colour, marker and line style per strategy and per peer
+``styles``      colour, marker and line style per strategy, per peer and per dtype
 ``figures``     one module per figure kind, and the panels the first three share
 ``cli``         the command line: arguments, output files, messages, exit codes
 

@@ -6,6 +6,10 @@ the header, and a column an older report lacks reads as empty cells, e.g.
 ``machine`` before 5, ``peak_gflops`` / ``peak_instruction`` /
 ``read_bandwidth_gbps_local`` before 6. The figures decide what to do with
 the empty cells.
+
+The ``dtype`` column (the storage precision of Q, K, V and O: ``f32``,
+``f16`` or ``bf16``) is part of a row's key; a report without it, or an
+empty cell, means ``f32``.
 """
 
 from __future__ import annotations
@@ -55,6 +59,12 @@ MEASURED_STATUSES = ("ok", "wrong")
 MARKED_STATUSES = ("skipped", "failed", "timeout")
 UNSUPPORTED = "unsupported"
 
+# The storage precisions in the order the figures list them; a report
+# without the dtype column (or an empty cell) is all DEFAULT_DTYPE. Other
+# values are kept as they are and listed after these.
+DTYPE_ORDER = ("f32", "f16", "bf16")
+DEFAULT_DTYPE = "f32"
+
 # The kernel_choice of a peer's rows: another library's attention, run by
 # the sweep as a child process.
 PEER_KERNEL_CHOICE = "peer"
@@ -79,6 +89,7 @@ class Case:
     tile: str
     kernel_choice: str = ""
     peak_instruction: str = ""
+    dtype: str = DEFAULT_DTYPE
 
     def value(self, column: str) -> float | None:
         """The parsed cell of one of NUMERIC_COLUMNS, or None if it is empty."""
@@ -141,6 +152,7 @@ def read_cases(path: Path) -> list[Case]:
                 tile=(row.get("tile") or "").strip(),
                 kernel_choice=(row.get("kernel_choice") or "").strip(),
                 peak_instruction=(row.get("peak_instruction") or "").strip(),
+                dtype=(row.get("dtype") or "").strip().lower() or DEFAULT_DTYPE,
             )
         )
     if not cases:

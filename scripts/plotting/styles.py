@@ -14,9 +14,15 @@ measured at several shapes goes on from its marker with SHAPE_MARKERS. (The
 roofline gives every strategy a marker of its own and takes only the colour
 from here.)
 
+A report with several storage precisions (its ``dtype`` column) draws a
+line per strategy and dtype: the colour and marker stay the strategy's (or
+the peer's), and the line style names the dtype (DTYPE_LINESTYLES: f32
+solid, f16 dashed, bf16 dotted), for peers too, which then keep their
+hollow markers and colour family as what sets them apart. A report with one
+dtype looks as if it had none: peers dashed, every native line solid.
+
 line_style is the one place where a series' look is put together from
-these tables: a later per-dtype look (fp32 / bf16 / fp16 storage) is one
-more table, looked up there by a dtype the Series would carry.
+these tables.
 """
 
 from __future__ import annotations
@@ -57,6 +63,15 @@ PEER_STYLES = {
 # they appear, whatever their library) until it has a row there.
 OTHER_PEER_STYLES = (("#4d4d4d", "o"), ("#808080", "s"), ("#b3b3b3", "D"), ("#262626", "p"))
 PEER_LINESTYLE = (0, (5, 2))
+
+# Storage precision -> line style, used when a report has several dtypes.
+# Dtypes not listed take OTHER_DTYPE_LINESTYLES in the order they appear.
+DTYPE_LINESTYLES = {
+    "f32": "-",
+    "f16": (0, (5, 2)),
+    "bf16": (0, (1.2, 1.6)),
+}
+OTHER_DTYPE_LINESTYLES = ((0, (6, 2, 1.2, 2)), (0, (6, 2, 1.2, 2, 1.2, 2)), (0, (9, 3)))
 
 WRONG_RING_COLOUR = "#d62728"
 SKIPPED_MARKER = "^"
@@ -104,9 +119,28 @@ def strategy_styles(strategies: list[str], peers: set[str] = frozenset()) -> dic
     return styles
 
 
+def dtype_linestyles(dtypes: list[str]) -> dict[str, object]:
+    """The line style of each of a report's dtypes (DTYPE_LINESTYLES, then the others in turn)."""
+    others = iter(OTHER_DTYPE_LINESTYLES)
+    styles = {}
+    for dtype in dtypes:
+        if dtype in DTYPE_LINESTYLES:
+            styles[dtype] = DTYPE_LINESTYLES[dtype]
+        else:
+            styles[dtype] = next(others, OTHER_DTYPE_LINESTYLES[-1])
+    return styles
+
+
 def line_style(series) -> dict:
-    """Matplotlib keywords for a Series' line and markers, in a panel or its legend."""
+    """Matplotlib keywords for a Series' line and markers, in a panel or its legend.
+
+    A series of a report with several dtypes carries its dtype's line style
+    (``dtype_linestyle``), which replaces a peer's dashes; otherwise that
+    is None and the look is the strategy's or the peer's alone.
+    """
     style = dict(color=series.colour, marker=series.marker)
     if series.peer:
         style.update(linestyle=PEER_LINESTYLE, markerfacecolor="white", markeredgewidth=1.4)
+    if series.dtype_linestyle is not None:
+        style["linestyle"] = series.dtype_linestyle
     return style

@@ -1,11 +1,18 @@
 """Organising a report's cases for the figures: panels, series and references.
 
 One panel per mask pattern, in the order the patterns first appear; one
-series (a line in every panel) per strategy and shape, where a shape is the
-fields of SHAPE_FIELDS (and the tile) that vary in the report. A decode
-report (some row has kv_len != seq_len) puts kv_len on x and makes the query
-length a shape field. Everything is worked out once, in a Sweep, so that
-the figures agree.
+series (a line in every panel) per strategy, dtype and shape, where a shape
+is the fields of SHAPE_FIELDS (and the tile) that vary in the report. A
+decode report (some row has kv_len != seq_len) puts kv_len on x and makes
+the query length a shape field. Everything is worked out once, in a Sweep,
+so that the figures agree.
+
+The dtype (storage precision) is part of a series' identity, but not a
+shape: the series of one strategy at one shape share their marker in every
+dtype, and a report with several dtypes gives each dtype a line style and
+ends each label with it ("tiled · bf16", "tiled (T=2) · f16"; styles.py).
+A report with one dtype (or none: f32) labels and styles its series as if
+there were no dtype column.
 """
 
 from __future__ import annotations
@@ -18,12 +25,17 @@ from dataclasses import dataclass, field
 from . import PROG
 from .report import (
     DECODE_SHAPE_FIELDS,
+    DEFAULT_DTYPE,
+    DTYPE_ORDER,
     PEER_KERNEL_CHOICE,
     SHAPE_FIELDS,
     UNSUPPORTED,
     Case,
 )
-from .styles import StrategyStyle, strategy_styles
+from .styles import StrategyStyle, dtype_linestyles, strategy_styles
+
+# Between a series' strategy (and shape) and its dtype in labels.
+DTYPE_SEPARATOR = " · "
 
 SHAPE_ABBREVIATIONS = {
     "seq_len": "Nq",
@@ -39,7 +51,11 @@ SHAPE_ABBREVIATIONS = {
 
 @dataclass
 class Series:
-    """The cases of one strategy at one shape: one line in each panel."""
+    """The cases of one strategy in one dtype at one shape: one line in each panel.
+
+    `dtype_linestyle` is the dtype's line style when the report has several
+    dtypes, else None (styles.line_style).
+    """
 
     key: tuple
     strategy: str
@@ -48,6 +64,8 @@ class Series:
     marker: str
     peer: bool = False
     cases_by_pattern: dict[str, dict[float, Case]] = field(default_factory=dict)
+    dtype: str = DEFAULT_DTYPE
+    dtype_linestyle: object = None
 
 
 @dataclass
@@ -71,11 +89,32 @@ class Sweep:
     query_lens: list[float]
     # Strategies that are peers (another library, run as a child process).
     peers: set[str] = field(default_factory=set)
+    # The report's dtypes, f32 first, then f16, bf16, then any other.
+    dtypes: list[str] = field(default_factory=lambda: [DEFAULT_DTYPE])
 
     @property
     def decode(self) -> bool:
         """Whether x is the key length (a decode report)."""
         return self.x_column == "kv_len"
+
+    @property
+    def several_dtypes(self) -> bool:
+        """Whether series are told apart by dtype (labels and line styles)."""
+        return len(self.dtypes) > 1
+
+    @property
+    def single_dtype_note(self) -> str:
+        """The one dtype of a report that is not f32 (for the headings), else ""."""
+        return self.dtypes[0] if len(self.dtypes) == 1 and self.dtypes[0] != DEFAULT_DTYPE else ""
+
+    def with_dtype(self, label: str, dtype: str) -> str:
+        """`label` ended with the dtype when the report has several: "tiled · bf16"."""
+        return dtype_label(label, dtype, self.several_dtypes)
+
+
+def dtype_label(label: str, dtype: str, several_dtypes: bool) -> str:
+    """`label` ended with " · dtype" when the report has several dtypes, else as it is."""
+    return f"{label}{DTYPE_SEPARATOR}{dtype}" if several_dtypes else label
 
 
 def is_decode(cases: list[Case]) -> bool:
@@ -101,6 +140,35 @@ def median(values: list[float]) -> float:
     values = sorted(values)
     middle = len(values) // 2
     return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def report_dtypes(cases: list[Case]) -> list[str]:
+    """The dtypes of the cases: those of DTYPE_ORDER in its order, then others as they appear."""
+    present = list(OrderedDict.fromkeys(case.dtype for case in cases))
+    return [d for d in DTYPE_ORDER if d in present] + [d for d in present if d not in DTYPE_ORDER]
+
+
+def unsupported_names(unsupported: dict[str, set[str]], measured: set[tuple[str, str]],
+                      strategy_dtypes: dict[str, set[str]], dtypes: list[str]) -> list[str]:
+    """The "n/a" names of one pattern.
+
+    `unsupported` maps a strategy to the dtypes it had an unsupported row in
+    on the pattern, `measured` holds the (strategy, dtype) pairs measured
+    there at some shape, `strategy_dtypes` the dtypes each strategy has rows
+    in anywhere in the report, and `dtypes` is the report's order. A
+    strategy n/a in every dtype it was run in is its name alone; else its
+    name and the dtypes it lacks ("torch-flex · f16/bf16").
+    """
+    names = []
+    for strategy, in_dtypes in unsupported.items():
+        missing = [d for d in dtypes if d in in_dtypes and (strategy, d) not in measured]
+        if not missing:
+            continue
+        if set(missing) == strategy_dtypes[strategy]:
+            names.append(strategy)
+        else:
+            names.append(f"{strategy}{DTYPE_SEPARATOR}{'/'.join(missing)}")
+    return names
 
 
 def varying_fields(cases: list[Case], decode: bool = False) -> tuple[list[str], bool]:
@@ -167,36 +235,43 @@ def organise(cases: list[Case], name: str) -> Sweep:
     strategies = list(OrderedDict.fromkeys(case.strategy for case in cases))
     peers = {case.strategy for case in cases if case.kernel_choice == PEER_KERNEL_CHOICE}
     styles = strategy_styles(strategies, peers)
+    dtypes = report_dtypes(cases)
+    several_dtypes = len(dtypes) > 1
+    linestyles = dtype_linestyles(dtypes) if several_dtypes else {}
     decode = is_decode(cases)
     x_column = "kv_len" if decode else "seq_len"
     fields, by_tile = varying_fields(cases, decode)
 
-    unsupported: dict[str, list[str]] = {pattern: [] for pattern in patterns}
+    # Per pattern: strategy -> the dtypes it had an unsupported row in.
+    unsupported: dict[str, dict[str, set[str]]] = {pattern: OrderedDict() for pattern in patterns}
     series_by_key: dict[tuple, Series] = OrderedDict()
-    shapes_per_strategy: dict[str, int] = {}
+    # Per strategy: its shapes in the order they appear, which pick its markers.
+    shapes_per_strategy: dict[str, dict[str, int]] = {}
     duplicates = 0
     for case in cases:
         if case.status == UNSUPPORTED:
-            if case.strategy not in unsupported[case.pattern]:
-                unsupported[case.pattern].append(case.strategy)
+            unsupported[case.pattern].setdefault(case.strategy, set()).add(case.dtype)
             continue
         x = x_of(case, x_column)
         if x is None or x <= 0:
             continue
         label = shape_label(case, fields, by_tile)
-        key = (case.strategy, label)
+        key = (case.strategy, case.dtype, label)
         series = series_by_key.get(key)
         if series is None:
-            index = shapes_per_strategy.get(case.strategy, 0)
-            shapes_per_strategy[case.strategy] = index + 1
+            shapes = shapes_per_strategy.setdefault(case.strategy, {})
+            index = shapes.setdefault(label, len(shapes))
             style = styles[case.strategy]
+            base = f"{case.strategy} ({label})" if label else case.strategy
             series = Series(
                 key=key,
                 strategy=case.strategy,
-                label=f"{case.strategy} ({label})" if label else case.strategy,
+                label=dtype_label(base, case.dtype, several_dtypes),
                 colour=style.colour,
                 marker=style.marker(index),
                 peer=style.peer,
+                dtype=case.dtype,
+                dtype_linestyle=linestyles.get(case.dtype),
             )
             series_by_key[key] = series
         by_x = series.cases_by_pattern.setdefault(case.pattern, {})
@@ -204,20 +279,27 @@ def organise(cases: list[Case], name: str) -> Sweep:
             duplicates += 1
         by_x[x] = case  # a later row (a re-run) wins
     if duplicates:
+        what = "strategy, dtype, shape" if several_dtypes else "strategy, shape"
         print(
-            f"{PROG}: warning: {duplicates} row(s) repeat a (strategy, shape, pattern,"
+            f"{PROG}: warning: {duplicates} row(s) repeat a ({what}, pattern,"
             f" {x_column}); the last one is plotted",
             file=sys.stderr,
         )
 
-    # A strategy measured on a pattern at one shape is not "n/a" there.
-    for pattern, names in unsupported.items():
-        measured = {s.strategy for s in series_by_key.values() if pattern in s.cases_by_pattern}
-        unsupported[pattern] = [n for n in names if n not in measured]
+    # A strategy measured on a pattern in a dtype at one shape is not "n/a"
+    # there in that dtype.
+    strategy_dtypes: dict[str, set[str]] = {}
+    for case in cases:
+        strategy_dtypes.setdefault(case.strategy, set()).add(case.dtype)
+    na: dict[str, list[str]] = {}
+    for pattern, by_strategy in unsupported.items():
+        measured = {(s.strategy, s.dtype) for s in series_by_key.values() if pattern in s.cases_by_pattern}
+        na[pattern] = unsupported_names(by_strategy, measured, strategy_dtypes, dtypes)
 
-    # Order series by strategy (first appearance), then shape.
+    # Order series by strategy (first appearance), then dtype, then shape.
     order = {strategy: index for index, strategy in enumerate(strategies)}
-    series = sorted(series_by_key.values(), key=lambda s: order[s.strategy])
+    dtype_order = {dtype: index for index, dtype in enumerate(dtypes)}
+    series = sorted(series_by_key.values(), key=lambda s: (order[s.strategy], dtype_order[s.dtype]))
 
     return Sweep(
         name=name,
@@ -225,7 +307,7 @@ def organise(cases: list[Case], name: str) -> Sweep:
         series=series,
         x_column=x_column,
         x_values=sorted({x for c in cases if (x := x_of(c, x_column)) and x > 0}),
-        unsupported=unsupported,
+        unsupported=na,
         sgemm_lines=sgemm_lines(cases, fields),
         memory_limits=memory_limits(cases),
         statuses={case.status for case in cases},
@@ -234,6 +316,7 @@ def organise(cases: list[Case], name: str) -> Sweep:
         peers=peers,
         strategies=strategies,
         query_lens=sorted({c.seq_len for c in cases if c.seq_len and c.seq_len > 0}),
+        dtypes=dtypes,
     )
 
 

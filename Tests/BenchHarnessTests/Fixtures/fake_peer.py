@@ -12,6 +12,14 @@ MODE:
   unavailable  its probe says the library is missing
   unsupported  its run says the case is unsupported
   garbage      prints something that is not the protocol's JSON
+
+The request's `dtype` (`f32`, `f16` or `bf16`; absent means `f32`) is taken
+as the real peer takes it: the inputs stay float32 files, the output is
+rounded to the dtype (to nearest, ties to even; in mode wrong before the
+0.01 is added), as a peer computing in that dtype stores it, and written as
+float32; a dtype other than f32 is named in the kernel label ("naive ok
+(bf16)"). Any other dtype value exits 1 with a message on stderr naming the
+field and the allowed values.
 """
 
 import json
@@ -53,6 +61,30 @@ def write_npy(path, shape, values):
     with open(path, "wb") as f:
         f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
         f.write(struct.pack("<%df" % len(values), *values))
+
+
+DTYPES = ("f32", "f16", "bf16")
+
+
+def request_dtype(request):
+    """The request's dtype, f32 when absent; exits 1 naming the field for another value."""
+    dtype = request.get("dtype", "f32")
+    if dtype not in DTYPES:
+        print("fake peer: request field 'dtype' is %s; allowed values: %s"
+              % (json.dumps(dtype), ", ".join(DTYPES)), file=sys.stderr)
+        sys.exit(1)
+    return dtype
+
+
+def rounded(value, dtype):
+    """`value` rounded to the dtype (to nearest, ties to even), as a float."""
+    if dtype == "f16":
+        return struct.unpack("<e", struct.pack("<e", value))[0]
+    if dtype == "bf16":
+        (bits,) = struct.unpack("<I", struct.pack("<f", value))
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+        return struct.unpack("<f", struct.pack("<I", bits))[0]
+    return value
 
 
 def status_bytes(field):
@@ -117,6 +149,7 @@ def attention(request):
 def run(mode, request_path):
     with open(request_path) as f:
         request = json.load(f)
+    dtype = request_dtype(request)
     if mode == "unsupported":
         print(json.dumps({"protocol": 1, "status": "unsupported", "reason": "the fake peer declines"}))
         return
@@ -149,6 +182,7 @@ def run(mode, request_path):
         t0 = time.perf_counter()
         attention(request)
         times.append((time.perf_counter() - t0) * 1e3)
+    output = [rounded(x, dtype) for x in output]
     if mode == "wrong":
         output = [x + 0.01 for x in output]
     write_npy(request["output"], shape, output)
@@ -158,7 +192,7 @@ def run(mode, request_path):
         "rss_before_inputs_bytes": before, "rss_with_inputs_bytes": with_inputs,
         "peak_rss_bytes": status_bytes("VmHWM"), "peak_was_reset": reset,
         "process_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "library": "fake 1.0", "kernel": "naive " + mode,
+        "library": "fake 1.0", "kernel": "naive " + mode + ("" if dtype == "f32" else " (%s)" % dtype),
     }
     # Replies that look fine but must not become rows.
     lies = {

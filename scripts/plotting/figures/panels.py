@@ -1,11 +1,14 @@
 """The per-pattern figures (time, memory, GFLOP/s): one panel per pattern.
 
-Each panel has one line per series, against the sequence (or key) length
-on a log-2 axis; cases that were skipped, failed or timed out are markers
-on a strip at the top of the panel, wrong results get a red ring, and the
-strategies a pattern does not support are listed at the top right. A figure
-kind is a PanelFigure: the column it draws, its axis, and the hooks through
-which it adds its own lines (a band, a prediction, a reference line).
+Each panel has one line per series (strategy, dtype and shape), against
+the sequence (or key) length on a log-2 axis; cases that were skipped,
+failed or timed out are markers on a strip at the top of the panel, wrong
+results get a red ring, and the strategies a pattern does not support are
+listed at the top right (with the dtypes they lack, in a report of several
+dtypes, when they run in others). A report of one dtype other than f32
+names it in the heading. A figure kind is a PanelFigure: the column it
+draws, its axis, and the hooks through which it adds its own lines (a band,
+a prediction, a reference line).
 """
 
 from __future__ import annotations
@@ -118,7 +121,8 @@ def draw_strip_row(ax, sweep: Sweep, series: Series, marked: dict[float, str], y
     The row sits at axes fraction `y`, the markers at their x (sequence
     length, or key length in decode) in the series colour, each with a short
     word to its left unless the x just before it is marked too (the word
-    would collide).
+    would collide). In a report of several dtypes the word names the
+    series' dtype ("skipped · bf16").
     """
     strip = ax.get_xaxis_transform()  # x in data, y in axes fraction
     for n, status in marked.items():
@@ -131,7 +135,8 @@ def draw_strip_row(ax, sweep: Sweep, series: Series, marked: dict[float, str], y
         ax.plot([n], [y], linestyle="none", transform=strip, clip_on=False, zorder=6, **style)
         index = sweep.x_values.index(n)
         if index == 0 or sweep.x_values[index - 1] not in marked:
-            ax.annotate(STRIP_WORDS.get(status, status), xy=(n, y), xycoords=strip,
+            word = sweep.with_dtype(STRIP_WORDS.get(status, status), series.dtype)
+            ax.annotate(word, xy=(n, y), xycoords=strip,
                         xytext=(-8, 0), textcoords="offset points", ha="right",
                         va="center", fontsize=7, color=series.colour, zorder=6)
 
@@ -281,6 +286,8 @@ def make_figure(sweep: Sweep, kind: PanelFigure, title: str, subtitle: str, plt)
 
     figure.supylabel(kind.ylabel, fontsize=10)
     heading = f"{title}: {kind.heading}"
+    if sweep.single_dtype_note:  # e.g. ", bf16": a report of one dtype that is not f32
+        heading += f", {sweep.single_dtype_note}"
     figure.suptitle(heading + (f"\n{subtitle}" if subtitle else ""), fontsize=11)
 
     handles = legend_handles(sweep, kind)

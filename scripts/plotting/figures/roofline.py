@@ -2,12 +2,14 @@
 
 All patterns share one log-log panel, one point per measured case: the
 marker shape and the colour name the strategy, the marker fill the pattern
-(filled, hollow, half, ...), and a red ring a wrong result. Each thread
-count has its pair of roofs (see plotting.roofs): the memory roof, the line
-y = bandwidth × x, and the compute roof, flat at the peak, which meet at the
-ridge point (marked). Narrower instructions' peaks are thinner lines, and
-sgemm a dashed reference line below: a tuned GEMM, not a limit. Beyond its
-roof each line goes on dotted.
+(filled, hollow, half, ...), and a red ring a wrong result. In a report of
+several dtypes each strategy and dtype has a marker shape of its own (the
+colour stays the strategy's) and a legend entry such as "tiled · bf16".
+Each thread count has its pair of roofs (see plotting.roofs): the memory
+roof, the line y = bandwidth × x, and the compute roof, flat at the peak,
+which meet at the ridge point (marked). Narrower instructions' peaks are
+thinner lines, and sgemm a dashed reference line below: a tuned GEMM, not a
+limit. Beyond its roof each line goes on dotted.
 """
 
 from __future__ import annotations
@@ -42,19 +44,22 @@ def make_roofline(sweep: Sweep, cases: list[Case], roofs: list[Roofs], title: st
     """
     points = roofline_points(cases)
     figure, ax = plt.subplots(figsize=(8.6, 6.0), layout="constrained")
-    strategies = [s for s in sweep.strategies if any(c.strategy == s for c in points)]
+    # One entry per strategy and dtype that has points, strategy first.
+    present = {(c.strategy, c.dtype) for c in points}
+    entries = [(s, d) for s in sweep.strategies for d in sweep.dtypes if (s, d) in present]
     patterns = [p for p in sweep.patterns if any(c.pattern == p for c in points)]
-    markers = {s: STRATEGY_MARKERS[i % len(STRATEGY_MARKERS)] for i, s in enumerate(strategies)}
+    markers = {e: STRATEGY_MARKERS[i % len(STRATEGY_MARKERS)] for i, e in enumerate(entries)}
     fills = {p: PATTERN_FILLS[i % len(PATTERN_FILLS)] for i, p in enumerate(patterns)}
 
-    for strategy in strategies:
+    for strategy, dtype in entries:
         for pattern in patterns:
-            chosen = [c for c in points if c.strategy == strategy and c.pattern == pattern]
+            chosen = [c for c in points
+                      if c.strategy == strategy and c.dtype == dtype and c.pattern == pattern]
             if not chosen:
                 continue
             ax.plot([c.value("arithmetic_intensity") for c in chosen],
                     [c.value("useful_gflops") for c in chosen],
-                    linestyle="none", marker=markers[strategy], markersize=6.5,
+                    linestyle="none", marker=markers[(strategy, dtype)], markersize=6.5,
                     color=sweep.styles[strategy].colour, fillstyle=fills[pattern],
                     markerfacecoloralt="white", markeredgewidth=1.3, alpha=0.9, zorder=4)
     wrong = [c for c in points if c.status == "wrong"]
@@ -69,9 +74,11 @@ def make_roofline(sweep: Sweep, cases: list[Case], roofs: list[Roofs], title: st
               for roof in roofs]
     finish_axes(ax, cases)
     heading = f"{title}: roofline (useful GFLOP/s against arithmetic intensity)"
+    if sweep.single_dtype_note:  # a report of one dtype that is not f32
+        heading += f", {sweep.single_dtype_note}"
     figure.suptitle(heading + (f"\n{subtitle}" if subtitle else ""), fontsize=11)
 
-    handles = legend_handles(sweep, strategies, patterns, markers, fills, bool(wrong))
+    handles = legend_handles(sweep, entries, patterns, markers, fills, bool(wrong))
     add_legend(figure, handles, min(len(handles), 4))
 
     # The memory roof's slope on screen is known only once the layout is done.
@@ -182,14 +189,15 @@ def finish_axes(ax, cases: list[Case]) -> None:
                      loc="right", fontsize=7.5, color="#777777", style="italic")
 
 
-def legend_handles(sweep: Sweep, strategies: list[str], patterns: list[str],
-                   markers: dict[str, str], fills: dict[str, str], wrong: bool) -> list:
-    """One entry per strategy (marker and colour), per pattern (fill) if several,
-    and the wrong ring if a point has one."""
+def legend_handles(sweep: Sweep, entries: list[tuple[str, str]], patterns: list[str],
+                   markers: dict[tuple[str, str], str], fills: dict[str, str], wrong: bool) -> list:
+    """One entry per (strategy, dtype) (marker and colour; labelled with the
+    dtype when the report has several), per pattern (fill) if several, and
+    the wrong ring if a point has one."""
     handles = [
-        Line2D([], [], linestyle="none", marker=markers[s], markersize=7,
-               color=sweep.styles[s].colour, markeredgewidth=1.3, label=s)
-        for s in strategies
+        Line2D([], [], linestyle="none", marker=markers[(s, d)], markersize=7,
+               color=sweep.styles[s].colour, markeredgewidth=1.3, label=sweep.with_dtype(s, d))
+        for s, d in entries
     ]
     if len(patterns) > 1:
         handles += [
