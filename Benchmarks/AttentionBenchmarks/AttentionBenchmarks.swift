@@ -55,7 +55,7 @@ private final class Fixture: @unchecked Sendable {
     let strategy: any AttentionStrategy
     let inputs: AttentionInputs
     let mask: AttentionMask
-    let output: AlignedBuffer
+    let output: Tensor
     let threads: Int
 
     init(_ benchmarkCase: Case) throws {
