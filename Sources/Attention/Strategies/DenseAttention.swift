@@ -75,7 +75,8 @@ public struct DenseAttention: AttentionStrategy {
         let scratchKey = "scores \(nq)x\(nk)"
         // Written before read.
         let scratch = workspaces.take(scratchKey) { AlignedBuffer(count: nq * nk + nq, zeroed: false) }
-        let widenedKey = "widened \(Int(DenseAttention.widenedFloats(shape)))"
+        // Half precision only: a float32 run allocates nothing more than before.
+        let widenedKey = inputs.precision == .f32 ? "" : "widened \(Int(DenseAttention.widenedFloats(shape)))"
         let widened =
             inputs.precision == .f32
             ? []
@@ -86,7 +87,7 @@ public struct DenseAttention: AttentionStrategy {
             ]
         defer {
             workspaces.give(scratchKey, [scratch])
-            workspaces.give(widenedKey, widened)
+            if !widened.isEmpty { workspaces.give(widenedKey, widened) }
         }
         inputs.precision.dispatch(
             DenseElements(
