@@ -46,7 +46,7 @@ let package = Package(
             dependencies: ["CBLAS", "CTargetFeatures"],
             swiftSettings: nativeCPU
         ),
-        // NumPy `.npy` files: float32/float64 arrays in and float32 out, bytes and files.
+        // NumPy `.npy` files: float16/float32/float64 arrays in, float32 or float16 out, bytes and files.
         .target(
             name: "NumpyFormat",
             swiftSettings: nativeCPU

@@ -12,8 +12,8 @@ import Foundation
 /// Reading accepts versions 1.0, 2.0 and 3.0, dtypes `<f2` (float16, widened
 /// exactly: every binary16 value is a `Float`), `<f4` (float32) and `<f8`
 /// (float64, rounded to the nearest `Float`), C order only, and exactly
-/// as many data bytes as the shape needs. Encoding produces version 1.0 `<f4`
-/// in C order, with the header padded so that the data starts at a multiple
+/// as many data bytes as the shape needs. Encoding produces version 1.0 `<f4` (or
+/// `<f2` from `Float16` values) in C order, with the header padded so that the data starts at a multiple
 /// of 64 bytes (version 2.0 only if the header would not fit in 65535 bytes).
 public enum NumpyFile {
     static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY

@@ -154,12 +154,7 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
             func floats(_ key: UnsafePointer<E>, _ value: UnsafePointer<E>, rows: Int)
                 -> (key: UnsafePointer<Float>, value: UnsafePointer<Float>)
             {
-                guard let stage else {
-                    return (
-                        UnsafeRawPointer(key).assumingMemoryBound(to: Float.self),
-                        UnsafeRawPointer(value).assumingMemoryBound(to: Float.self)
-                    )
-                }
+                guard let stage else { return (key.asFloat32, value.asFloat32) }
                 let first = stage.count
                 stage.append(key: key, value: value, rows: rows)
                 return (stage.keys + first * d, stage.values + first * d)

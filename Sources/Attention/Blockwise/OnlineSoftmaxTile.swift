@@ -128,7 +128,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         precondition(rows >= 1 && rows <= maxRows && groups >= 1 && queries.count * groups == rows)
         let d = headDim, perGroup = queries.count
         if E.self == Float.self, groups == 1 || groupStride == perGroup * d {
-            self.query = UnsafeRawPointer(query).assumingMemoryBound(to: Float.self)
+            self.query = query.asFloat32
         } else {
             if packedQuery == nil { packedQuery = AlignedBuffer(count: maxRows * d, zeroed: false) }
             let packed = packedQuery!.baseAddress

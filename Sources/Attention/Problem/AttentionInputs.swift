@@ -50,13 +50,9 @@ public struct AttentionInputs: Sendable {
                 g.fill(UnsafeMutableBufferPointer(start: t.floats, count: count))
             } else {
                 // Drawn in chunks, so a half tensor never has a float32 copy.
-                let chunk = AlignedBuffer(count: min(count, 1 << 16), zeroed: false)
-                var offset = 0
-                while offset < count {
-                    let n = min(chunk.count, count - offset)
-                    g.fill(UnsafeMutableBufferPointer(start: chunk.baseAddress, count: n))
-                    t.write(from: chunk.baseAddress, count: n, at: offset)
-                    offset += n
+                t.forEachChunk { range, scratch in
+                    g.fill(UnsafeMutableBufferPointer(start: scratch, count: range.count))
+                    t.write(from: scratch, count: range.count, at: range.lowerBound)
                 }
             }
             return t
@@ -69,13 +65,9 @@ public struct AttentionInputs: Sendable {
         guard precision != self.precision else { return self }
         func convert(_ t: Tensor) -> Tensor {
             let out = Tensor(count: t.count, precision: precision, zeroed: false)
-            let chunk = AlignedBuffer(count: min(t.count, 1 << 16), zeroed: false)
-            var offset = 0
-            while offset < t.count {
-                let n = min(chunk.count, t.count - offset)
-                t.read(n, at: offset, into: chunk.baseAddress)
-                out.write(from: chunk.baseAddress, count: n, at: offset)
-                offset += n
+            t.forEachChunk { range, scratch in
+                t.read(range.count, at: range.lowerBound, into: scratch)
+                out.write(from: scratch, count: range.count, at: range.lowerBound)
             }
             return out
         }

@@ -159,6 +159,23 @@ extension Float16: StorageElement {
     public var description: String { "\(widened)" }
 }
 
+extension UnsafePointer where Pointee: StorageElement {
+    /// The same address as float32 elements, for generic code on its float32
+    /// path (`Pointee` must be `Float`: checked).
+    @inline(__always) var asFloat32: UnsafePointer<Float> {
+        precondition(Pointee.self == Float.self, "\(Pointee.self) elements read as Float")
+        return UnsafeRawPointer(self).assumingMemoryBound(to: Float.self)
+    }
+}
+
+extension UnsafeMutablePointer where Pointee: StorageElement {
+    /// ``UnsafePointer/asFloat32``, mutable.
+    @inline(__always) var asFloat32: UnsafeMutablePointer<Float> {
+        precondition(Pointee.self == Float.self, "\(Pointee.self) elements read as Float")
+        return UnsafeMutableRawPointer(self).assumingMemoryBound(to: Float.self)
+    }
+}
+
 extension Float {
     /// A bfloat16 widened (exact).
     @inlinable public init(_ value: BFloat16) { self.init(bitPattern: UInt32(value.bitPattern) &<< 16) }

@@ -87,14 +87,26 @@ public final class Tensor: @unchecked Sendable {
         }
     }
 
-    /// Every element set to `value`, rounded.
-    public func fill(_ value: Float) {
-        let chunk = [Float](repeating: value, count: min(count, 4096))
+    /// Calls `body` for consecutive ranges of at most 64K of this tensor's
+    /// elements, in order, with a float32 scratch of the range's size: the
+    /// way to stream a tensor through float32 without a float32 copy of it.
+    public func forEachChunk(_ body: (_ elements: Range<Int>, _ scratch: UnsafeMutablePointer<Float>) throws -> Void)
+        rethrows
+    {
+        let scratch = AlignedBuffer(count: min(count, 1 << 16), zeroed: false)
         var offset = 0
         while offset < count {
-            let n = min(chunk.count, count - offset)
-            chunk.withUnsafeBufferPointer { write(from: $0.baseAddress!, count: n, at: offset) }
+            let n = min(scratch.count, count - offset)
+            try body(offset ..< offset + n, scratch.baseAddress)
             offset += n
+        }
+    }
+
+    /// Every element set to `value`, rounded.
+    public func fill(_ value: Float) {
+        forEachChunk { range, scratch in
+            scratch.update(repeating: value, count: range.count)
+            write(from: scratch, count: range.count, at: range.lowerBound)
         }
     }
 

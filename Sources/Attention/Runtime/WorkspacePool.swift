@@ -25,6 +25,16 @@ public final class WorkspacePool: Sendable {
         return (kept as? T) ?? make()
     }
 
+    /// Returns one object taken for `key`, with no array to build: a
+    /// one-element array literal is a heap allocation whenever the optimizer
+    /// cannot keep it on the stack.
+    func give(_ key: String, _ object: AnyObject & Sendable) {
+        shelves.withLock { shelves in
+            shelves[key, default: []].append(object)
+            if shelves[key]!.count > limit { shelves[key]!.removeFirst() }
+        }
+    }
+
     /// Returns objects taken for `key`.
     func give(_ key: String, _ objects: [AnyObject & Sendable]) {
         shelves.withLock { shelves in

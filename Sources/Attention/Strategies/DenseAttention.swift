@@ -56,16 +56,10 @@ public struct DenseAttention: AttentionStrategy {
         -> Int
     {
         // scores + row sums, in Double: Nq·Nk·4 can exceed Int for shapes that are only ever predicted
-        let (nq, nk, d) = (Double(shape.queryLength), Double(shape.keyLength), Double(shape.headDim))
+        let (nq, nk) = (Double(shape.queryLength), Double(shape.keyLength))
         var bytes = (nq * nk + nq) * 4
-        if precision != .f32 { bytes += DenseAttention.widenedFloats(shape) * 4 }
+        if precision != .f32 { bytes += 2 * Double(shape.headDim) * (nq + nk) * 4 }
         return bytes < Double(Int.max) ? Int(bytes) : Int.max
-    }
-
-    /// Floats of one head's Q and O (Nq·d each) and K and V (Nk·d each),
-    /// the float32 copies a half-precision run multiplies.
-    static func widenedFloats(_ shape: AttentionShape) -> Double {
-        2 * Double(shape.headDim) * (Double(shape.queryLength) + Double(shape.keyLength))
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int) throws {
@@ -75,24 +69,20 @@ public struct DenseAttention: AttentionStrategy {
         let scratchKey = "scores \(nq)x\(nk)"
         // Written before read.
         let scratch = workspaces.take(scratchKey) { AlignedBuffer(count: nq * nk + nq, zeroed: false) }
-        // Half precision only: a float32 run allocates nothing more than before.
-        let widenedKey = inputs.precision == .f32 ? "" : "widened \(Int(DenseAttention.widenedFloats(shape)))"
+        // Half precision only, one head's Q and O (Nq·d each) and K and V
+        // (Nk·d each) in float32: a float32 run allocates nothing more.
+        let widenedCount = inputs.precision == .f32 ? 0 : 2 * shape.headDim * (nq + nk)
+        let widenedKey = widenedCount == 0 ? "" : "widened \(widenedCount)"
         let widened =
-            inputs.precision == .f32
-            ? []
-            : [
-                workspaces.take(widenedKey) {
-                    AlignedBuffer(count: Int(DenseAttention.widenedFloats(shape)), zeroed: false)
-                }
-            ]
+            widenedCount == 0 ? nil : workspaces.take(widenedKey) { AlignedBuffer(count: widenedCount, zeroed: false) }
         defer {
-            workspaces.give(scratchKey, [scratch])
-            if !widened.isEmpty { workspaces.give(widenedKey, widened) }
+            workspaces.give(scratchKey, scratch)
+            if let widened { workspaces.give(widenedKey, widened) }
         }
         inputs.precision.dispatch(
             DenseElements(
                 inputs: inputs, mask: mask, output: output, threads: threads, scratch: scratch,
-                widened: widened.first))
+                widened: widened))
     }
 }
 
@@ -121,9 +111,34 @@ struct DenseRun<E: StorageElement>: KernelBody {
     let threads: Int
     /// Nq·Nk scores, then Nq inverse row sums.
     let scratch: AlignedBuffer
-    /// Half precision: one head's Q, K, V and O in float32
-    /// (``DenseAttention/widenedFloats(_:)``); nil for float32.
+    /// Half precision: one head's Q, K and V widened, and O before it is
+    /// rounded, in float32 (`2·d·(Nq + Nk)` floats); nil for float32.
     let widened: AlignedBuffer?
+
+    /// One head's Q, K, V and O as float32: the tensors themselves in f32;
+    /// in half precision the `widened` copies, Q, K and V widened into them
+    /// in slabs of 64 rows, every worker a share (O is rounded when stored).
+    func float32Head(
+        q: UnsafePointer<E>, k: UnsafePointer<E>, v: UnsafePointer<E>, o: UnsafeMutablePointer<E>
+    ) -> (q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, o: UnsafeMutablePointer<Float>) {
+        guard let w = widened?.baseAddress else { return (q.asFloat32, k.asFloat32, v.asFloat32, o.asFloat32) }
+        let shape = inputs.shape
+        let (nq, nk, d) = (shape.queryLength, shape.keyLength, shape.headDim)
+        let wq = w, wk = w + nq * d, wv = wk + nk * d, wo = wv + nk * d
+        let slab = 64, qSlabs = (nq + slab - 1) / slab, kSlabs = (nk + slab - 1) / slab
+        let io = UncheckedSendable((q: q, k: k, v: v, wq: wq, wk: wk, wv: wv))
+        ParallelWork.run(units: qSlabs + 2 * kSlabs, workers: threads) { _, unit in
+            let p = io.value
+            let (tensor, index) = unit < qSlabs ? (0, unit) : (1 + (unit - qSlabs) / kSlabs, (unit - qSlabs) % kSlabs)
+            let first = index * slab, rows = min(slab, (tensor == 0 ? nq : nk) - first)
+            switch tensor {
+            case 0: E.widen(p.q + first * d, into: p.wq + first * d, count: rows * d)
+            case 1: E.widen(p.k + first * d, into: p.wk + first * d, count: rows * d)
+            default: E.widen(p.v + first * d, into: p.wv + first * d, count: rows * d)
+            }
+        }
+        return (UnsafePointer(wq), UnsafePointer(wk), UnsafePointer(wv), wo)
+    }
 
     func run<K: TileKernel>(_ kernel: K.Type) {
         typealias Row = RowOps<K.Vector>
@@ -147,42 +162,9 @@ struct DenseRun<E: StorageElement>: KernelBody {
                 let qOffset = shape.queryOffset(batch: b, head: h), kOffset = shape.keyOffset(batch: b, head: h)
                 let q = inputs.query.elements(E.self) + qOffset, k = inputs.key.elements(E.self) + kOffset,
                     v = inputs.value.elements(E.self) + kOffset, o = output.elements(E.self) + qOffset
-                let io:
-                    UncheckedSendable<
-                        (
-                            q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                            o: UnsafeMutablePointer<Float>
-                        )
-                    >
-                if let w = widened?.baseAddress {
-                    let wq = w, wk = w + nq * d, wv = wk + nk * d, wo = wv + nk * d
-                    io = UncheckedSendable((UnsafePointer(wq), UnsafePointer(wk), UnsafePointer(wv), wo))
-                    // Q, K and V widened in slabs of rows, every worker a share.
-                    let source = UncheckedSendable((q: q, k: k, v: v))
-                    ParallelWork.run(units: slabs(softmaxRows) + 2 * ((nk + 63) / 64), workers: threads) { _, unit in
-                        let qSlabs = slabs(softmaxRows)
-                        if unit < qSlabs {
-                            let r = rows(unit, softmaxRows)
-                            E.widen(source.value.q + r.lowerBound * d, into: wq + r.lowerBound * d, count: r.count * d)
-                            return
-                        }
-                        let (tensor, slab) = (unit - qSlabs).quotientAndRemainder(dividingBy: (nk + 63) / 64)
-                        let first = slab * 64, count = min(64, nk - first) * d
-                        if tensor == 0 {
-                            E.widen(source.value.k + first * d, into: wk + first * d, count: count)
-                        } else {
-                            E.widen(source.value.v + first * d, into: wv + first * d, count: count)
-                        }
-                    }
-                } else {
-                    io = UncheckedSendable(
-                        (
-                            UnsafeRawPointer(q).assumingMemoryBound(to: Float.self),
-                            UnsafeRawPointer(k).assumingMemoryBound(to: Float.self),
-                            UnsafeRawPointer(v).assumingMemoryBound(to: Float.self),
-                            UnsafeMutableRawPointer(o).assumingMemoryBound(to: Float.self)
-                        ))
-                }
+                // One constant, initialized once: a `let` assigned in two branches and
+                // captured by the closures below was boxed, one allocation a head.
+                let io = UncheckedSendable(float32Head(q: q, k: k, v: v, o: o))
                 let stored = UncheckedSendable(o)
                 // S = scale·log₂e · Q·Kᵀ
                 ParallelWork.run(units: slabs(productRows), workers: threads) { _, slab in

@@ -129,13 +129,9 @@ public enum Verification {
             }
         }
         var nonFinite = 0
-        let chunk = AlignedBuffer(count: min(output.count, 1 << 16), zeroed: false)
-        var offset = 0
-        while offset < output.count {
-            let n = min(chunk.count, output.count - offset)
-            output.read(n, at: offset, into: chunk.baseAddress)
-            for i in 0 ..< n where !chunk.baseAddress[i].isFinite { nonFinite += 1 }
-            offset += n
+        output.forEachChunk { range, scratch in
+            output.read(range.count, at: range.lowerBound, into: scratch)
+            for i in 0 ..< range.count where !scratch[i].isFinite { nonFinite += 1 }
         }
         // A NaN or an infinity anywhere makes both errors NaN (they are
         // undefined, not 0), besides the whole-output count: no error column
