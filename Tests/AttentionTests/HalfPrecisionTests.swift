@@ -71,7 +71,7 @@ final class HalfPrecisionTests: XCTestCase {
         let label =
             "\(strategy.name)\(strategy.tileKernel.map { " [\($0)]" } ?? "") \(precision) \(shape) \(pattern): \(run.error)"
         XCTAssert(run.error.withinTolerance(for: precision), label, file: file, line: line)
-        if run.error.maxReference > 0, shape.queryElementCount >= 256 {
+        if precision != .f32, run.error.maxReference > 0, shape.queryElementCount >= 256 {
             XCTAssertLessThanOrEqual(
                 run.error.relativeFrobenius, precision.unitRoundoff / 2, label, file: file, line: line)
         }
@@ -109,6 +109,25 @@ final class HalfPrecisionTests: XCTestCase {
                 // Decoding: one query against a long cache, its keys split across workers.
                 let decode = try AttentionShape(heads: 4, kvHeads: 1, queryLength: 1, keyLength: 5000, headDim: 64)
                 for pattern in ["full", "window:700"] { try check(strategy, decode, pattern, precision, seed: 7) }
+            }
+        }
+    }
+
+    /// Blocks of one to eight rows read K and V as stored and widen them in
+    /// registers, several keys at a time: every row count, key counts no
+    /// group of keys divides, and head dims no vector divides.
+    func testFewRowBlocksAtEveryRowCount() throws {
+        for precision in Precision.allCases {
+            for strategy in StrategyCorrectnessTests.strategies {
+                for rows in 1 ... 8 {
+                    for (nk, d) in [(1, 16), (3, 19), (37, 40), (130, 7)] {
+                        let shape = try AttentionShape(
+                            heads: rows, kvHeads: 1, queryLength: 1, keyLength: nk, headDim: d)
+                        for pattern in ["full", "window:20"] {
+                            try check(strategy, shape, pattern, precision, seed: UInt64(rows * 1000 + nk), threads: 1)
+                        }
+                    }
+                }
             }
         }
     }

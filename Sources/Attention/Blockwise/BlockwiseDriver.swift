@@ -10,9 +10,11 @@
 /// ``OnlineSoftmaxTile`` and writes the block's output rows.
 ///
 /// Half-precision inputs are widened as they load: the query rows once per
-/// block (``OnlineSoftmaxTile/begin(query:rows:scale:queries:mask:groups:groupStride:)``),
-/// each key range into a per-worker ``KeyGather`` stage before its products,
-/// and the output rows are rounded as they are stored.
+/// block (``OnlineSoftmaxTile/begin(query:rows:scale:queries:mask:groups:groupStride:)``);
+/// the keys and values in registers by a block of a few rows (decoding,
+/// ``FewRowKernel``), and otherwise each key range into a per-worker
+/// ``KeyGather`` stage before the register-blocked products; the output
+/// rows are rounded as they are stored.
 ///
 /// OpenBLAS runs single-threaded inside the workers: the parallelism is over
 /// units, so one long head still uses every core.
@@ -107,8 +109,11 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
             }
         }
         let gathers = plan.gathersKeys && copies ? keyBuffers(gatherKey) : []
-        // Where half-precision key ranges are widened before their products.
-        let stages = E.self == Float.self ? [] : keyBuffers(stageKey)
+        // Where half-precision key ranges are widened before the register-
+        // blocked products (blocks of a few rows read them as stored).
+        let stages =
+            widensIntoStage(precision: E.precision, maxRows: layout.maxRows, kernel: K.self)
+            ? keyBuffers(stageKey) : []
         let stateFloats = KeySplit.stateFloats(rows: layout.maxRows, headDim: d)
         let partialCount = pieces.count > 1 ? layout.items * stateFloats : 0
         let partialKey = "partials \(partialCount)"
@@ -182,6 +187,10 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
                 } else if plan.gathersKeys, !partial, keys.count < plan.maxColumns, let g = gather {
                     if !g.fits(keys.count) { flush() }
                     g.append(key: key, value: value, rows: keys.count)
+                } else if tile.prefersRowWise {
+                    tile.accumulate(
+                        key: key, value: value, columns: keys.count, mask: partial ? mask : nil, queries: queries,
+                        keys: keys)
                 } else {
                     let first = stage?.count ?? 0
                     let rows = floats(key, value, rows: keys.count)
@@ -217,6 +226,13 @@ func fitted(_ tile: TileSize, to shape: AttentionShape) -> TileSize {
     TileSize(validRows: min(tile.rows, shape.queryLength), columns: min(tile.columns, shape.keyLength))
 }
 
+/// Whether a run widens half-precision key ranges into a per-worker stage:
+/// only when some block has more rows than ``FewRowKernel`` takes, since
+/// the register-blocked products multiply float32.
+func widensIntoStage<K: TileKernel>(precision: Precision, maxRows: Int, kernel _: K.Type) -> Bool {
+    precision != .f32 && maxRows > FewRowKernel<K.Vector>.maxRows
+}
+
 /// Workers a blockwise run uses.
 func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units)) }
 
@@ -242,7 +258,7 @@ func blockwiseExtraBytes(
         BlockwiseBytes(
             shape: shape, maxRows: layout.maxRows, maxColumns: plan.maxColumns, gathersKeys: plan.gathersKeys,
             copiesQueries: precision != .f32 || (layout.groups > 1 && plan.queryBlocks.count > 1),
-            widensKeys: precision != .f32))
+            precision: precision))
     let partials =
         layout.split.count > 1
         ? layout.items * KeySplit.stateFloats(rows: layout.maxRows, headDim: shape.headDim)
@@ -257,8 +273,7 @@ struct BlockwiseBytes: KernelBody {
     let maxColumns: Int
     let gathersKeys: Bool
     let copiesQueries: Bool
-    /// Whether key ranges are widened into a stage (half precision).
-    let widensKeys: Bool
+    let precision: Precision
 
     func run<K: TileKernel>(_ kernel: K.Type) -> Int {
         let d = shape.headDim
@@ -276,7 +291,9 @@ struct BlockwiseBytes: KernelBody {
             }
         }
         if copiesQueries { bytes += maxRows * d * MemoryLayout<Float>.stride }
-        if widensKeys { bytes += KeyGather.workspaceBytes(capacity: maxColumns, headDim: d) }
+        if widensIntoStage(precision: precision, maxRows: maxRows, kernel: K.self) {
+            bytes += KeyGather.workspaceBytes(capacity: maxColumns, headDim: d)
+        }
         if copies { bytes += 192 << 10 }
         return bytes
     }

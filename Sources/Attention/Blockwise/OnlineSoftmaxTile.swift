@@ -332,12 +332,14 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     /// with one to eight rows in the transposed fold.
     var prefersRowWise: Bool { rows <= FewRowKernel<V>.maxRows }
 
-    /// Folds `columns` keys and values (rows of `headDim` floats at `key`
+    /// Folds `columns` keys and values (rows of `headDim` elements at `key`
     /// and `value`) into the block. With `mask`, pairs it excludes are
     /// dropped (`queries` and `keys` give the tile's absolute indices);
-    /// without it every pair counts.
-    func accumulate(
-        key: UnsafePointer<Float>, value: UnsafePointer<Float>, columns: Int,
+    /// without it every pair counts. Half-precision rows are taken only by
+    /// a block folded row-wise (``prefersRowWise``), which widens them as it
+    /// loads them; the register-blocked products take float32 (checked).
+    func accumulate<E: StorageElement>(
+        key: UnsafePointer<E>, value: UnsafePointer<E>, columns: Int,
         mask: AttentionMask? = nil, queries: Range<Int> = 0 ..< 0, keys: Range<Int> = 0 ..< 0
     ) {
         precondition(columns >= 1 && columns <= maxColumns)
@@ -349,7 +351,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
                 query: query!, rows: rows, key: key, columns: columns, d: d, scale: alpha, into: s, lds: scoreStride)
         } else {
             K.scores(
-                query: query!, rows: rows, key: key, columns: columns, d: d, scale: alpha,
+                query: query!, rows: rows, key: key.asFloat32, columns: columns, d: d, scale: alpha,
                 packed: packedKeys.baseAddress, into: s, lds: scoreStride)
         }
         if let mask { applyMask(mask, keys: keys, scores: s, rowStride: scoreStride, columnStride: 1) }
@@ -381,7 +383,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
                 into: acc.baseAddress)
         } else {
             K.multiply(
-                a: s, aRowStride: scoreStride, aColumnStride: 1, b: value, ldb: d, c: acc.baseAddress, ldc: d,
+                a: s, aRowStride: scoreStride, aColumnStride: 1, b: value.asFloat32, ldb: d, c: acc.baseAddress, ldc: d,
                 rows: rows, n: d, k: columns, accumulate: true)
         }
     }

@@ -14,6 +14,11 @@ import CTargetFeatures
 /// machine's read bandwidth; read in order, each row is one sequential run
 /// of cache lines that the prefetchers follow (figures: docs/DECISIONS.md).
 ///
+/// K and V are read in their stored precision and widened in registers
+/// (``StorageElement/loadVector(_:as:)``): decoding is bound by reading
+/// them, so a half-precision cache moves half the bytes, and a copy widened
+/// through memory first would move them again.
+///
 /// - Complexity: `rows · columns · d` multiply-adds per product; no workspace.
 enum FewRowKernel<V: FloatVector> {
     /// The most rows this is used for: beyond, the register-blocked kernels
@@ -25,64 +30,95 @@ enum FewRowKernel<V: FloatVector> {
     static var prefetchDistance: Int { 32 }
 
     /// Writes `S` (`rows × columns`, row stride `lds`) for `rows` ≤ ``maxRows``
-    /// query rows of `d` floats at `query` and `columns` key rows at `key`.
-    static func scores(
-        query: UnsafePointer<Float>, rows: Int, key: UnsafePointer<Float>, columns: Int, d: Int,
+    /// query rows of `d` floats at `query` and `columns` key rows at `key`,
+    /// stored as `E` and widened as they are loaded.
+    static func scores<E: StorageElement>(
+        query: UnsafePointer<Float>, rows: Int, key: UnsafePointer<E>, columns: Int, d: Int,
         scale: Float, into s: UnsafeMutablePointer<Float>, lds: Int
     ) {
         precondition(rows >= 1 && rows <= maxRows)
         switch rows {
-        case 1: dots(Count1.self, query, key, columns, d, scale, s, lds)
-        case 2: dots(Count2.self, query, key, columns, d, scale, s, lds)
-        case 3: dots(Count3.self, query, key, columns, d, scale, s, lds)
-        case 4: dots(Count4.self, query, key, columns, d, scale, s, lds)
-        case 5: dots(Count5.self, query, key, columns, d, scale, s, lds)
-        case 6: dots(Count6.self, query, key, columns, d, scale, s, lds)
-        case 7: dots(Count7.self, query, key, columns, d, scale, s, lds)
-        default: dots(Count8.self, query, key, columns, d, scale, s, lds)
+        case 1: keyGroups(Count1.self, Count4.self, query, key, columns, d, scale, s, lds)
+        case 2: keyGroups(Count2.self, Count4.self, query, key, columns, d, scale, s, lds)
+        case 3: keyGroups(Count3.self, Count2.self, query, key, columns, d, scale, s, lds)
+        case 4: keyGroups(Count4.self, Count2.self, query, key, columns, d, scale, s, lds)
+        case 5: keyGroups(Count5.self, Count1.self, query, key, columns, d, scale, s, lds)
+        case 6: keyGroups(Count6.self, Count1.self, query, key, columns, d, scale, s, lds)
+        case 7: keyGroups(Count7.self, Count1.self, query, key, columns, d, scale, s, lds)
+        default: keyGroups(Count8.self, Count1.self, query, key, columns, d, scale, s, lds)
         }
     }
 
-    /// ``scores(query:rows:key:columns:d:scale:into:lds:)`` for `R` rows: one
-    /// key at a time, its row loaded once per vector and multiplied into
-    /// every query row's accumulator (`R` independent chains).
+    /// The scores of `R` rows, `G` keys at a time (`R·G` ≤ 8), then the
+    /// remaining keys one at a time.
+    ///
+    /// Why `G` keys: each dot product is a chain of `d / width` dependent
+    /// FMAs, so one key for four rows keeps only four chains in flight,
+    /// about half of what the FMA units' latency needs; eight chains hide it.
     @inline(__always)
-    private static func dots<R: StaticCount>(
-        _: R.Type, _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ columns: Int, _ d: Int,
+    private static func keyGroups<R: StaticCount, G: StaticCount, E: StorageElement>(
+        _: R.Type, _: G.Type, _ q: UnsafePointer<Float>, _ k: UnsafePointer<E>, _ columns: Int, _ d: Int,
         _ scale: Float, _ s: UnsafeMutablePointer<Float>, _ lds: Int
     ) {
-        let rows = R.value, w = V.scalarCount
+        var j = 0
+        while j + G.value <= columns {
+            dots(R.self, G.self, q, k, j, d, scale, s, lds)
+            j += G.value
+        }
+        while j < columns {
+            dots(R.self, Count1.self, q, k, j, d, scale, s, lds)
+            j += 1
+        }
+    }
+
+    /// The dot products of `R` query rows with keys `j ..< j + G`: each key
+    /// vector is loaded (and widened) once and multiplied into every row's
+    /// accumulator, `R·G` independent chains, slot `g·R + r` for key `g` and
+    /// row `r`.
+    @inline(__always)
+    private static func dots<R: StaticCount, G: StaticCount, E: StorageElement>(
+        _: R.Type, _: G.Type, _ q: UnsafePointer<Float>, _ k: UnsafePointer<E>, _ j: Int, _ d: Int,
+        _ scale: Float, _ s: UnsafeMutablePointer<Float>, _ lds: Int
+    ) {
+        let rows = R.value, keys = G.value, w = V.scalarCount
         let whole = d / w * w
-        for j in 0 ..< columns {
-            let kj = k + j &* d
-            var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
-            var c = 0
-            while c < whole {
-                attn_prefetch(kj + prefetchDistance &* d + c)
-                let x = V.load(kj + c)
-                a0 = a0.addingProduct(V.load(q + c), x)
-                if rows > 1 { a1 = a1.addingProduct(V.load(q + d + c), x) }
-                if rows > 2 { a2 = a2.addingProduct(V.load(q + 2 &* d + c), x) }
-                if rows > 3 { a3 = a3.addingProduct(V.load(q + 3 &* d + c), x) }
-                if rows > 4 { a4 = a4.addingProduct(V.load(q + 4 &* d + c), x) }
-                if rows > 5 { a5 = a5.addingProduct(V.load(q + 5 &* d + c), x) }
-                if rows > 6 { a6 = a6.addingProduct(V.load(q + 6 &* d + c), x) }
-                if rows > 7 { a7 = a7.addingProduct(V.load(q + 7 &* d + c), x) }
-                c += w
+        let k0 = k + j &* d, ahead = k0 + prefetchDistance &* d
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
+        var c = 0
+        while c < whole {
+            attn_prefetch(ahead + c)
+            if keys > 1 { attn_prefetch(ahead + d + c) }
+            if keys > 2 { attn_prefetch(ahead + 2 &* d + c) }
+            if keys > 3 { attn_prefetch(ahead + 3 &* d + c) }
+            let x0 = V.load(widening: k0 + c)
+            let x1 = keys > 1 ? V.load(widening: k0 + d + c) : V()
+            let x2 = keys > 2 ? V.load(widening: k0 + 2 &* d + c) : V()
+            let x3 = keys > 3 ? V.load(widening: k0 + 3 &* d + c) : V()
+            @inline(__always) func step(_ slot: Int, _ a: inout V) {
+                let (g, r) = slot.quotientAndRemainder(dividingBy: rows)
+                guard g < keys else { return }
+                let x = g == 0 ? x0 : g == 1 ? x1 : g == 2 ? x2 : x3
+                a = a.addingProduct(V.load(q + r &* d + c), x)
             }
-            @inline(__always) func emit(_ r: Int, _ a: V) {
-                var x = a.laneSum()
-                for t in whole ..< d { x += q[r &* d + t] * kj[t] }
-                s[r &* lds + j] = scale * x
-            }
-            emit(0, a0)
-            if rows > 1 { emit(1, a1) }
-            if rows > 2 { emit(2, a2) }
-            if rows > 3 { emit(3, a3) }
-            if rows > 4 { emit(4, a4) }
-            if rows > 5 { emit(5, a5) }
-            if rows > 6 { emit(6, a6) }
-            if rows > 7 { emit(7, a7) }
+            step(0, &a0)
+            step(1, &a1)
+            step(2, &a2)
+            step(3, &a3)
+            step(4, &a4)
+            step(5, &a5)
+            step(6, &a6)
+            step(7, &a7)
+            c += w
+        }
+        let sums = SIMD8<Float>(
+            a0.laneSum(), a1.laneSum(), a2.laneSum(), a3.laneSum(), a4.laneSum(), a5.laneSum(), a6.laneSum(),
+            a7.laneSum())
+        for slot in 0 ..< rows &* keys {
+            let (g, r) = slot.quotientAndRemainder(dividingBy: rows)
+            let kg = k0 + g &* d
+            var x = sums[slot]
+            for t in whole ..< d { x += q[r &* d + t] * kg[t].widened }
+            s[r &* lds + j + g] = scale * x
         }
     }
 
@@ -92,7 +128,8 @@ enum FewRowKernel<V: FloatVector> {
     static var valueBlock: Int { 64 }
 
     /// `acc += P · V`: `acc` is `rows × d` (row stride `d`), `P` is
-    /// `rows × columns` (row stride `ldp`), `V` is `columns` rows of `d`.
+    /// `rows × columns` (row stride `ldp`), `V` is `columns` rows of `d`
+    /// stored as `E`, widened as they are loaded.
     ///
     /// The values go in blocks of ``valueBlock`` rows. The next block is
     /// prefetched in memory order while this one is summed panel by panel:
@@ -100,8 +137,8 @@ enum FewRowKernel<V: FloatVector> {
     /// registers across the block's rows. Why: the accumulators are then
     /// loaded and stored once per block, not once per value row, and the
     /// memory stream stays sequential.
-    static func accumulate(
-        probabilities p: UnsafePointer<Float>, ldp: Int, rows: Int, value v: UnsafePointer<Float>, columns: Int,
+    static func accumulate<E: StorageElement>(
+        probabilities p: UnsafePointer<Float>, ldp: Int, rows: Int, value v: UnsafePointer<E>, columns: Int,
         d: Int, into acc: UnsafeMutablePointer<Float>
     ) {
         precondition(rows >= 1 && rows <= maxRows)
@@ -118,8 +155,8 @@ enum FewRowKernel<V: FloatVector> {
     }
 
     @inline(__always)
-    private static func panels<R: StaticCount>(
-        _: R.Type, _ p: UnsafePointer<Float>, _ ldp: Int, _ v: UnsafePointer<Float>, _ columns: Int, _ d: Int,
+    private static func panels<R: StaticCount, E: StorageElement>(
+        _: R.Type, _ p: UnsafePointer<Float>, _ ldp: Int, _ v: UnsafePointer<E>, _ columns: Int, _ d: Int,
         _ acc: UnsafeMutablePointer<Float>
     ) {
         let w = V.scalarCount, whole = d / w * w
@@ -133,26 +170,26 @@ enum FewRowKernel<V: FloatVector> {
             // The next block, prefetched in memory order, two lines per
             // value row a panel visits (spread out: a burst of prefetches
             // would fill the miss buffers and stall the loads).
-            let next = block + count &* d
-            let nextEnd = next + min(valueBlock, columns - j0 - count) &* d
+            let next = UnsafeRawPointer(block + count &* d)
+            let nextEnd = UnsafeRawPointer(block + (count + min(valueBlock, columns - j0 - count)) &* d)
             var slice = next
             var c = 0
             if wide {
                 while c + 2 * w <= whole {
                     panel(R.self, Count2.self, p + j0, ldp, block + c, count, d, acc + c, slice, nextEnd)
-                    slice += 32 &* count
+                    slice += 128 &* count
                     c += 2 * w
                 }
             }
             while c < whole {
                 panel(R.self, Count1.self, p + j0, ldp, block + c, count, d, acc + c, slice, nextEnd)
-                slice += 32 &* count
+                slice += 128 &* count
                 c += w
             }
             for t in whole ..< d {
                 for r in 0 ..< R.value {
                     var sum: Float = 0
-                    for j in 0 ..< count { sum += p[r &* ldp + j0 + j] * block[j &* d + t] }
+                    for j in 0 ..< count { sum += p[r &* ldp + j0 + j] * block[j &* d + t].widened }
                     acc[r &* d + t] += sum
                 }
             }
@@ -164,10 +201,10 @@ enum FewRowKernel<V: FloatVector> {
     /// weighted sum of the same vectors of `count` value rows; on the way,
     /// two lines a row from `prefetch` on (up to `prefetchEnd`) are prefetched.
     @inline(__always)
-    private static func panel<R: StaticCount, C: StaticCount>(
-        _: R.Type, _: C.Type, _ p: UnsafePointer<Float>, _ ldp: Int, _ v: UnsafePointer<Float>, _ count: Int,
-        _ d: Int, _ acc: UnsafeMutablePointer<Float>, _ prefetch: UnsafePointer<Float>,
-        _ prefetchEnd: UnsafePointer<Float>
+    private static func panel<R: StaticCount, C: StaticCount, E: StorageElement>(
+        _: R.Type, _: C.Type, _ p: UnsafePointer<Float>, _ ldp: Int, _ v: UnsafePointer<E>, _ count: Int,
+        _ d: Int, _ acc: UnsafeMutablePointer<Float>, _ prefetch: UnsafeRawPointer,
+        _ prefetchEnd: UnsafeRawPointer
     ) {
         let rows = R.value, two = C.value == 2, w = V.scalarCount
         // The block's sums start from zero and are added to `acc` at the end:
@@ -178,13 +215,13 @@ enum FewRowKernel<V: FloatVector> {
         var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
         var b0 = V(), b1 = V(), b2 = V(), b3 = V(), b4 = V(), b5 = V(), b6 = V(), b7 = V()
         for j in 0 ..< count {
-            let ahead = prefetch + 32 &* j
+            let ahead = prefetch + 128 &* j
             if ahead < prefetchEnd {
                 attn_prefetch(ahead)
-                attn_prefetch(ahead + 16)
+                attn_prefetch(ahead + 64)
             }
             let row = v + j &* d
-            let x = V.load(row), y = two ? V.load(row + w) : V()
+            let x = V.load(widening: row), y = two ? V.load(widening: row + w) : V()
             @inline(__always) func weight(_ r: Int) -> V { V(repeating: p[r &* ldp + j]) }
             @inline(__always) func step(_ r: Int, _ a: inout V, _ b: inout V) {
                 guard r < rows else { return }

@@ -17,6 +17,12 @@ public protocol StorageElement: BitwiseCopyable, Sendable {
     /// `count` floats rounded to nearest even into `destination`.
     static func narrow(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Self>, count: Int)
 
+    /// `V.scalarCount` elements at `p` widened into one vector (no
+    /// alignment needed): the kernels' load when they read stored K and V
+    /// directly, so conversion costs one instruction beside the FMAs, not
+    /// a pass through memory.
+    static func loadVector<V: FloatVector>(_ p: UnsafePointer<Self>, as _: V.Type) -> V
+
     /// One element, widened.
     var widened: Float { get }
 
@@ -45,6 +51,41 @@ extension StorageElement {
     }
 }
 
+extension StorageElement where Self: SIMDScalarStorage {
+    /// ``loadVector(_:as:)`` for a type stored as `Scalar` bits: one
+    /// unaligned vector load at `V`'s width, then `lane` on every lane
+    /// (inlined, one vector conversion).
+    @inline(__always)
+    static func widenLanes<V: FloatVector>(_ p: UnsafePointer<Self>, as _: V.Type, lane: (Scalar) -> Float) -> V {
+        let raw = UnsafeRawPointer(p)
+        switch V.scalarCount {
+        case 16:
+            let h = raw.loadUnaligned(as: SIMD16<Scalar>.self)
+            var f = SIMD16<Float>()
+            for l in 0 ..< 16 { f[l] = lane(h[l]) }
+            return unsafeBitCast(f, to: V.self)
+        case 8:
+            let h = raw.loadUnaligned(as: SIMD8<Scalar>.self)
+            var f = SIMD8<Float>()
+            for l in 0 ..< 8 { f[l] = lane(h[l]) }
+            return unsafeBitCast(f, to: V.self)
+        default:
+            var f = V()
+            for l in 0 ..< V.scalarCount {
+                f[l] = lane(raw.load(fromByteOffset: l * MemoryLayout<Scalar>.stride, as: Scalar.self))
+            }
+            return f
+        }
+    }
+}
+
+extension FloatVector {
+    /// `scalarCount` stored elements at `p`, widened (see
+    /// ``StorageElement/loadVector(_:as:)``).
+    @inline(__always)
+    static func load<E: StorageElement>(widening p: UnsafePointer<E>) -> Self { E.loadVector(p, as: Self.self) }
+}
+
 /// A type whose values are one SIMD scalar's bits (the element types and
 /// their bit patterns), so rows of them load as `SIMD16<Scalar>`.
 public protocol SIMDScalarStorage {
@@ -68,6 +109,9 @@ extension Float: StorageElement {
     {
         destination.update(from: source, count: count)
     }
+
+    @inline(__always)
+    public static func loadVector<V: FloatVector>(_ p: UnsafePointer<Float>, as _: V.Type) -> V { V.load(p) }
 
     @inline(__always) public var widened: Float { self }
     @inline(__always) public init(narrowing value: Float) { self = value }
@@ -103,6 +147,12 @@ extension Float16: StorageElement {
             }, scalar: { Float16($0) })
     }
 
+    /// One `vcvtph2ps` at AVX2's and AVX-512's widths.
+    @inline(__always)
+    public static func loadVector<V: FloatVector>(_ p: UnsafePointer<Float16>, as _: V.Type) -> V {
+        widenLanes(p, as: V.self) { Float($0) }
+    }
+
     @inline(__always) public var widened: Float { Float(self) }
     @inline(__always) public init(narrowing value: Float) { self.init(value) }
 }
@@ -133,14 +183,23 @@ extension Float16: StorageElement {
 
     @inline(__always) public var widened: Float { Float(bitPattern: UInt32(bitPattern) &<< 16) }
 
+    /// A zero-extend and a 16-bit shift.
+    @inline(__always)
+    public static func loadVector<V: FloatVector>(_ p: UnsafePointer<BFloat16>, as _: V.Type) -> V {
+        widenLanes(p, as: V.self) { Float(bitPattern: UInt32($0) &<< 16) }
+    }
+
     @inline(__always)
     public static func widen(
         _ source: UnsafePointer<BFloat16>, into destination: UnsafeMutablePointer<Float>, count: Int
     ) {
-        // A plain loop, which LLVM leaves scalar (one `shl` per element);
-        // whole-vector SIMD8<UInt32> shifts vectorize (docs/DECISIONS.md)
-        // but are not yet measured against it on a quiet host.
-        for i in 0 ..< count { destination[i] = Float(bitPattern: UInt32(source[i].bitPattern) &<< 16) }
+        convert(
+            source, into: destination, count: count,
+            lanes: { h in
+                var f = SIMD16<Float>()
+                for l in 0 ..< 16 { f[l] = Float(bitPattern: UInt32(h[l]) &<< 16) }
+                return f
+            }, scalar: { Float($0) })
     }
 
     @inline(__always)
