@@ -31,7 +31,7 @@ public final class WorkspacePool: Sendable {
     func give(_ key: String, _ object: AnyObject & Sendable) {
         shelves.withLock { shelves in
             shelves[key, default: []].append(object)
-            if shelves[key]!.count > limit { shelves[key]!.removeFirst() }
+            trim(&shelves[key]!)
         }
     }
 
@@ -39,7 +39,12 @@ public final class WorkspacePool: Sendable {
     func give(_ key: String, _ objects: [AnyObject & Sendable]) {
         shelves.withLock { shelves in
             shelves[key, default: []].append(contentsOf: objects)
-            if shelves[key]!.count > limit { shelves[key]!.removeFirst(shelves[key]!.count - limit) }
+            trim(&shelves[key]!)
         }
+    }
+
+    /// Drops the oldest objects of a shelf beyond `limit`.
+    private func trim(_ shelf: inout [AnyObject & Sendable]) {
+        if shelf.count > limit { shelf.removeFirst(shelf.count - limit) }
     }
 }

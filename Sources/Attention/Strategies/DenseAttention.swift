@@ -57,9 +57,15 @@ public struct DenseAttention: AttentionStrategy {
     {
         // scores + row sums, in Double: Nq·Nk·4 can exceed Int for shapes that are only ever predicted
         let (nq, nk) = (Double(shape.queryLength), Double(shape.keyLength))
-        var bytes = (nq * nk + nq) * 4
-        if precision != .f32 { bytes += 2 * Double(shape.headDim) * (nq + nk) * 4 }
+        let bytes = (nq * nk + nq) * 4 + Double(Self.widenedFloats(shape: shape, precision: precision)) * 4
         return bytes < Double(Int.max) ? Int(bytes) : Int.max
+    }
+
+    /// The floats of the float32 copies a half-precision pass works in: one
+    /// head's Q and O (Nq·d each) and K and V (Nk·d each); none in float32,
+    /// so a float32 pass allocates nothing more.
+    static func widenedFloats(shape: AttentionShape, precision: Precision) -> Int {
+        precision == .f32 ? 0 : 2 * shape.headDim * (shape.queryLength + shape.keyLength)
     }
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int) throws {
@@ -69,9 +75,7 @@ public struct DenseAttention: AttentionStrategy {
         let scratchKey = "scores \(nq)x\(nk)"
         // Written before read.
         let scratch = workspaces.take(scratchKey) { AlignedBuffer(count: nq * nk + nq, zeroed: false) }
-        // Half precision only, one head's Q and O (Nq·d each) and K and V
-        // (Nk·d each) in float32: a float32 run allocates nothing more.
-        let widenedCount = inputs.precision == .f32 ? 0 : 2 * shape.headDim * (nq + nk)
+        let widenedCount = Self.widenedFloats(shape: shape, precision: inputs.precision)
         let widenedKey = widenedCount == 0 ? "" : "widened \(widenedCount)"
         let widened =
             widenedCount == 0 ? nil : workspaces.take(widenedKey) { AlignedBuffer(count: widenedCount, zeroed: false) }
