@@ -10,8 +10,9 @@ import Foundation
 /// element bytes.
 ///
 /// Reading accepts versions 1.0, 2.0 and 3.0, dtypes `<f2` (float16, widened
-/// exactly: every binary16 value is a `Float`), `<f4` (float32) and `<f8`
-/// (float64, rounded to the nearest `Float`), C order only, and exactly
+/// exactly: every binary16 value is a `Float`), `<V2` (bfloat16 as
+/// ml_dtypes saves it, widened exactly by a 16-bit shift), `<f4` (float32)
+/// and `<f8` (float64, rounded to the nearest `Float`), C order only, and exactly
 /// as many data bytes as the shape needs. Encoding produces version 1.0 `<f4` (or
 /// `<f2` from `Float16` values) in C order, with the header padded so that the data starts at a multiple
 /// of 64 bytes (version 2.0 only if the header would not fit in 65535 bytes).
@@ -24,7 +25,7 @@ public enum NumpyFile {
     ///
     /// - Throws: `NumpyFileError` when the file cannot be read, is not a
     ///   well-formed `.npy` file, or holds something other than a C-order
-    ///   little-endian float16, float32 or float64 array.
+    ///   little-endian float16, bfloat16, float32 or float64 array.
     public static func read(path: String) throws -> NumpyArray {
         let data: Data
         do {
@@ -116,6 +117,11 @@ public enum NumpyFile {
                 for i in 0 ..< count {
                     let bits = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
                     out[i] = Float(Float16(bitPattern: bits))
+                }
+            case .bfloat16:
+                for i in 0 ..< count {
+                    let bits = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                    out[i] = Float(bitPattern: UInt32(bits) << 16)
                 }
             case .float64:
                 for i in 0 ..< count {

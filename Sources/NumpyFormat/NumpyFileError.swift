@@ -44,7 +44,7 @@ public enum NumpyFileError: Error, CustomStringConvertible, Equatable, Sendable 
     }
 
     public var description: String {
-        let allowedDTypes = "allowed: <f2 float16, <f4 float32, <f8 float64"
+        let allowedDTypes = "allowed: <f2 float16, <V2 bfloat16 (ml_dtypes), <f4 float32, <f8 float64"
         let text: String
         switch self {
         case .cannotRead(_, let reason):

@@ -1,12 +1,16 @@
 import Foundation
 
 /// The element types the reader accepts.
+///
+/// `bfloat16` is a two-byte void (`<V2` or `|V2`): NumPy has no bfloat16, and
+/// `np.save` writes an `ml_dtypes.bfloat16` array (JAX's bf16 arrays turned
+/// into NumPy ones) under that descr, the bytes being the bf16 bit patterns.
 enum NumpyDType {
-    case float16, float32, float64
+    case float16, bfloat16, float32, float64
 
     var byteWidth: Int {
         switch self {
-        case .float16: 2
+        case .float16, .bfloat16: 2
         case .float32: 4
         case .float64: 8
         }
@@ -17,6 +21,7 @@ enum NumpyDType {
     init(descr: String, path: String) throws {
         switch descr {
         case "<f2": self = .float16
+        case "<V2", "|V2": self = .bfloat16
         case "<f4": self = .float32
         case "<f8": self = .float64
         case ">f2", ">f4", ">f8": throw NumpyFileError.bigEndian(path: path, descr: descr)

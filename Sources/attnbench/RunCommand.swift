@@ -49,7 +49,7 @@ struct RunCommand: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help:
-            "Q, K, V from .npy files Q,K,V ([B, heads, N, d], float16, float32 or float64), rounded to --dtype; the shape comes from the files."
+            "Q, K, V from .npy files Q,K,V ([B, heads, N, d], float16, bfloat16 as ml_dtypes saves it, float32 or float64), rounded to --dtype; the shape comes from the files."
     )
     var inputs: String?
 

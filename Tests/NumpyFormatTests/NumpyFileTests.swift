@@ -87,6 +87,18 @@ final class NumpyFileTests: XCTestCase {
         XCTAssertEqual(array.values.map(\.bitPattern), expected.map(\.bitPattern))
     }
 
+    /// A bfloat16 array saved through ml_dtypes (descr `<V2`) is read as bf16
+    /// bit patterns, widened exactly: subnormal, largest finite value and the
+    /// sign of zero included.
+    func testReadsMLDtypesBFloat16Exactly() throws {
+        let array = try NumpyFile.read(path: fixture("bf16_small"))
+        XCTAssertEqual(array.shape, [2, 3])
+        let expected: [Float] = [
+            1.5, -2, -0.0, 0x1p-133, Float(bitPattern: 0x7F7F_0000), Float(bitPattern: 0x3DCD_0000),
+        ]
+        XCTAssertEqual(array.values.map(\.bitPattern), expected.map(\.bitPattern))
+    }
+
     func testReadsVersion2And3Headers() throws {
         for name in ["f32_v2", "f32_v3"] {
             let array = try NumpyFile.read(path: fixture(name))
@@ -118,7 +130,8 @@ final class NumpyFileTests: XCTestCase {
         XCTAssertEqual(error, .unsupportedDType(path: path, descr: "<i4"))
         XCTAssertEqual(
             error?.description,
-            "\(path): dtype '<i4' is not supported (allowed: <f2 float16, <f4 float32, <f8 float64)")
+            "\(path): dtype '<i4' is not supported (allowed: <f2 float16, <V2 bfloat16 (ml_dtypes), <f4 float32, <f8 float64)"
+        )
     }
 
     func testRejectsBigEndian() throws {

@@ -11,7 +11,7 @@ public enum TensorFiles {
         public let description: String
     }
 
-    /// Reads the three files (float32, float64 or float16, see
+    /// Reads the three files (float32, float64, float16 or bfloat16, see
     /// ``NumpyFile``), derives the shape from them and stores the tensors in
     /// `precision`, rounding each value to nearest even (exact when the
     /// file holds that precision already).

@@ -33,6 +33,15 @@ def main():
     f16 = np.concatenate([np.arange(8, dtype=np.float16) * np.float16(0.25) - np.float16(1),
                           np.array([65504, 2.0**-24, -0.0, 0.1], dtype=np.float16)])
     np.save(path("f16_small.npy"), f16.reshape(3, 4))
+    # Readable: bfloat16 as ml_dtypes saves it (descr '<V2', the bf16 bits),
+    # needing ml_dtypes only to regenerate: 1.5, -2, -0, the smallest
+    # subnormal 2^-133, the largest finite value, 0.1 rounded to bf16.
+    try:
+        import ml_dtypes
+        bf16 = np.array([1.5, -2, -0.0, 2.0**-133, 3.3895313892515355e38, 0.1], dtype=ml_dtypes.bfloat16)
+        np.save(path("bf16_small.npy"), bf16.reshape(2, 3))
+    except ImportError:
+        print("ml_dtypes not installed: bf16_small.npy kept as it is")
     # Readable: the same float32 data with version 2.0 and 3.0 headers.
     small = (np.arange(6, dtype=np.float32) * 0.5).reshape(2, 3)
     save_version("f32_v2.npy", small, (2, 0))
