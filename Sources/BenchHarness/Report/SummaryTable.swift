@@ -1,20 +1,23 @@
+import Attention
 import Foundation
 
-/// The table printed at the end of a sweep: per pattern and length, each
-/// strategy's median time and peak extra memory, the fastest marked `*`,
-/// and cases that did not give a trustworthy time said plainly.
+/// The table printed at the end of a sweep: per pattern, length and
+/// precision, each strategy's median time and peak extra memory, the fastest
+/// marked `*`, and cases that did not give a trustworthy time said plainly.
+/// A `dtype` column appears when some case is not f32.
 public enum SummaryTable {
     public static func render(_ records: [SweepRecord]) -> String {
         let strategies = unique(records.map(\.key.strategy))
+        let showsDType = records.contains { $0.key.dtype != Precision.f32.rawValue }
         var groups: [String: [SweepRecord]] = [:]
         var order: [String] = []
         for r in records {
-            let g =
-                "\(r.key.pattern)|\(r.key.seqLen)|\(r.key.kvLen)|\(r.key.headDim)|\(r.key.heads)|\(r.key.kvHeads)|\(r.key.batch)"
+            let k = r.key
+            let g = "\(k.pattern)|\(k.seqLen)|\(k.kvLen)|\(k.headDim)|\(k.dtype)|\(k.heads)|\(k.kvHeads)|\(k.batch)"
             if groups[g] == nil { order.append(g) }
             groups[g, default: []].append(r)
         }
-        var lines: [[String]] = [["pattern", "N", "d"] + strategies]
+        var lines: [[String]] = [["pattern", "N", "d"] + (showsDType ? ["dtype"] : []) + strategies]
         for g in order {
             let rows = groups[g]!
             let first = rows[0].key
@@ -25,6 +28,7 @@ public enum SummaryTable {
                 first.pattern, first.kvLen == first.seqLen ? "\(first.seqLen)" : "\(first.seqLen)/\(first.kvLen)",
                 "\(first.headDim)",
             ]
+            if showsDType { line.append(first.dtype) }
             for s in strategies {
                 guard let r = rows.first(where: { $0.key.strategy == s }) else {
                     line.append("")
