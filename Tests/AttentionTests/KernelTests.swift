@@ -15,6 +15,33 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThan(exp2Error(SIMD16<Float>.self, upTo: 0) { exp2(nonPositive: $0) }, 3e-7)
     }
 
+    func testPairSumTreeGivesEachVectorsLaneSumInOrderAtEveryWidth() {
+        pairSumTreeCheck(SIMD4<Float>.self)
+        pairSumTreeCheck(SIMD8<Float>.self)
+        pairSumTreeCheck(SIMD16<Float>.self)
+    }
+
+    /// Sums `w` vectors of `w` distinct small integers (exact in float) as
+    /// a balanced tree of `pairSums`, as the few-row score kernel does, and
+    /// checks that lane `i` is the lane sum of vector `i`.
+    func pairSumTreeCheck<V: FloatVector>(_: V.Type) {
+        let w = V.scalarCount
+        let vectors = (0 ..< w).map { i in
+            var v = V()
+            for l in 0 ..< w { v[l] = Float(i * 100 + l * l + 1) }
+            return v
+        }
+        func tree(_ range: Range<Int>) -> V {
+            if range.count == 2 {
+                return V.pairSums(vectors[range.lowerBound], vectors[range.lowerBound + 1], width: w / 2)
+            }
+            let mid = range.lowerBound + range.count / 2
+            return V.pairSums(tree(range.lowerBound ..< mid), tree(mid ..< range.upperBound), width: w / range.count)
+        }
+        let sums = tree(0 ..< w).inKeyOrder()
+        for i in 0 ..< w { XCTAssertEqual(sums[i], vectors[i].laneSum(), "width \(w), vector \(i)") }
+    }
+
     /// The worst relative error of `exp` at width `V` over [−126, `upper`],
     /// after checking its edge cases there (masked scores, underflow, 2⁰).
     func exp2Error<V: FloatVector>(_: V.Type, upTo upper: Float, _ exp: (V) -> V) -> Double {

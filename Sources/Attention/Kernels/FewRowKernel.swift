@@ -37,30 +37,73 @@ enum FewRowKernel<V: FloatVector> {
         scale: Float, into s: UnsafeMutablePointer<Float>, lds: Int
     ) {
         precondition(rows >= 1 && rows <= maxRows)
+        // Whole vectors of keys for up to four rows when d fills whole
+        // vectors (the tree sums whole vectors of partial sums), the rest by groups.
+        let blocked = rows <= 4 && d % V.scalarCount == 0 ? columns / V.scalarCount * V.scalarCount : 0
         switch rows {
-        case 1: keyGroups(Count1.self, Count4.self, query, key, columns, d, scale, s, lds)
-        case 2: keyGroups(Count2.self, Count4.self, query, key, columns, d, scale, s, lds)
-        case 3: keyGroups(Count3.self, Count2.self, query, key, columns, d, scale, s, lds)
-        case 4: keyGroups(Count4.self, Count2.self, query, key, columns, d, scale, s, lds)
-        case 5: keyGroups(Count5.self, Count1.self, query, key, columns, d, scale, s, lds)
-        case 6: keyGroups(Count6.self, Count1.self, query, key, columns, d, scale, s, lds)
-        case 7: keyGroups(Count7.self, Count1.self, query, key, columns, d, scale, s, lds)
-        default: keyGroups(Count8.self, Count1.self, query, key, columns, d, scale, s, lds)
+        case 1: keyBlocks(Count1.self, query, key, blocked, d, scale, s, lds)
+        case 2: keyBlocks(Count2.self, query, key, blocked, d, scale, s, lds)
+        case 3: keyBlocks(Count3.self, query, key, blocked, d, scale, s, lds)
+        case 4: keyBlocks(Count4.self, query, key, blocked, d, scale, s, lds)
+        default: break
+        }
+        switch rows {
+        case 1: keyGroups(Count1.self, Count4.self, query, key, blocked, columns, d, scale, s, lds)
+        case 2: keyGroups(Count2.self, Count4.self, query, key, blocked, columns, d, scale, s, lds)
+        case 3: keyGroups(Count3.self, Count2.self, query, key, blocked, columns, d, scale, s, lds)
+        case 4: keyGroups(Count4.self, Count2.self, query, key, blocked, columns, d, scale, s, lds)
+        case 5: keyGroups(Count5.self, Count1.self, query, key, blocked, columns, d, scale, s, lds)
+        case 6: keyGroups(Count6.self, Count1.self, query, key, blocked, columns, d, scale, s, lds)
+        case 7: keyGroups(Count7.self, Count1.self, query, key, blocked, columns, d, scale, s, lds)
+        default: keyGroups(Count8.self, Count1.self, query, key, blocked, columns, d, scale, s, lds)
         }
     }
 
-    /// The scores of `R` rows, `G` keys at a time (`R·G` ≤ 8), then the
-    /// remaining keys one at a time.
+    /// The scores of `R` ≤ 4 rows with keys `0 ..< columns` (a multiple of
+    /// the vector width `w`, and `d` too), `w` keys at a time: the dot
+    /// products of two keys at a time are summed lane-wise as a tree
+    /// (``FloatVector/pairSums(_:_:width:)``), and each row's `w` scores are
+    /// stored as one vector.
+    ///
+    /// Why: summing each dot product's vector on its own (``keyGroups``)
+    /// costs about as many instructions as its FMAs at d = 128, and left the
+    /// scores at twice the time of `P·V`; the tree costs about three per
+    /// dot product. (Figures: docs/DECISIONS.md.) Registers: the tree holds
+    /// up to three pending levels of `R` vectors beside the `2R` chains.
+    @inline(__always)
+    private static func keyBlocks<R: StaticCount, E: StorageElement>(
+        _: R.Type, _ q: UnsafePointer<Float>, _ k: UnsafePointer<E>, _ columns: Int, _ d: Int,
+        _ scale: Float, _ s: UnsafeMutablePointer<Float>, _ lds: Int
+    ) {
+        let w = V.scalarCount, rows = R.value
+        var j = 0
+        while j < columns {
+            @inline(__always) func two(_ i: Int) -> RowVectors<V> {
+                let a = products(R.self, Count2.self, q, k, j + i, d)
+                return RowVectors { r in r < rows ? V.pairSums(a[r], a[rows + r], width: w / 2) : V() }
+            }
+            @inline(__always) func four(_ i: Int) -> RowVectors<V> { two(i).paired(with: two(i + 2), width: w / 4) }
+            @inline(__always) func eight(_ i: Int) -> RowVectors<V> {
+                four(i).paired(with: four(i + 4), width: w / 8)
+            }
+            let sums = w == 4 ? four(0) : w == 8 ? eight(0) : eight(0).paired(with: eight(8), width: 1)
+            for r in 0 ..< rows { (scale * sums[r].inKeyOrder()).store(to: s + r &* lds + j) }
+            j += w
+        }
+    }
+
+    /// The scores of `R` rows with keys `start ..< columns`, `G` keys at a
+    /// time (`R·G` ≤ 8), then the remaining keys one at a time.
     ///
     /// Why `G` keys: each dot product is a chain of `d / width` dependent
     /// FMAs, so one key for four rows keeps only four chains in flight,
     /// about half of what the FMA units' latency needs; eight chains hide it.
     @inline(__always)
     private static func keyGroups<R: StaticCount, G: StaticCount, E: StorageElement>(
-        _: R.Type, _: G.Type, _ q: UnsafePointer<Float>, _ k: UnsafePointer<E>, _ columns: Int, _ d: Int,
-        _ scale: Float, _ s: UnsafeMutablePointer<Float>, _ lds: Int
+        _: R.Type, _: G.Type, _ q: UnsafePointer<Float>, _ k: UnsafePointer<E>, _ start: Int, _ columns: Int,
+        _ d: Int, _ scale: Float, _ s: UnsafeMutablePointer<Float>, _ lds: Int
     ) {
-        var j = 0
+        var j = start
         while j + G.value <= columns {
             dots(R.self, G.self, q, k, j, d, scale, s, lds)
             j += G.value
@@ -71,19 +114,19 @@ enum FewRowKernel<V: FloatVector> {
         }
     }
 
-    /// The dot products of `R` query rows with keys `j ..< j + G`: each key
+    /// The dot products of `R` query rows with keys `j ..< j + G` over the
+    /// whole vectors of `d`, still as vectors of partial sums: each key
     /// vector is loaded (and widened) once and multiplied into every row's
-    /// accumulator, `R·G` independent chains, slot `g·R + r` for key `g` and
-    /// row `r`.
+    /// accumulator, `R·G` ≤ 8 independent chains, slot `g·R + r` for key `g`
+    /// and row `r`. The keys ahead are prefetched on the way.
     @inline(__always)
-    private static func dots<R: StaticCount, G: StaticCount, E: StorageElement>(
-        _: R.Type, _: G.Type, _ q: UnsafePointer<Float>, _ k: UnsafePointer<E>, _ j: Int, _ d: Int,
-        _ scale: Float, _ s: UnsafeMutablePointer<Float>, _ lds: Int
-    ) {
+    private static func products<R: StaticCount, G: StaticCount, E: StorageElement>(
+        _: R.Type, _: G.Type, _ q: UnsafePointer<Float>, _ k: UnsafePointer<E>, _ j: Int, _ d: Int
+    ) -> Accumulators<V> {
         let rows = R.value, keys = G.value, w = V.scalarCount
         let whole = d / w * w
         let k0 = k + j &* d, ahead = k0 + prefetchDistance &* d
-        var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
+        var a = Accumulators<V>()
         var c = 0
         while c < whole {
             attn_prefetch(ahead + c)
@@ -100,23 +143,33 @@ enum FewRowKernel<V: FloatVector> {
                 let x = g == 0 ? x0 : g == 1 ? x1 : g == 2 ? x2 : x3
                 a = a.addingProduct(V.load(q + r &* d + c), x)
             }
-            step(0, &a0)
-            step(1, &a1)
-            step(2, &a2)
-            step(3, &a3)
-            step(4, &a4)
-            step(5, &a5)
-            step(6, &a6)
-            step(7, &a7)
+            step(0, &a.v0)
+            step(1, &a.v1)
+            step(2, &a.v2)
+            step(3, &a.v3)
+            step(4, &a.v4)
+            step(5, &a.v5)
+            step(6, &a.v6)
+            step(7, &a.v7)
             c += w
         }
-        let sums = SIMD8<Float>(
-            a0.laneSum(), a1.laneSum(), a2.laneSum(), a3.laneSum(), a4.laneSum(), a5.laneSum(), a6.laneSum(),
-            a7.laneSum())
-        for slot in 0 ..< rows &* keys {
+        return a
+    }
+
+    /// The scores of `R` query rows with keys `j ..< j + G`, any `d`: the
+    /// ``products(_:_:_:_:_:_:)``, each summed on its own, plus the columns
+    /// past the last whole vector.
+    @inline(__always)
+    private static func dots<R: StaticCount, G: StaticCount, E: StorageElement>(
+        _: R.Type, _: G.Type, _ q: UnsafePointer<Float>, _ k: UnsafePointer<E>, _ j: Int, _ d: Int,
+        _ scale: Float, _ s: UnsafeMutablePointer<Float>, _ lds: Int
+    ) {
+        let rows = R.value, whole = d / V.scalarCount * V.scalarCount
+        let a = products(R.self, G.self, q, k, j, d)
+        for slot in 0 ..< rows &* G.value {
             let (g, r) = slot.quotientAndRemainder(dividingBy: rows)
-            let kg = k0 + g &* d
-            var x = sums[slot]
+            let kg = k + (j + g) &* d
+            var x = a[slot].laneSum()
             for t in whole ..< d { x += q[r &* d + t] * kg[t].widened }
             s[r &* lds + j + g] = scale * x
         }
@@ -252,5 +305,44 @@ enum FewRowKernel<V: FloatVector> {
         store(5, a5, b5)
         store(6, a6, b6)
         store(7, a7, b7)
+    }
+}
+
+/// Eight vectors in registers, by slot: the accumulators of ``FewRowKernel``'s
+/// dot products (`R·G` ≤ 8 chains).
+struct Accumulators<V: FloatVector> {
+    var v0 = V(), v1 = V(), v2 = V(), v3 = V(), v4 = V(), v5 = V(), v6 = V(), v7 = V()
+
+    @inline(__always)
+    subscript(slot: Int) -> V {
+        switch slot {
+        case 0: v0
+        case 1: v1
+        case 2: v2
+        case 3: v3
+        case 4: v4
+        case 5: v5
+        case 6: v6
+        default: v7
+        }
+    }
+}
+
+/// One vector for each of up to four query rows: a level of the lane-sum
+/// tree of ``FewRowKernel``'s blocked scores.
+struct RowVectors<V: FloatVector> {
+    var v0: V, v1: V, v2: V, v3: V
+
+    @inline(__always)
+    init(_ row: (Int) -> V) { (v0, v1, v2, v3) = (row(0), row(1), row(2), row(3)) }
+
+    @inline(__always)
+    subscript(row: Int) -> V { row == 0 ? v0 : row == 1 ? v1 : row == 2 ? v2 : v3 }
+
+    /// The next level of the tree: row by row, ``FloatVector/pairSums(_:_:width:)``
+    /// of these and `other`.
+    @inline(__always)
+    func paired(with other: Self, width: Int) -> Self {
+        Self { V.pairSums(self[$0], other[$0], width: width) }
     }
 }

@@ -1,3 +1,5 @@
+import CTargetFeatures
+
 /// A vector of floats the kernels compute with: `SIMD4` (any CPU), `SIMD8`
 /// (one AVX2 register), `SIMD16` (one AVX-512 register). Each kernel names
 /// its own, and the softmax step beside it works at the same width.
@@ -34,6 +36,18 @@ public protocol FloatVector: SIMD where Scalar == Float {
     /// The sum of the lanes, as a tree of half-width additions (the order
     /// differs from a left-to-right sum only by rounding).
     func laneSum() -> Float
+
+    /// One level of the lane sums of `scalarCount` vectors at once (a
+    /// transpose-and-add): `x` and `y` each hold partial sums in groups of
+    /// `2·width` lanes; the result holds the same sums in groups of `width`
+    /// lanes (`width` a power of two below `scalarCount`). Paired as a
+    /// balanced tree, vectors `0 ..< scalarCount` leave one sum per lane,
+    /// which ``inKeyOrder()`` puts in order. One shuffle pair and one add.
+    static func pairSums(_ x: Self, _ y: Self, width: Int) -> Self
+
+    /// The last level of ``pairSums(_:_:width:)`` rearranged so that lane
+    /// `i` holds the sum of vector `i`.
+    func inKeyOrder() -> Self
 }
 
 extension SIMD4: FloatVector where Scalar == Float {
@@ -43,6 +57,12 @@ extension SIMD4: FloatVector where Scalar == Float {
         let pair = lowHalf + highHalf
         return pair[0] + pair[1]
     }
+    @inlinable @inline(__always)
+    public static func pairSums(_ x: Self, _ y: Self, width: Int) -> Self {
+        width == 2 ? attn_pair_sums4_2(x, y) : attn_pair_sums4_1(x, y)
+    }
+    @inlinable @inline(__always)
+    public func inKeyOrder() -> Self { self }
     @inlinable @inline(__always)
     public static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
     @inlinable @inline(__always)
@@ -62,6 +82,16 @@ extension SIMD8: FloatVector where Scalar == Float {
     @inlinable @inline(__always)
     public func laneSum() -> Float { (lowHalf + highHalf).laneSum() }
     @inlinable @inline(__always)
+    public static func pairSums(_ x: Self, _ y: Self, width: Int) -> Self {
+        switch width {
+        case 4: return attn_pair_sums8_4(x, y)
+        case 2: return attn_pair_sums8_2(x, y)
+        default: return attn_pair_sums8_1(x, y)
+        }
+    }
+    @inlinable @inline(__always)
+    public func inKeyOrder() -> Self { attn_key_order8(self) }
+    @inlinable @inline(__always)
     public static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
     @inlinable @inline(__always)
     public func store(to p: UnsafeMutablePointer<Float>) {
@@ -79,6 +109,17 @@ extension SIMD16: FloatVector where Scalar == Float {
     public typealias Bits = SIMD16<Int32>
     @inlinable @inline(__always)
     public func laneSum() -> Float { (lowHalf + highHalf).laneSum() }
+    @inlinable @inline(__always)
+    public static func pairSums(_ x: Self, _ y: Self, width: Int) -> Self {
+        switch width {
+        case 8: return attn_pair_sums16_8(x, y)
+        case 4: return attn_pair_sums16_4(x, y)
+        case 2: return attn_pair_sums16_2(x, y)
+        default: return attn_pair_sums16_1(x, y)
+        }
+    }
+    @inlinable @inline(__always)
+    public func inKeyOrder() -> Self { attn_key_order16(self) }
     @inlinable @inline(__always)
     public static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
     @inlinable @inline(__always)

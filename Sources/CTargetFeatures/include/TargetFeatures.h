@@ -10,6 +10,7 @@
 #ifndef ATTNBENCH_TARGET_FEATURES_H
 #define ATTNBENCH_TARGET_FEATURES_H
 
+#include "LaneSums.h"
 #include "Prefetch.h"
 
 static inline int attn_build_has_avx512f(void) {
