@@ -29,6 +29,12 @@ enum FewRowKernel<V: FloatVector> {
     /// d = 128; 16 rows were slower, docs/DECISIONS.md).
     static var prefetchDistance: Int { 32 }
 
+    /// The most rows whose scores are summed as a tree (``keyBlocks``): its
+    /// `2R` chains and pending levels must fit the registers. With AVX2's
+    /// sixteen, four rows spilled and decoded f16 about 1.17× slower than
+    /// per-key sums (docs/DECISIONS.md); AVX-512 has thirty-two.
+    static var treeRows: Int { V.scalarCount == 8 ? 2 : 4 }
+
     /// Writes `S` (`rows × columns`, row stride `lds`) for `rows` ≤ ``maxRows``
     /// query rows of `d` floats at `query` and `columns` key rows at `key`,
     /// stored as `E` and widened as they are loaded.
@@ -37,9 +43,9 @@ enum FewRowKernel<V: FloatVector> {
         scale: Float, into s: UnsafeMutablePointer<Float>, lds: Int
     ) {
         precondition(rows >= 1 && rows <= maxRows)
-        // Whole vectors of keys for up to four rows when d fills whole
+        // Whole vectors of keys for up to ``treeRows`` rows when d fills whole
         // vectors (the tree sums whole vectors of partial sums), the rest by groups.
-        let blocked = rows <= 4 && d % V.scalarCount == 0 ? columns / V.scalarCount * V.scalarCount : 0
+        let blocked = rows <= treeRows && d % V.scalarCount == 0 ? columns / V.scalarCount * V.scalarCount : 0
         switch rows {
         case 1: keyBlocks(Count1.self, query, key, blocked, d, scale, s, lds)
         case 2: keyBlocks(Count2.self, query, key, blocked, d, scale, s, lds)
