@@ -26,6 +26,30 @@ final class HalfPrecisionTests: XCTestCase {
         XCTAssertEqual(BFloat16(Float(bitPattern: 0x0001_8000)).bitPattern, 0x0002)
     }
 
+    func testBFloat16VectorNarrowingMatchesTheScalarRoundingOnEveryKindOfBits() {
+        // The 16-lane path computes the rounding without a select; every
+        // class of float (NaNs of any payload and sign, ±∞, the largest
+        // finite, ties, subnormals, zeros) and random bit patterns must
+        // give the scalar rounding's bits.
+        var special: [UInt32] = [
+            0x7F80_0001, 0xFF80_0001, 0x7FC0_0000, 0xFFFF_FFFF, 0x7FFF_FFFF, 0x7F80_8000, 0x7F80_0000,
+            0xFF80_0000, 0x7F7F_FFFF, 0xFF7F_FFFF, 0x3F80_8000, 0x3F81_8000, 0x3F80_8001, 0x0001_8000,
+            0x0000_0001, 0x8000_8000, 0x0000_0000, 0x8000_0000, 0x007F_FFFF, 0x7F7F_8000,
+        ]
+        var g = NormalGenerator(seed: 9, stream: 0)
+        for _ in 0 ..< 4096 { special.append(UInt32(truncatingIfNeeded: g.nextBits())) }
+        let floats = special.map { Float(bitPattern: $0) }
+        var out = [BFloat16](repeating: BFloat16(bitPattern: 0), count: floats.count)
+        floats.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                BFloat16.narrow(src.baseAddress!, into: dst.baseAddress!, count: src.count)
+            }
+        }
+        for (x, y) in zip(floats, out) {
+            XCTAssertEqual(y.bitPattern, BFloat16(x).bitPattern, "bits \(String(x.bitPattern, radix: 16))")
+        }
+    }
+
     func testWidenAndNarrowAgreeWithScalarConversions() {
         var g = NormalGenerator(seed: 5, stream: 0)
         let values = (0 ..< 1000).map { _ in g.nextNormal() * 100 } + [0, -0.0, 65504, 65520, 1e-7, -1e30]

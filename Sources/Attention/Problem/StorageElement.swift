@@ -209,8 +209,17 @@ extension Float16: StorageElement {
         convert(
             source, into: destination, count: count,
             lanes: { f in
+                // `roundedBits` without a select, in whole-vector integer
+                // arithmetic (a SIMD comparison or a per-lane select here
+                // compiled to a scalar loop): `nan` is 1 exactly when the
+                // magnitude's bits exceed ∞'s, as the borrow of ∞ − |u|;
+                // such a lane adds nothing and gets the quiet bit.
+                let u = unsafeBitCast(f, to: SIMD16<UInt32>.self)
+                let nan = (0x7F80_0000 &- (u & 0x7FFF_FFFF)) &>> 31
+                let add = (0x7FFF &+ ((u &>> 16) & 1)) & (nan &- 1)
+                let bits = ((u &+ add) &>> 16) | (nan &<< 6)
                 var h = SIMD16<UInt16>()
-                for l in 0 ..< 16 { h[l] = roundedBits(f[l].bitPattern) }
+                for l in 0 ..< 16 { h[l] = UInt16(truncatingIfNeeded: bits[l]) }
                 return h
             }, scalar: { BFloat16($0) })
     }
