@@ -45,6 +45,39 @@ final class TileKernelTests: XCTestCase {
         }
     }
 
+    func testSIMDKernelsReadHalfPrecisionBAsTheSameProductOfItsWidenedValues() {
+        // B stored as f16 or bf16 is widened as it is loaded: the product must
+        // be bit for bit the one of B widened to float32 first.
+        for kernel in KernelTable.available where kernel != .openblas {
+            for (rows, n, k) in [(1, 1, 1), (5, 17, 65), (64, 64, 130), (65, 80, 7), (7, 33, 64)] {
+                for transposed in [false, true] {
+                    var rng = TestRandom(seed: UInt64(rows * 10_000 + n * 100 + k))
+                    let lda = transposed ? rows + 3 : k + 2, ldb = n + 5, ldc = n + 4
+                    let a = (0 ..< (transposed ? k * lda : rows * lda)).map { _ in Float(rng.double(in: -1 ... 1)) }
+                    let values = (0 ..< k * ldb).map { _ in Float(rng.double(in: -1 ... 1)) }
+                    let f16 = values.map { Float16($0) }, bf16 = values.map { BFloat16($0) }
+                    func product<B: StorageElement>(_ b: [B]) -> [Float] {
+                        var c = [Float](repeating: 0.5, count: rows * ldc)
+                        a.withUnsafeBufferPointer { a in
+                            b.withUnsafeBufferPointer { b in
+                                c.withUnsafeMutableBufferPointer { c in
+                                    KernelTable.multiply(
+                                        kernel, a: a.baseAddress!, aRowStride: transposed ? 1 : lda,
+                                        aColumnStride: transposed ? lda : 1, b: b.baseAddress!, ldb: ldb,
+                                        c: c.baseAddress!, ldc: ldc, rows: rows, n: n, k: k, accumulate: true)
+                                }
+                            }
+                        }
+                        return c
+                    }
+                    let label = "\(kernel) rows \(rows) n \(n) k \(k) transposed \(transposed)"
+                    XCTAssertEqual(product(f16), product(f16.map { $0.widened }), "f16 \(label)")
+                    XCTAssertEqual(product(bf16), product(bf16.map { $0.widened }), "bf16 \(label)")
+                }
+            }
+        }
+    }
+
     /// C = (accumulate ? C : 0) + A·B for one shape, with a guard band
     /// around C that must stay untouched.
     func check(

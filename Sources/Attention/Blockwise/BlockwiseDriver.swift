@@ -96,24 +96,26 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
         let workerCount = tiledWorkers(units: layout.items, threads: threads)
         BLAS.setThreads(1)
         let tileKey = "tile \(K.id) \(layout.maxRows)x\(plan.maxColumns)x\(d)",
-            gatherKey = "gather \(plan.maxColumns)x\(d)", stageKey = "stage \(plan.maxColumns)x\(d)"
+            gatherKey = "gather \(plan.maxColumns)x\(d)",
+            stageKey = "stage \(plan.maxColumns)x\(d)\(K.loadsHalfPrecision ? " keys" : "")"
         let tiles = (0 ..< workerCount).map { _ in
             workspaces.take(tileKey) {
                 OnlineSoftmaxTile<K>(maxRows: layout.maxRows, maxColumns: plan.maxColumns, headDim: d)
             }
         }
         let copies = KernelTable.descriptor(K.id).gathersByCopy
-        func keyBuffers(_ key: String) -> [KeyGather] {
+        func keyBuffers(_ key: String, keysOnly: Bool = false) -> [KeyGather] {
             (0 ..< workerCount).map { _ in
-                workspaces.take(key) { KeyGather(capacity: plan.maxColumns, headDim: d) }
+                workspaces.take(key) { KeyGather(capacity: plan.maxColumns, headDim: d, keysOnly: keysOnly) }
             }
         }
         let gathers = plan.gathersKeys && copies ? keyBuffers(gatherKey) : []
         // Where half-precision key ranges are widened before the register-
-        // blocked products (blocks of a few rows read them as stored).
+        // blocked products (see ``widensIntoStage``).
         let stages =
-            widensIntoStage(precision: E.precision, maxRows: layout.maxRows, kernel: K.self)
-            ? keyBuffers(stageKey) : []
+            widensIntoStage(
+                precision: E.precision, maxRows: layout.maxRows, gathersKeys: plan.gathersKeys, kernel: K.self)
+            ? keyBuffers(stageKey, keysOnly: K.loadsHalfPrecision) : []
         let stateFloats = KeySplit.stateFloats(rows: layout.maxRows, headDim: d)
         let partialCount = pieces.count > 1 ? layout.items * stateFloats : 0
         let partialKey = "partials \(partialCount)"
@@ -164,8 +166,15 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
                 stage.append(key: key, value: value, rows: rows)
                 return (stage.keys + first * d, stage.values + first * d)
             }
+            // The same for the keys alone (the transposed fold's values are read as stored).
+            func floatKeys(_ key: UnsafePointer<E>, rows: Int) -> UnsafePointer<Float> {
+                guard let stage else { return key.asFloat32 }
+                let first = stage.count
+                stage.appendKeys(key, rows: rows)
+                return stage.keys + first * d
+            }
             func foldQueued() {
-                tile.foldQueuedTransposed()
+                tile.foldQueuedTransposed(values: E.self)
                 stage?.removeAll()
             }
             func flush() {
@@ -182,12 +191,16 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
                 let key = k + keys.lowerBound * d, value = v + keys.lowerBound * d
                 if plan.gathersKeys, tile.canQueue, !tile.prefersRowWise {
                     if tile.transposedColumns + keys.count > plan.maxColumns { foldQueued() }
-                    let rows = floats(key, value, rows: keys.count)
-                    tile.queueTransposed(key: rows.key, value: rows.value, keys: keys, partial: partial)
+                    tile.queueTransposed(
+                        key: floatKeys(key, rows: keys.count), value: value, keys: keys, partial: partial)
                 } else if plan.gathersKeys, !partial, keys.count < plan.maxColumns, let g = gather {
                     if !g.fits(keys.count) { flush() }
                     g.append(key: key, value: value, rows: keys.count)
                 } else if tile.prefersRowWise {
+                    tile.accumulate(
+                        key: key, value: value, columns: keys.count, mask: partial ? mask : nil, queries: queries,
+                        keys: keys)
+                } else if K.loadsHalfPrecision {
                     tile.accumulate(
                         key: key, value: value, columns: keys.count, mask: partial ? mask : nil, queries: queries,
                         keys: keys)
@@ -227,10 +240,14 @@ func fitted(_ tile: TileSize, to shape: AttentionShape) -> TileSize {
 }
 
 /// Whether a run widens half-precision key ranges into a per-worker stage:
-/// only when some block has more rows than ``FewRowKernel`` takes, since
-/// the register-blocked products multiply float32.
-func widensIntoStage<K: TileKernel>(precision: Precision, maxRows: Int, kernel _: K.Type) -> Bool {
-    precision != .f32 && maxRows > FewRowKernel<K.Vector>.maxRows
+/// only when some block has more rows than ``FewRowKernel`` takes, and
+/// either the kernel multiplies float32 only (OpenBLAS) or the plan queues
+/// ranges for the transposed fold, whose `K · Q_bᵀ` broadcasts key elements
+/// one at a time (a conversion each). Otherwise the products widen K as
+/// they pack it and V as they load it.
+func widensIntoStage<K: TileKernel>(precision: Precision, maxRows: Int, gathersKeys: Bool, kernel _: K.Type) -> Bool
+{
+    precision != .f32 && maxRows > FewRowKernel<K.Vector>.maxRows && (gathersKeys || !K.loadsHalfPrecision)
 }
 
 /// Workers a blockwise run uses.
@@ -291,8 +308,8 @@ struct BlockwiseBytes: KernelBody {
             }
         }
         if copiesQueries { bytes += maxRows * d * MemoryLayout<Float>.stride }
-        if widensIntoStage(precision: precision, maxRows: maxRows, kernel: K.self) {
-            bytes += KeyGather.workspaceBytes(capacity: maxColumns, headDim: d)
+        if widensIntoStage(precision: precision, maxRows: maxRows, gathersKeys: gathersKeys, kernel: K.self) {
+            bytes += KeyGather.workspaceBytes(capacity: maxColumns, headDim: d, keysOnly: K.loadsHalfPrecision)
         }
         if copies { bytes += 192 << 10 }
         return bytes

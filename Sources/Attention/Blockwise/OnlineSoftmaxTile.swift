@@ -58,15 +58,16 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     private var alpha: Float = 1
 
     /// Q_bᵀ scaled (d × rows rounded up to whole vectors) and the transposed
-    /// scores (keys × the same) of ``foldQueuedTransposed()``; made on first
+    /// scores (keys × the same) of ``foldQueuedTransposed(values:)``; made on first
     /// use, so strategies that never queue ranges never touch them.
     private var queryTransposed: AlignedBuffer?
     private var scoresTransposed: AlignedBuffer?
     private var queryTransposedReady = false
-    /// A key range queued for ``foldQueuedTransposed()``.
+    /// A key range queued for ``foldQueuedTransposed(values:)``.
     private struct QueuedRange {
         let key: UnsafePointer<Float>
-        let value: UnsafePointer<Float>
+        /// The range's values, stored as the run's element type (the fold's `E`).
+        let value: UnsafeRawPointer
         /// The keys' absolute indices.
         let keys: Range<Int>
         /// Whether the mask excludes some of its pairs.
@@ -165,7 +166,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
 
     // MARK: Transposed fold
 
-    /// Queues keys and values for ``foldQueuedTransposed()``, which reads
+    /// Queues keys and values for ``foldQueuedTransposed(values:)``, which reads
     /// both in place: nothing is packed per range. `keys` are the range's
     /// absolute indices; when `partial`, the mask is applied to its scores.
     ///
@@ -175,10 +176,16 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     /// block, and the softmax then runs across rows of Sᵀ with the query rows
     /// in the vector lanes: the running max and sum are lane-wise, with no
     /// horizontal reductions at all.
-    func queueTransposed(key: UnsafePointer<Float>, value: UnsafePointer<Float>, keys: Range<Int>, partial: Bool) {
+    ///
+    /// The keys are float32 (their elements are broadcast one at a time);
+    /// the values may be stored as `E`, widened as `P · V` loads them, and
+    /// every range queued before a fold has the same `E`.
+    func queueTransposed<E: StorageElement>(
+        key: UnsafePointer<Float>, value: UnsafePointer<E>, keys: Range<Int>, partial: Bool
+    ) {
         precondition(canQueue && !keys.isEmpty && transposedColumns + keys.count <= maxColumns)
         if queued.capacity < maxColumns { queued.reserveCapacity(maxColumns) }
-        queued.append(QueuedRange(key: key, value: value, keys: keys, partial: partial))
+        queued.append(QueuedRange(key: key, value: UnsafeRawPointer(value), keys: keys, partial: partial))
         transposedColumns += keys.count
     }
 
@@ -191,7 +198,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     ///     l  = α·l + column sums of Pᵀ,  acc = α·acc + (Pᵀ)ᵀ·V
     ///
     /// A lane that has attended nothing yet (m' = −∞) gets zeros.
-    func foldQueuedTransposed() {
+    func foldQueuedTransposed<E: StorageElement>(values _: E.Type) {
         guard transposedColumns > 0 else { return }
         let d = headDim, width = K.roundUp(rows)
         if queryTransposed == nil {
@@ -226,7 +233,8 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         offset = 0
         for range in queued {
             K.multiply(
-                a: sT + offset * width, aRowStride: 1, aColumnStride: width, b: range.value, ldb: d,
+                a: sT + offset * width, aRowStride: 1, aColumnStride: width,
+                b: range.value.assumingMemoryBound(to: E.self), ldb: d,
                 c: acc.baseAddress, ldc: d, rows: rows, n: d, k: range.keys.count, accumulate: true)
             offset += range.keys.count
         }
@@ -234,7 +242,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
         transposedColumns = 0
     }
 
-    /// The softmax update of ``foldQueuedTransposed()`` for `G` vectors of
+    /// The softmax update of ``foldQueuedTransposed(values:)`` for `G` vectors of
     /// query lanes from `lane` over the `keys` rows of `Sᵀ`: the column
     /// maxima, then `Pᵀ = 2^(Sᵀ − m')` in place with its column sums, then
     /// the running state. Why two vectors at once: with AVX2 they are one
@@ -335,9 +343,10 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
     /// Folds `columns` keys and values (rows of `headDim` elements at `key`
     /// and `value`) into the block. With `mask`, pairs it excludes are
     /// dropped (`queries` and `keys` give the tile's absolute indices);
-    /// without it every pair counts. Half-precision rows are taken only by
-    /// a block folded row-wise (``prefersRowWise``), which widens them as it
-    /// loads them; the register-blocked products take float32 (checked).
+    /// without it every pair counts. Half-precision rows are widened as they
+    /// are loaded (the keys as they are packed), except with a kernel that
+    /// does not ``TileKernel/loadsHalfPrecision``, which takes float32 only
+    /// in blocks of more than a few rows (checked).
     func accumulate<E: StorageElement>(
         key: UnsafePointer<E>, value: UnsafePointer<E>, columns: Int,
         mask: AttentionMask? = nil, queries: Range<Int> = 0 ..< 0, keys: Range<Int> = 0 ..< 0
@@ -351,7 +360,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
                 query: query!, rows: rows, key: key, columns: columns, d: d, scale: alpha, into: s, lds: scoreStride)
         } else {
             K.scores(
-                query: query!, rows: rows, key: key.asFloat32, columns: columns, d: d, scale: alpha,
+                query: query!, rows: rows, key: key, columns: columns, d: d, scale: alpha,
                 packed: packedKeys.baseAddress, into: s, lds: scoreStride)
         }
         if let mask { applyMask(mask, keys: keys, scores: s, rowStride: scoreStride, columnStride: 1) }
@@ -383,7 +392,7 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
                 into: acc.baseAddress)
         } else {
             K.multiply(
-                a: s, aRowStride: scoreStride, aColumnStride: 1, b: value.asFloat32, ldb: d, c: acc.baseAddress, ldc: d,
+                a: s, aRowStride: scoreStride, aColumnStride: 1, b: value, ldb: d, c: acc.baseAddress, ldc: d,
                 rows: rows, n: d, k: columns, accumulate: true)
         }
     }

@@ -22,9 +22,9 @@ public enum AVX2Kernel: TileKernel {
     static let depthChunk = 64
 
     @inline(__always)
-    public static func multiply(
+    public static func multiply<B: StorageElement>(
         a: UnsafePointer<Float>, aRowStride rs: Int, aColumnStride cs: Int,
-        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        b: UnsafePointer<B>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
         rows: Int, n: Int, k: Int, accumulate: Bool
     ) {
         var p0 = 0
@@ -59,8 +59,8 @@ public enum AVX2Kernel: TileKernel {
     /// All `rows` of one column panel of `W` × 8 floats, in row blocks of
     /// at most 6 (see the type's note on edges).
     @inline(__always)
-    static func panel<W: StaticCount>(
-        _ vectors: W.Type, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>, ldb: Int,
+    static func panel<W: StaticCount, B: StorageElement>(
+        _ vectors: W.Type, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<B>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, k: Int, accumulate: Bool
     ) {
         var r = 0
@@ -107,8 +107,8 @@ public enum AVX2Kernel: TileKernel {
 
     /// `M` rows (1...6) by `W` × 8 columns (W is 1 or 2): the hot loop,
     /// specialized per count (see ``StaticCount``).
-    static func block<M: StaticCount, W: StaticCount>(
-        _ rows: M.Type, _ vectors: W.Type, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>,
+    static func block<M: StaticCount, W: StaticCount, B: StorageElement>(
+        _ rows: M.Type, _ vectors: W.Type, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<B>,
         ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, k: Int, accumulate: Bool
     ) {
         typealias V = Vector
@@ -119,7 +119,7 @@ public enum AVX2Kernel: TileKernel {
         for p in 0 ..< k {
             let q = p * cs
             let row = b + p * ldb
-            let b0 = V.load(row), b1 = wide ? V.load(row + 8) : V()
+            let b0 = B.loadVector(row, as: V.self), b1 = wide ? B.loadVector(row + 8, as: V.self) : V()
             var s = V(repeating: a0[q])
             c00 = c00.addingProduct(s, b0)
             if wide { c01 = c01.addingProduct(s, b1) }

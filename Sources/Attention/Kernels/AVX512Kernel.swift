@@ -12,9 +12,9 @@ public enum AVX512Kernel: TileKernel {
     public static var id: KernelID { .avx512 }
 
     @inline(__always)
-    public static func multiply(
+    public static func multiply<B: StorageElement>(
         a: UnsafePointer<Float>, aRowStride rs: Int, aColumnStride cs: Int,
-        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        b: UnsafePointer<B>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
         rows: Int, n: Int, k: Int, accumulate: Bool
     ) {
         var j = 0
@@ -45,8 +45,8 @@ public enum AVX512Kernel: TileKernel {
 
     /// Four rows by 64 columns: the hot loop.
     @inline(__always)
-    static func block4x64(
-        a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<Float>, ldb: Int,
+    static func block4x64<B: StorageElement>(
+        a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<B>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, k: Int, accumulate: Bool
     ) {
         typealias V = Vector
@@ -58,7 +58,8 @@ public enum AVX512Kernel: TileKernel {
         for p in 0 ..< k {
             let q = p * cs
             let row = b + p * ldb
-            let b0 = V.load(row), b1 = V.load(row + 16), b2 = V.load(row + 32), b3 = V.load(row + 48)
+            let b0 = B.loadVector(row, as: V.self), b1 = B.loadVector(row + 16, as: V.self)
+            let b2 = B.loadVector(row + 32, as: V.self), b3 = B.loadVector(row + 48, as: V.self)
             let s0 = V(repeating: a0[q]), s1 = V(repeating: a1[q]), s2 = V(repeating: a2[q]), s3 = V(repeating: a3[q])
             c00 = c00.addingProduct(s0, b0)
             c01 = c01.addingProduct(s0, b1)

@@ -130,9 +130,9 @@ public enum KernelTable {
 extension KernelTable {
     /// ``TileKernel/multiply(a:aRowStride:aColumnStride:b:ldb:c:ldc:rows:n:k:accumulate:)``
     /// with the kernel `id`, which must be available.
-    public static func multiply(
+    public static func multiply<B: StorageElement>(
         _ id: KernelID, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
-        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        b: UnsafePointer<B>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
         rows: Int, n: Int, k: Int, accumulate: Bool
     ) {
         precondition(unavailability(id) == nil, "kernel \(id) cannot run here")
@@ -142,9 +142,9 @@ extension KernelTable {
                 rows: rows, n: n, k: k, accumulate: accumulate))
     }
 
-    private struct Multiply: KernelBody {
+    private struct Multiply<B: StorageElement>: KernelBody {
         let a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int
-        let b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+        let b: UnsafePointer<B>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
         let rows: Int, n: Int, k: Int, accumulate: Bool
 
         func run<K: TileKernel>(_ kernel: K.Type) {

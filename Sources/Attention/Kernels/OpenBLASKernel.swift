@@ -12,9 +12,9 @@ public enum OpenBLASKernel<V: FloatVector>: TileKernel {
     public static var id: KernelID { .openblas }
 
     @inline(__always)
-    public static func multiply(
+    public static func multiply<B: StorageElement>(
         a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
-        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        b: UnsafePointer<B>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
         rows: Int, n: Int, k: Int, accumulate: Bool
     ) {
         guard rows > 0, n > 0 else { return }
@@ -28,18 +28,22 @@ public enum OpenBLASKernel<V: FloatVector>: TileKernel {
         let lda = transposed ? aColumnStride : max(aRowStride, k)
         cblas_sgemm(
             CblasRowMajor, transposed ? CblasTrans : CblasNoTrans, CblasNoTrans,
-            Int32(rows), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb),
+            Int32(rows), Int32(n), Int32(k), 1, a, Int32(lda), b.asFloat32, Int32(ldb),
             accumulate ? 1 : 0, c, Int32(ldc))
     }
 
     @inline(__always)
-    public static func scores(
-        query: UnsafePointer<Float>, rows: Int, key: UnsafePointer<Float>, columns: Int, d: Int,
+    public static func scores<E: StorageElement>(
+        query: UnsafePointer<Float>, rows: Int, key: UnsafePointer<E>, columns: Int, d: Int,
         scale: Float, packed: UnsafeMutablePointer<Float>, into s: UnsafeMutablePointer<Float>,
         lds: Int
     ) {
-        BLAS.gemmABt(m: rows, n: columns, k: d, alpha: scale, a: query, lda: d, b: key, ldb: d, c: s, ldc: lds)
+        BLAS.gemmABt(m: rows, n: columns, k: d, alpha: scale, a: query, lda: d, b: key.asFloat32, ldb: d, c: s, ldc: lds)
     }
 
     public static var packsKeys: Bool { false }
+
+    /// `cblas_sgemm` multiplies float32 only: half-precision B operands and
+    /// keys are widened by the caller first.
+    public static var loadsHalfPrecision: Bool { false }
 }

@@ -9,9 +9,9 @@ public enum PortableKernel: TileKernel {
     public static var id: KernelID { .portable }
 
     @inline(__always)
-    public static func multiply(
+    public static func multiply<B: StorageElement>(
         a: UnsafePointer<Float>, aRowStride rs: Int, aColumnStride cs: Int,
-        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        b: UnsafePointer<B>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
         rows: Int, n: Int, k: Int, accumulate: Bool
     ) {
         typealias V = Vector
@@ -24,7 +24,7 @@ public enum PortableKernel: TileKernel {
                 for p in 0 ..< k {
                     let q = p * cs
                     let row = b + p * ldb + j
-                    let b0 = V.load(row), b1 = V.load(row + 4)
+                    let b0 = B.loadVector(row, as: V.self), b1 = B.loadVector(row + 4, as: V.self)
                     var s = V(repeating: a0[q])
                     c00 = c00.addingProduct(s, b0)
                     c01 = c01.addingProduct(s, b1)
