@@ -245,8 +245,7 @@ func fitted(_ tile: TileSize, to shape: AttentionShape) -> TileSize {
 /// ranges for the transposed fold, whose `K · Q_bᵀ` broadcasts key elements
 /// one at a time (a conversion each). Otherwise the products widen K as
 /// they pack it and V as they load it.
-func widensIntoStage<K: TileKernel>(precision: Precision, maxRows: Int, gathersKeys: Bool, kernel _: K.Type) -> Bool
-{
+func widensIntoStage<K: TileKernel>(precision: Precision, maxRows: Int, gathersKeys: Bool, kernel _: K.Type) -> Bool {
     precision != .f32 && maxRows > FewRowKernel<K.Vector>.maxRows && (gathersKeys || !K.loadsHalfPrecision)
 }
 

@@ -38,7 +38,8 @@ public enum OpenBLASKernel<V: FloatVector>: TileKernel {
         scale: Float, packed: UnsafeMutablePointer<Float>, into s: UnsafeMutablePointer<Float>,
         lds: Int
     ) {
-        BLAS.gemmABt(m: rows, n: columns, k: d, alpha: scale, a: query, lda: d, b: key.asFloat32, ldb: d, c: s, ldc: lds)
+        BLAS.gemmABt(
+            m: rows, n: columns, k: d, alpha: scale, a: query, lda: d, b: key.asFloat32, ldb: d, c: s, ldc: lds)
     }
 
     public static var packsKeys: Bool { false }
