@@ -14,6 +14,10 @@ Both commands print exactly one JSON object on standard output and exit 0.
 every timed run, or `"status": "unsupported"` for a case the backend cannot
 express; any other problem is an exception, reported as one line on standard
 error with exit status 1 (attnbench shows that last line as the reason).
+Those library-neutral parts of the contract (the JSON channel, the request's
+protocol and dtype, the memory readings, the repetition policy, the output
+file and the command line) are in `peer_protocol.py`; this module holds the
+mask and the problem as torch tensors and the three backends.
 
 Backends:
 
@@ -62,95 +66,33 @@ is reported as one).
 
 from __future__ import annotations
 
-import argparse
 import gc
 import importlib
-import json
-import os
-import resource
 import sys
-import time
-import traceback
 from typing import Callable, Optional
 
-PROTOCOL = 1
+from peer_protocol import (
+    DEFAULT_DTYPE,
+    MASK_KINDS,
+    DTYPES,
+    PROTOCOL,
+    Unsupported,
+    peak_bytes_since_reset,
+    process_peak_bytes,
+    read_request,
+    reset_peak,
+    resident_bytes,
+    save_float32,
+    serve,
+    timed_runs,
+)
+
 BACKENDS = ("sdpa", "flex", "math")
 FLEX_BLOCK_SIZE = 128  # create_block_mask's default; named so the kernel label can say it
 # Block sizes FlexAttention's CPU kernel is given for a block layout of that
 # size, as a user who knows the layout would: 64-wide BigBird blocks under
 # 128-wide flex blocks were 2.4-3.3x slower (docs/DECISIONS.md).
 FLEX_LAYOUT_BLOCK_SIZES = (32, 64, 128)
-MASK_KINDS = ("full", "causal", "window", "blocks")
-# The request's `dtype` values and the torch dtype each names.
-DTYPES = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}
-DEFAULT_DTYPE = "f32"  # what a request without the field means
-
-
-class Unsupported(Exception):
-    """This backend cannot run the requested case (not a failure)."""
-
-
-# MARK: - Standard output
-
-
-class JsonChannel:
-    """Keeps the process's real standard output for the final JSON line.
-
-    torch.compile, the C++ compiler it spawns, and torch's warnings may all
-    write to file descriptor 1. attnbench reads standard output as the answer,
-    so fd 1 is pointed at standard error for the whole run and the answer is
-    written to a private duplicate of the original descriptor.
-    """
-
-    def __init__(self) -> None:
-        sys.stdout.flush()
-        self._out = os.fdopen(os.dup(1), "w")
-        os.dup2(2, 1)
-
-    def emit(self, answer: dict) -> None:
-        self._out.write(json.dumps(answer) + "\n")
-        self._out.flush()
-
-
-# MARK: - Process memory
-
-
-def _proc_status_bytes(field: str) -> Optional[int]:
-    """A `kB` field of /proc/self/status (e.g. VmRSS, VmHWM) in bytes."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def resident_bytes() -> int:
-    return _proc_status_bytes("VmRSS") or 0
-
-
-def process_peak_bytes() -> int:
-    """Peak resident set of the whole process life (not reset by clear_refs)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # kB on Linux
-
-
-def reset_peak() -> bool:
-    """Resets VmHWM to the current VmRSS (Linux ≥ 4.0); False when not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_bytes_since_reset() -> int:
-    return _proc_status_bytes("VmHWM") or process_peak_bytes()
-
-
 # MARK: - Mask
 
 
@@ -256,20 +198,6 @@ class Mask:
 
 
 # MARK: - Backends
-
-
-def request_dtype(request: dict) -> str:
-    """The request's `dtype` (`f32` when the field is absent).
-
-    Raises ValueError naming the field and the allowed values for anything
-    else, before any input is read.
-    """
-    value = request.get("dtype", DEFAULT_DTYPE)
-    if not isinstance(value, str) or value not in DTYPES:
-        raise ValueError(
-            f"request field 'dtype' is {json.dumps(value)}; allowed values: {', '.join(DTYPES)}"
-        )
-    return value
 
 
 class Problem:
@@ -564,29 +492,6 @@ def probe() -> dict:
     return {"protocol": PROTOCOL, "available": True, "library": f"torch {torch.__version__}"}
 
 
-def timed_runs(step: Callable[[], object], repetitions: dict) -> tuple:
-    """Warmup, then the suite's repetition policy (docs/PEERS.md, step 5).
-
-    Returns (times in ms, last result).
-    """
-    warmup = int(repetitions["warmup"])
-    min_reps = int(repetitions["min_reps"])
-    max_reps = int(repetitions["max_reps"])
-    min_time = float(repetitions["min_time"])
-    result = None
-    for _ in range(warmup):
-        result = step()
-    times = []
-    first_start = None
-    while len(times) < max_reps and (len(times) < min_reps or time.perf_counter() - first_start < min_time):
-        start = time.perf_counter()
-        if first_start is None:
-            first_start = start
-        result = step()
-        times.append((time.perf_counter() - start) * 1000.0)
-    return times, result
-
-
 def dtype_unsupported(backend: str, like: Problem, mask_kind: str) -> Optional[str]:
     """Why `backend` cannot run `like`'s dtype here, or None when it can.
 
@@ -614,11 +519,7 @@ def run(backend: str, request_path: str) -> dict:
     """Measures one case (docs/PEERS.md, steps 1 to 6), in the request's dtype."""
     import torch
 
-    with open(request_path) as file:
-        request = json.load(file)
-    if request.get("protocol") != PROTOCOL:
-        raise ValueError(f"request speaks protocol {request.get('protocol')}, this peer speaks {PROTOCOL}")
-    dtype = request_dtype(request)
+    request, dtype = read_request(request_path)
 
     # 1. Threads. Inter-op parallelism is not used by a single attention call;
     # one inter-op thread keeps the process's thread count to `threads`.
@@ -656,7 +557,7 @@ def run(backend: str, request_path: str) -> dict:
         return {"protocol": PROTOCOL, "status": "unsupported", "reason": reason}
 
     problem.check_rounded(request)
-    save_float32(request["output"], output)
+    save_float32(request["output"], output.float().numpy())
     return answer
 
 
@@ -716,37 +617,6 @@ def measure(request: dict, mask: Mask, forward: Callable, kernel: str, compiles:
     }
 
 
-def save_float32(path: str, output) -> None:
-    """The output as a float32 .npy: an exact widening of a half-precision one."""
-    import numpy as np
-
-    np.save(path, np.ascontiguousarray(output.float().numpy(), dtype=np.float32))
-
-
-def main(argv: list) -> int:
-    parser = argparse.ArgumentParser(description="PyTorch attention as an attnbench peer (docs/PEERS.md).")
-    parser.add_argument("--backend", choices=BACKENDS, default="sdpa")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("probe", help="print whether torch is available")
-    run_parser = commands.add_parser("run", help="measure the case of REQUEST.json")
-    run_parser.add_argument("request", metavar="REQUEST.json")
-    arguments = parser.parse_args(argv)
-
-    channel = JsonChannel()
-    if arguments.command == "probe":
-        channel.emit(probe())
-        return 0
-    try:
-        channel.emit(run(arguments.backend, arguments.request))
-    except Exception as error:
-        traceback.print_exc()
-        # attnbench reports the last line of standard error: make it the summary.
-        message = " ".join(str(error).split()) or "(no message)"
-        print(f"torch_peer --backend {arguments.backend}: {type(error).__name__}: {message}", file=sys.stderr)
-        sys.stderr.flush()
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(serve(sys.argv[1:], "torch_peer", "PyTorch attention as an attnbench peer (docs/PEERS.md).",
+                   BACKENDS, probe, run))
