@@ -196,11 +196,8 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
                 } else if plan.gathersKeys, !partial, keys.count < plan.maxColumns, let g = gather {
                     if !g.fits(keys.count) { flush() }
                     g.append(key: key, value: value, rows: keys.count)
-                } else if tile.prefersRowWise {
-                    tile.accumulate(
-                        key: key, value: value, columns: keys.count, mask: partial ? mask : nil, queries: queries,
-                        keys: keys)
-                } else if K.loadsHalfPrecision {
+                } else if tile.prefersRowWise || K.loadsHalfPrecision {
+                    // As stored: the products widen what they load.
                     tile.accumulate(
                         key: key, value: value, columns: keys.count, mask: partial ? mask : nil, queries: queries,
                         keys: keys)
