@@ -97,7 +97,8 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
         BLAS.setThreads(1)
         let tileKey = "tile \(K.id) \(layout.maxRows)x\(plan.maxColumns)x\(d)",
             gatherKey = "gather \(plan.maxColumns)x\(d)",
-            stageKey = "stage \(plan.maxColumns)x\(d)\(K.loadsHalfPrecision ? " keys" : "")"
+            // (Short keys: up to 15 UTF-8 bytes a String stores inline, no allocation per call.)
+            stageKey = K.loadsHalfPrecision ? "keys \(plan.maxColumns)x\(d)" : "stage \(plan.maxColumns)x\(d)"
         let tiles = (0 ..< workerCount).map { _ in
             workspaces.take(tileKey) {
                 OnlineSoftmaxTile<K>(maxRows: layout.maxRows, maxColumns: plan.maxColumns, headDim: d)
