@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the PyTorch peers' Python (docs/PEERS.md) into the project's .venv:
-# the CPU build of PyTorch and NumPy, with pip. attnbench finds .venv/bin/python
+# Installs the peers' Python (docs/PEERS.md) into the project's .venv, with
+# pip: NumPy, the CPU build of PyTorch (torch-sdpa, torch-flex, torch-math)
+# and ONNX Runtime with onnx (ort-attention). attnbench finds .venv/bin/python
 # by itself (or takes ATTNBENCH_PEER_PYTHON). Nothing else needs it: the main
-# job and the tests run without PyTorch.
+# job and the tests run without these libraries.
 #
-#   scripts/peers.sh            install (or keep) the pinned CPU build
+#   scripts/peers.sh            install (or keep) the pinned versions
+#   ORT_SPEC='onnxruntime==1.32.0 onnx==1.23.2' scripts/peers.sh
+#                               another pin of ONNX Runtime and onnx
 #   TORCH_SPEC='torch==2.13.0+cpu' scripts/peers.sh
 #                               another pin; pip must be able to find a CPU
 #                               build (a find-links folder, or PyTorch's CPU
@@ -18,6 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 torch_spec=${TORCH_SPEC:-torch==2.13.0+cpu}
+ort_spec=${ORT_SPEC:-onnxruntime==1.32.0 onnx==1.23.2}
 python=${PYTHON:-python3}
 venv=.venv
 
@@ -30,6 +34,9 @@ fi
 
 echo "peers: pip install '$torch_spec' numpy into $venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$torch_spec" numpy
+echo "peers: pip install $ort_spec into $venv"
+# shellcheck disable=SC2086 # the spec is a list of requirements
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check $ort_spec
 
 "$venv/bin/python" - <<'EOF'
 import numpy, torch
@@ -40,4 +47,5 @@ echo "peers: $venv takes $(du -sh "$venv" | cut -f1) on disk"
 for backend in sdpa flex math; do
     echo "peers: torch-$backend probe: $("$venv/bin/python" scripts/peers/torch_peer.py --backend "$backend" probe)"
 done
+echo "peers: ort-attention probe: $("$venv/bin/python" scripts/peers/ort_peer.py --backend attention probe)"
 echo "peers: attnbench uses $(pwd)/$venv/bin/python; 'attnbench list' shows the peers"

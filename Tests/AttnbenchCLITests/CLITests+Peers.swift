@@ -13,12 +13,13 @@ extension CLITests {
     func testListShowsThePeersAndWhyTheyCannotRun() throws {
         let r = try attnbench(["list"], environment: Self.noPython)
         XCTAssertEqual(r.status, 0, r.stderr)
-        for name in ["torch-sdpa", "torch-flex", "torch-math"] {
-            let line = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix(name) }, r.stdout)
+        for name in ["torch-sdpa", "torch-flex", "torch-math", "ort-attention"] {
+            let line = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix(name + " ") }, r.stdout)
             XCTAssert(line.contains("not available"), String(line))
             XCTAssert(line.contains("/nonexistent/python3 not found"), String(line))
         }
-        XCTAssert(r.stdout.contains("torch-sdpa    patterns: full, causal;"), r.stdout)
+        let sdpa = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("torch-sdpa ") })
+        XCTAssert(sdpa.contains(" patterns: full, causal;"), String(sdpa))
     }
 
     func testPeerFlagsAreCheckedLikeAStrategy() throws {

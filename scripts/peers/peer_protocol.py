@@ -8,6 +8,8 @@ of that contract that do not depend on the library:
 - the request's protocol version and its `dtype` field (`read_request`);
 - the JSON channel: one answer line on the real standard output, whatever
   the library writes to file descriptor 1 (`JsonChannel`);
+- the mask: the table of which (query, key) pairs a request's mask keeps,
+  for NumPy arrays or torch tensors (`Mask`);
 - the memory readings: the resident set, its peak since a reset, and the
   process's lifetime peak, from /proc (`resident_bytes`, `reset_peak`, ...);
 - the repetition policy: warmup, then at least `min_reps` and `min_time`,
@@ -103,6 +105,117 @@ def reset_peak() -> bool:
 
 def peak_bytes_since_reset() -> int:
     return _proc_status_bytes("VmHWM") or process_peak_bytes()
+
+
+# MARK: - Mask
+
+
+class Mask:
+    """The request's resolved mask, as a predicate over (query, key) indices.
+
+    `xp` is the array library the indices and results are in: NumPy, or
+    torch (whose tensors FlexAttention hands to a mask_mod). The predicate
+    uses only operations both have, so this is the one implementation of the
+    mask table for every peer.
+    """
+
+    def __init__(self, spec: dict, query_length: int, key_length: int, xp=None) -> None:
+        import numpy as np
+
+        self.xp = xp or np
+
+        self.kind = spec["kind"]
+        if self.kind not in MASK_KINDS:
+            raise Unsupported(f"mask kind '{self.kind}' is not known to this peer")
+        self.query_length = query_length
+        self.key_length = key_length
+        # The suite sends the offset; it must be Nk - Nq (bottom-right alignment).
+        self.offset = int(spec.get("offset", key_length - query_length))
+        if self.offset != key_length - query_length:
+            raise ValueError(f"mask offset {self.offset} is not Nk - Nq = {key_length - query_length}")
+        self.left = int(spec.get("left", 0))
+        self.right = int(spec.get("right", 0))
+        self.global_tokens = int(spec.get("global_tokens", 0))
+        self.causal = bool(spec.get("causal", False))
+        self.block_size = int(spec.get("block_size", 1))
+        self.layout = None
+        if self.kind == "blocks":
+            layout = np.load(spec["layout"])
+            rows = -(-query_length // self.block_size)
+            columns = -(-key_length // self.block_size)
+            if layout.ndim != 2 or layout.shape[0] < rows or layout.shape[1] < columns:
+                raise ValueError(
+                    f"layout {spec['layout']} has shape {layout.shape}, expected [{rows}, {columns}]"
+                )
+            self.layout = self.xp.asarray(layout != 0)
+
+    def attended(self, q_idx, kv_idx):
+        """Whether query q_idx attends key kv_idx, for broadcastable index tensors.
+
+        Written with plain array operations so that it serves as a
+        FlexAttention mask_mod too (Python branches only test constants of
+        the request).
+        """
+        p = q_idx + self.offset
+        if self.kind == "full":
+            return (q_idx + kv_idx) >= 0  # every pair (indices are never negative), at the broadcast shape
+        if self.kind == "causal":
+            return kv_idx <= p
+        if self.kind == "window":
+            keep = (kv_idx >= p - self.left) & (kv_idx <= p + self.right)
+            if self.global_tokens > 0:
+                is_global = (kv_idx < self.global_tokens) | ((p >= 0) & (p < self.global_tokens))
+                if self.right == 0:  # a causal window keeps its global pairs causal too
+                    is_global = is_global & (kv_idx <= p)
+                keep = keep | is_global
+            return keep
+        # blocks. Flex evaluates the mask_mod on indices padded up to its block
+        # size, so clamp them into the layout; those padded pairs are discarded.
+        rows, columns = self.layout.shape
+        row = (q_idx // self.block_size).clip(max=rows - 1)
+        column = (kv_idx // self.block_size).clip(max=columns - 1)
+        keep = self.layout[row, column]
+        if self.causal:
+            keep = keep & (kv_idx <= p)
+        return keep
+
+    def mask_mod(self) -> Callable:
+        """The predicate with FlexAttention's (batch, head, q_idx, kv_idx) signature."""
+
+        def mask_mod(b, h, q_idx, kv_idx):
+            return self.attended(q_idx, kv_idx)
+
+        return mask_mod
+
+    def dense(self, rows: Optional[range] = None):
+        """The boolean [rows, Nk] mask (True = attended), all rows by default,
+        in its own memory."""
+        xp = self.xp
+        rows = rows or range(self.query_length)
+        q_idx = xp.arange(rows.start, rows.stop)[:, None]
+        kv_idx = xp.arange(self.key_length)[None, :]
+        keep = xp.broadcast_to(self.attended(q_idx, kv_idx), (len(rows), self.key_length))
+        return keep.contiguous() if hasattr(keep, "contiguous") else keep.copy()
+
+    def empty_rows(self):
+        """Indices of the query rows that attend no key, or None when there are none.
+
+        Softmax libraries give NaN on such rows; the contract wants zeros.
+        Only rows before the first key (offset < 0) or empty layout rows can
+        be empty.
+        """
+        xp = self.xp
+        possible = self.kind == "blocks" or (self.kind in ("causal", "window") and self.offset < 0)
+        if not possible:
+            return None
+        # Chunks of ~16 M pairs keep this O(Nk) in memory for any Nq.
+        chunk = max(1, (1 << 24) // self.key_length)
+        empty = []
+        for start in range(0, self.query_length, chunk):
+            rows = range(start, min(start + chunk, self.query_length))
+            empty.append(~self.dense(rows).any(1))
+        indices = xp.argwhere(xp.concatenate(empty)).flatten()
+        return indices if len(indices) > 0 else None
 
 
 # MARK: - Request

@@ -16,8 +16,9 @@ express; any other problem is an exception, reported as one line on standard
 error with exit status 1 (attnbench shows that last line as the reason).
 Those library-neutral parts of the contract (the JSON channel, the request's
 protocol and dtype, the memory readings, the repetition policy, the output
-file and the command line) are in `peer_protocol.py`; this module holds the
-mask and the problem as torch tensors and the three backends.
+file and the command line) are in `peer_protocol.py`; so is the mask
+table (`Mask`, here over torch tensors). This module holds the problem as
+torch tensors and the three backends.
 
 Backends:
 
@@ -39,9 +40,10 @@ Mask semantics (docs/PEERS.md): with `offset = Nk - Nq` and `p(i) = i + offset`
     blocks   layout[i // block_size, j // block_size] != 0
              and (j <= p(i) when causal)
 
-and a query row that attends no key gives a row of zeros. `Mask.attended` is
-the one implementation of this table here: the flex mask_mod, the math
-backend's boolean mask and the empty-row detection all use it.
+and a query row that attends no key gives a row of zeros. `Mask.attended`
+(peer_protocol.py) is the one implementation of this table: the flex
+mask_mod, the math backend's boolean mask and the empty-row detection all
+use it.
 
 Precision: the request's `dtype` is the storage of Q, K, V and O, one of
 `f32`, `f16` and `bf16` (a request without it means `f32`, as older
@@ -73,8 +75,8 @@ from typing import Callable, Optional
 
 from peer_protocol import (
     DEFAULT_DTYPE,
-    MASK_KINDS,
     DTYPES,
+    Mask,
     PROTOCOL,
     Unsupported,
     peak_bytes_since_reset,
@@ -93,110 +95,6 @@ FLEX_BLOCK_SIZE = 128  # create_block_mask's default; named so the kernel label 
 # size, as a user who knows the layout would: 64-wide BigBird blocks under
 # 128-wide flex blocks were 2.4-3.3x slower (docs/DECISIONS.md).
 FLEX_LAYOUT_BLOCK_SIZES = (32, 64, 128)
-# MARK: - Mask
-
-
-class Mask:
-    """The request's resolved mask, as a predicate over (query, key) indices."""
-
-    def __init__(self, spec: dict, query_length: int, key_length: int) -> None:
-        import numpy as np
-        import torch
-
-        self.kind = spec["kind"]
-        if self.kind not in MASK_KINDS:
-            raise Unsupported(f"mask kind '{self.kind}' is not known to this peer")
-        self.query_length = query_length
-        self.key_length = key_length
-        # The suite sends the offset; it must be Nk - Nq (bottom-right alignment).
-        self.offset = int(spec.get("offset", key_length - query_length))
-        if self.offset != key_length - query_length:
-            raise ValueError(f"mask offset {self.offset} is not Nk - Nq = {key_length - query_length}")
-        self.left = int(spec.get("left", 0))
-        self.right = int(spec.get("right", 0))
-        self.global_tokens = int(spec.get("global_tokens", 0))
-        self.causal = bool(spec.get("causal", False))
-        self.block_size = int(spec.get("block_size", 1))
-        self.layout = None
-        if self.kind == "blocks":
-            layout = np.load(spec["layout"])
-            rows = -(-query_length // self.block_size)
-            columns = -(-key_length // self.block_size)
-            if layout.ndim != 2 or layout.shape[0] < rows or layout.shape[1] < columns:
-                raise ValueError(
-                    f"layout {spec['layout']} has shape {layout.shape}, expected [{rows}, {columns}]"
-                )
-            self.layout = torch.from_numpy(layout != 0)
-
-    def attended(self, q_idx, kv_idx):
-        """Whether query q_idx attends key kv_idx, for broadcastable index tensors.
-
-        Written with plain tensor ops so that it serves as a FlexAttention
-        mask_mod too (Python branches only test constants of the request).
-        """
-        import torch
-
-        p = q_idx + self.offset
-        if self.kind == "full":
-            return torch.ones_like(q_idx + kv_idx, dtype=torch.bool)
-        if self.kind == "causal":
-            return kv_idx <= p
-        if self.kind == "window":
-            keep = (kv_idx >= p - self.left) & (kv_idx <= p + self.right)
-            if self.global_tokens > 0:
-                is_global = (kv_idx < self.global_tokens) | ((p >= 0) & (p < self.global_tokens))
-                if self.right == 0:  # a causal window keeps its global pairs causal too
-                    is_global = is_global & (kv_idx <= p)
-                keep = keep | is_global
-            return keep
-        # blocks. Flex evaluates the mask_mod on indices padded up to its block
-        # size, so clamp them into the layout; those padded pairs are discarded.
-        rows, columns = self.layout.shape
-        row = torch.clamp(q_idx // self.block_size, max=rows - 1)
-        column = torch.clamp(kv_idx // self.block_size, max=columns - 1)
-        keep = self.layout[row, column]
-        if self.causal:
-            keep = keep & (kv_idx <= p)
-        return keep
-
-    def mask_mod(self) -> Callable:
-        """The predicate with FlexAttention's (batch, head, q_idx, kv_idx) signature."""
-
-        def mask_mod(b, h, q_idx, kv_idx):
-            return self.attended(q_idx, kv_idx)
-
-        return mask_mod
-
-    def dense(self, rows: Optional[range] = None):
-        """The boolean [rows, Nk] mask (True = attended), all rows by default."""
-        import torch
-
-        rows = rows or range(self.query_length)
-        q_idx = torch.arange(rows.start, rows.stop).unsqueeze(1)
-        kv_idx = torch.arange(self.key_length).unsqueeze(0)
-        return self.attended(q_idx, kv_idx).expand(len(rows), self.key_length).contiguous()
-
-    def empty_rows(self):
-        """Indices of the query rows that attend no key, or None when there are none.
-
-        sdpa and math give NaN on such rows; the contract wants zeros. Only
-        rows before the first key (offset < 0) or empty layout rows can be empty.
-        """
-        import torch
-
-        possible = self.kind == "blocks" or (self.kind in ("causal", "window") and self.offset < 0)
-        if not possible:
-            return None
-        # Chunks of ~16 M pairs keep this O(Nk) in memory for any Nq.
-        chunk = max(1, (1 << 24) // self.key_length)
-        empty = []
-        for start in range(0, self.query_length, chunk):
-            rows = range(start, min(start + chunk, self.query_length))
-            empty.append(~self.dense(rows).any(dim=1))
-        indices = torch.cat(empty).nonzero().flatten()
-        return indices if indices.numel() > 0 else None
-
-
 # MARK: - Backends
 
 
@@ -505,7 +403,7 @@ def dtype_unsupported(backend: str, like: Problem, mask_kind: str) -> Optional[s
     tiny = Problem.tiny(like)
     spec = {"kind": "full" if mask_kind == "full" else "causal", "offset": 0}
     try:
-        forward = PREPARE[backend](tiny, Mask(spec, tiny.query_length, tiny.key_length))[0]
+        forward = PREPARE[backend](tiny, Mask(spec, tiny.query_length, tiny.key_length, torch))[0]
         with torch.inference_mode():
             forward()
     except Exception as error:
@@ -541,7 +439,7 @@ def run(backend: str, request_path: str) -> dict:
 
     # Setup (not measured as inputs): resolve the mask, build the backend.
     try:
-        mask = Mask(request["mask"], problem.query_length, problem.key_length)
+        mask = Mask(request["mask"], problem.query_length, problem.key_length, torch)
         forward, kernel, compiles = PREPARE[backend](problem, mask)
     except Unsupported as why:
         return {"protocol": PROTOCOL, "status": "unsupported", "reason": str(why)}

@@ -24,7 +24,7 @@ enum TorchPeers {
             summary:
                 "PyTorch F.scaled_dot_product_attention (fused CPU flash kernel; is_causal, enable_gqa); a child process",
             supportedKinds: [.full, .causal], computesEveryPair: false,
-            command: command(backend: "sdpa"), processOverheadBytes: importBytes,
+            command: .python(script: "torch_peer.py", backend: "sdpa"), processOverheadBytes: importBytes,
             predictedExtraBytes: { s, _, threads, precision in
                 // A fresh output (in the dtype) and its float32 log-sum-exp per
                 // call, per-thread float32 score blocks (256 × 512, a few of
@@ -46,7 +46,7 @@ enum TorchPeers {
             summary:
                 "PyTorch FlexAttention compiled on CPU, block mask from the suite's exact pattern; a child process",
             supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: false,
-            command: command(backend: "flex"), processOverheadBytes: importBytes + (300 << 20),
+            command: .python(script: "torch_peer.py", backend: "flex"), processOverheadBytes: importBytes + (300 << 20),
             predictedExtraBytes: { s, mask, _, precision in
                 // Output and log-sum-exp per call, and the block mask (two int32
                 // index tables of query blocks × key blocks of 128).
@@ -66,7 +66,7 @@ enum TorchPeers {
             summary:
                 "PyTorch's math attention path (SDPBackend.MATH): materialized scores, boolean mask; a child process",
             supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: true,
-            command: command(backend: "math"), processOverheadBytes: importBytes,
+            command: .python(script: "torch_peer.py", backend: "math"), processOverheadBytes: importBytes,
             predictedExtraBytes: { s, mask, _, precision in
                 // Three B·H·Nq·Nk tensors in the dtype live at once (the scores, the
                 // masked scores and the probabilities; 94 MiB measured at
@@ -77,66 +77,4 @@ enum TorchPeers {
                 return 3 * pairs * precision.bytes + maskBytes + s.queryElementCount * precision.bytes
             }, predictedStartupSeconds: importSeconds)
     }
-
-    static func command(backend: String) -> PeerCommand {
-        let script = PeerLocation.script(named: "torch_peer.py")
-        return PeerCommand(
-            interpreter: PeerLocation.interpreter, script: script.path, arguments: ["--backend", backend],
-            missingScriptReason: script.reason)
-    }
-}
-
-/// Where the peer scripts and their Python are.
-public enum PeerLocation {
-    /// The Python that runs the PyTorch peers: `ATTNBENCH_PEER_PYTHON`
-    /// when set; else the repository's `.venv/bin/python` (where
-    /// `scripts/peers.sh` installs PyTorch) when it exists; else `python3`
-    /// on `PATH`.
-    public static var interpreter: String {
-        if let chosen = ProcessInfo.processInfo.environment["ATTNBENCH_PEER_PYTHON"], !chosen.isEmpty {
-            return chosen
-        }
-        if let root = repositoryRoot {
-            let venv = root + "/.venv/bin/python"
-            if FileManager.default.isExecutableFile(atPath: venv) { return venv }
-        }
-        return "python3"
-    }
-
-    /// The folder of the peer scripts: `ATTNBENCH_PEER_SCRIPTS` when set,
-    /// else `scripts/peers` of ``repositoryRoot``.
-    public static func script(named file: String) -> (path: String?, reason: String) {
-        if let dir = ProcessInfo.processInfo.environment["ATTNBENCH_PEER_SCRIPTS"], !dir.isEmpty {
-            let path = dir + "/" + file
-            return FileManager.default.fileExists(atPath: path)
-                ? (path, "") : (nil, "\(path) not found (ATTNBENCH_PEER_SCRIPTS)")
-        }
-        guard let root = repositoryRoot else {
-            return (
-                nil,
-                "scripts/peers/\(file) not found above this attnbench or the current directory; set ATTNBENCH_PEER_SCRIPTS"
-            )
-        }
-        return (root + "/scripts/peers/" + file, "")
-    }
-
-    /// The first folder holding `scripts/peers/torch_peer.py`, going up from
-    /// this executable (built into the repository's `.build`), then from
-    /// the current directory.
-    public static let repositoryRoot: String? = {
-        let starts = [
-            URL(fileURLWithPath: ChildProcess.currentExecutable).deletingLastPathComponent().path,
-            FileManager.default.currentDirectoryPath,
-        ]
-        for start in starts {
-            var dir = URL(fileURLWithPath: start).standardizedFileURL
-            while true {
-                if FileManager.default.fileExists(atPath: dir.path + "/scripts/peers/torch_peer.py") { return dir.path }
-                let parent = dir.deletingLastPathComponent()
-                if parent.path == dir.path { break }
-                dir = parent
-            }
-        }
-        return nil
-    }()
 }

@@ -1,0 +1,39 @@
+import Attention
+import Foundation
+
+/// The ONNX Runtime peers, run by `scripts/peers/ort_peer.py`
+/// (`--backend attention`): the attention an ONNX model exported for CPU
+/// inference runs.
+///
+/// The memory prediction is a planning estimate read off what the CPU
+/// kernel keeps per call, used only to skip cases over `--memory-limit`;
+/// the report's memory columns are measured.
+enum OnnxRuntimePeers {
+    static var all: [Peer] { [attention] }
+
+    /// Resident memory of numpy, onnx and onnxruntime once imported, with a
+    /// session (about 65 MiB measured with onnxruntime 1.32).
+    static let importBytes = 96 << 20
+    /// Starting Python, importing them and making the session: under a second.
+    static let importSeconds = 1.0
+
+    /// The standard ONNX `Attention` op (opset 23) on ONNX Runtime's CPU
+    /// provider: grouped heads natively, `is_causal` for square causal
+    /// cases, a dense boolean mask for every other pattern.
+    static var attention: Peer {
+        Peer(
+            name: "ort-attention",
+            summary:
+                "ONNX Runtime's CPU kernel of the ONNX Attention op (opset 23: grouped heads, is_causal, boolean mask); a child process",
+            supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: true,
+            command: .python(script: "ort_peer.py", backend: "attention"), processOverheadBytes: importBytes,
+            predictedExtraBytes: { s, mask, _, _ in
+                // The float32 scores of every head at once, and the boolean
+                // mask when the pattern needs one (all but full and square causal).
+                let pairs = s.batch * s.heads * s.queryLength * s.keyLength
+                let square = mask.pattern == .causal && s.queryLength == s.keyLength
+                let maskBytes = mask.pattern == .full || square ? 0 : s.queryLength * s.keyLength
+                return 4 * pairs + maskBytes
+            }, predictedStartupSeconds: importSeconds)
+    }
+}
