@@ -5,7 +5,9 @@
 # by itself (or takes ATTNBENCH_PEER_PYTHON). Nothing else needs it: the main
 # job and the tests run without these libraries.
 #
-#   scripts/peers.sh            install (or keep) the pinned versions
+#   scripts/peers.sh [torch|onnxruntime|all]
+#                               install (or keep) the pinned versions of one
+#                               library's peers, or of all (the default)
 #   ORT_SPEC='onnxruntime==1.32.0 onnx==1.23.2' scripts/peers.sh
 #                               another pin of ONNX Runtime and onnx
 #   TORCH_SPEC='torch==2.13.0+cpu' scripts/peers.sh
@@ -15,8 +17,9 @@
 #                               a plain `pip install torch` takes the CUDA
 #                               build, several GB.
 #
-# Prints what it did: the interpreter, the versions, the size of .venv and
-# each peer's probe.
+# Prints what it did: the interpreter, the versions, each peer's probe, how
+# long it took and the size of .venv; fails with pip's reason when a package
+# cannot be had.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +27,12 @@ torch_spec=${TORCH_SPEC:-torch==2.13.0+cpu}
 ort_spec=${ORT_SPEC:-onnxruntime==1.32.0 onnx==1.23.2}
 python=${PYTHON:-python3}
 venv=.venv
+which=${1:-all}
+case "$which" in
+    torch | onnxruntime | all) ;;
+    *) echo "peers.sh: unknown library '$which' (allowed: torch, onnxruntime, all)" >&2; exit 2 ;;
+esac
+start=$SECONDS
 
 if [ ! -x "$venv/bin/python" ]; then
     echo "peers: creating $venv with $($python --version 2>&1) ($(command -v "$python"))"
@@ -31,21 +40,26 @@ if [ ! -x "$venv/bin/python" ]; then
 else
     echo "peers: using the existing $venv ($("$venv/bin/python" --version 2>&1))"
 fi
+pip_install() {
+    echo "peers: pip install $* into $venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" \
+        || { echo "peers.sh: pip could not install $* (output above)" >&2; exit 1; }
+}
+probe() { echo "peers: $1 probe: $("$venv/bin/python" "scripts/peers/$2" --backend "$3" probe)"; }
 
-echo "peers: pip install '$torch_spec' numpy into $venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$torch_spec" numpy
-echo "peers: pip install $ort_spec into $venv"
-# shellcheck disable=SC2086 # the spec is a list of requirements
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check $ort_spec
-
-"$venv/bin/python" - <<'EOF'
+if [[ $which == torch || $which == all ]]; then
+    pip_install "$torch_spec" numpy
+    "$venv/bin/python" - <<'EOF'
 import numpy, torch
 print(f"peers: installed torch {torch.__version__} (CUDA: {torch.version.cuda or 'none'}), numpy {numpy.__version__}")
 print(f"peers: torch threads {torch.get_num_threads()}, CPU capability {torch.backends.cpu.get_cpu_capability()}")
 EOF
-echo "peers: $venv takes $(du -sh "$venv" | cut -f1) on disk"
-for backend in sdpa flex math; do
-    echo "peers: torch-$backend probe: $("$venv/bin/python" scripts/peers/torch_peer.py --backend "$backend" probe)"
-done
-echo "peers: ort-attention probe: $("$venv/bin/python" scripts/peers/ort_peer.py --backend attention probe)"
+    for backend in sdpa flex math; do probe "torch-$backend" torch_peer.py "$backend"; done
+fi
+if [[ $which == onnxruntime || $which == all ]]; then
+    # shellcheck disable=SC2086 # the spec is a list of requirements
+    pip_install $ort_spec numpy
+    probe ort-attention ort_peer.py attention
+fi
+echo "peers: $which installed in $((SECONDS - start)) s; $venv takes $(du -sh "$venv" | cut -f1) on disk"
 echo "peers: attnbench uses $(pwd)/$venv/bin/python; 'attnbench list' shows the peers"

@@ -55,7 +55,7 @@ SHAPE_MARKERS = ("o", "s", "D", "v", "P", "*", "h", "<", ">", "p")
 # mark skipped and failed cases.
 PEER_STYLES = {
     "torch": (("#67005e", "o"), ("#c51b8a", "s"), ("#f785c0", "D"), ("#ae017e", "p")),
-    "onnxruntime": (("#01665e", "o"), ("#2fa396", "s"), ("#7fcdc1", "D"), ("#003c30", "p")),
+    "ort": (("#01665e", "o"), ("#2fa396", "s"), ("#7fcdc1", "D"), ("#003c30", "p")),
     "openvino": (("#8c510a", "o"), ("#c48a32", "s"), ("#dfc27d", "D"), ("#543005", "p")),
     "ggml": (("#666600", "o"), ("#a3a31f", "s"), ("#cdcd5c", "D"), ("#3d3d00", "p")),
 }
