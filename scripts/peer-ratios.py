@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where each native strategy stands against PyTorch, from one sweep report.
 
-    python3 scripts/peer-ratios.py results/example/sweep.csv [--lengths 4096,16384]
+    python3 scripts/peer-ratios.py results/example/sweep.csv [--lengths 4096,16384] [--by-library]
 
 Prints a Markdown table: for each pattern and length, each native strategy's
 median time and peak extra memory as a ratio to the PyTorch peer a user would
@@ -11,6 +11,11 @@ sparse ones; torch-math for dense, its own materialized kind).
 faster); "memory" is native peak extra / peer peak extra (below 1: it needs
 less). Only rows whose status is ok on both sides count. Standard library
 only.
+
+With --by-library, the table has one row per case (pattern, length, dtype)
+and library: the fastest ok native strategy against the fastest ok peer of
+that library (a peer's library is its name before the first "-": torch,
+ort, ...), with the same speed-up and memory columns.
 
 Rows are paired within one storage precision (the report's ``dtype``
 column; a report without it, or an empty cell, is ``f32``): a bf16 native
@@ -60,10 +65,41 @@ def pairs(ok: dict, patterns: list[str], lengths: list[int], dtypes: list[str]):
                             yield pattern, n, dtype, strategy, peer, mine, theirs
 
 
+def library_of(peer: str) -> str:
+    """A peer's library: its name before the first "-" (torch for torch-sdpa)."""
+    return peer.split("-", 1)[0]
+
+
+def fastest(rows: list) -> dict:
+    return min(rows, key=lambda r: float(r["median_ms"]))
+
+
+def library_pairs(ok: dict, patterns: list[str], lengths: list[int], dtypes: list[str]):
+    """(pattern, N, dtype, native, peer, native row, peer row) per case and
+    library: the fastest native row against the library's fastest peer row."""
+    peers = sorted({s for (s, _, _, _) in ok if s not in NATIVE})
+    libraries = list(dict.fromkeys(library_of(p) for p in peers))
+    for pattern in patterns:
+        for n in lengths:
+            for dtype in dtypes:
+                mine = [ok[(s, dtype, pattern, n)] for s in NATIVE if (s, dtype, pattern, n) in ok]
+                if not mine:
+                    continue
+                native = fastest(mine)
+                for library in libraries:
+                    theirs = [ok[(p, dtype, pattern, n)] for p in peers
+                              if library_of(p) == library and (p, dtype, pattern, n) in ok]
+                    if theirs:
+                        peer = fastest(theirs)
+                        yield pattern, n, dtype, native["strategy"], peer["strategy"], native, peer
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report")
     parser.add_argument("--lengths", help="comma-separated seq_len values to show (default: all)")
+    parser.add_argument("--by-library", action="store_true",
+                        help="the fastest native strategy against the fastest peer of each library, per case")
     args = parser.parse_args(argv)
     try:
         rows = list(csv.DictReader(open(args.report, newline="")))
@@ -87,7 +123,8 @@ def main(argv: list[str]) -> int:
     print(f"| pattern | N {dtype_header}| strategy | vs "
           "| native ms | peer ms | speed-up | native MiB | peer MiB | memory |")
     print(f"| --- | --- {dtype_rule}| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for pattern, n, dtype, strategy, peer, mine, theirs in pairs(ok, patterns, lengths, dtypes):
+    table = library_pairs if args.by_library else pairs
+    for pattern, n, dtype, strategy, peer, mine, theirs in table(ok, patterns, lengths, dtypes):
         dtype_cell = f"| {dtype} " if show_dtype else ""
         a, b = float(mine["median_ms"]), float(theirs["median_ms"])
         ma, mb = int(mine["peak_extra_bytes"]) / 2**20, int(theirs["peak_extra_bytes"]) / 2**20
