@@ -58,16 +58,9 @@ final class TileKernelTests: XCTestCase {
                     let f16 = values.map { Float16($0) }, bf16 = values.map { BFloat16($0) }
                     func product<B: StorageElement>(_ b: [B]) -> [Float] {
                         var c = [Float](repeating: 0.5, count: rows * ldc)
-                        a.withUnsafeBufferPointer { a in
-                            b.withUnsafeBufferPointer { b in
-                                c.withUnsafeMutableBufferPointer { c in
-                                    KernelTable.multiply(
-                                        kernel, a: a.baseAddress!, aRowStride: transposed ? 1 : lda,
-                                        aColumnStride: transposed ? lda : 1, b: b.baseAddress!, ldb: ldb,
-                                        c: c.baseAddress!, ldc: ldc, rows: rows, n: n, k: k, accumulate: true)
-                                }
-                            }
-                        }
+                        Self.multiply(
+                            kernel, a, lda: lda, transposed: transposed, b, ldb: ldb, into: &c, ldc: ldc, rows: rows,
+                            n: n, k: k, accumulate: true)
                         return c
                     }
                     let label = "\(kernel) rows \(rows) n \(n) k \(k) transposed \(transposed)"
@@ -103,16 +96,9 @@ final class TileKernelTests: XCTestCase {
                 expected[r * ldc + j] = Float((accumulate ? Double(c[r * ldc + j]) : 0) + sum)
             }
         }
-        a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                c.withUnsafeMutableBufferPointer { c in
-                    KernelTable.multiply(
-                        kernel, a: a.baseAddress!, aRowStride: transposed ? 1 : lda,
-                        aColumnStride: transposed ? lda : 1, b: b.baseAddress!, ldb: ldb,
-                        c: c.baseAddress!, ldc: ldc, rows: rows, n: n, k: k, accumulate: accumulate)
-                }
-            }
-        }
+        Self.multiply(
+            kernel, a, lda: lda, transposed: transposed, b, ldb: ldb, into: &c, ldc: ldc, rows: rows, n: n, k: k,
+            accumulate: accumulate)
         let worst = zip(c, expected).map { abs($0 - $1) }.max() ?? 0
         XCTAssertLessThan(
             worst, 1e-4, "\(kernel) rows \(rows) n \(n) k \(k) transposed \(transposed) accumulate \(accumulate)",
@@ -121,6 +107,24 @@ final class TileKernelTests: XCTestCase {
             if c[i] != guardValue {
                 XCTFail("\(kernel) wrote outside C at \(i) (rows \(rows) n \(n) k \(k))", file: file, line: line)
                 return
+            }
+        }
+    }
+
+    /// `KernelTable.multiply` on arrays: A row-major with leading dimension
+    /// `lda`, or transposed (its columns `lda` apart).
+    static func multiply<B: StorageElement>(
+        _ kernel: KernelID, _ a: [Float], lda: Int, transposed: Bool, _ b: [B], ldb: Int, into c: inout [Float],
+        ldc: Int, rows: Int, n: Int, k: Int, accumulate: Bool
+    ) {
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    KernelTable.multiply(
+                        kernel, a: a.baseAddress!, aRowStride: transposed ? 1 : lda,
+                        aColumnStride: transposed ? lda : 1, b: b.baseAddress!, ldb: ldb,
+                        c: c.baseAddress!, ldc: ldc, rows: rows, n: n, k: k, accumulate: accumulate)
+                }
             }
         }
     }

@@ -50,14 +50,15 @@ from peer_protocol import (
     PROTOCOL,
     Mask,
     Unsupported,
+    ok_answer,
     peak_bytes_since_reset,
-    process_peak_bytes,
     read_request,
     reset_peak,
     resident_bytes,
     save_float32,
     serve,
     timed_runs,
+    unsupported,
 )
 
 BACKENDS = ("attention",)
@@ -202,23 +203,8 @@ def run(backend: str, request_path: str) -> dict:
 
     check_rounded(request, arrays)
     save_float32(request["output"], output)
-    return {
-        "protocol": PROTOCOL,
-        "status": "ok",
-        "times_ms": times,
-        "rss_before_inputs_bytes": rss_before_inputs,
-        "rss_with_inputs_bytes": rss_with_inputs,
-        "peak_rss_bytes": peak,
-        "peak_was_reset": peak_was_reset,
-        "process_peak_rss_bytes": process_peak_bytes(),
-        "library": library(ort, onnx),
-        "kernel": kernel,
-        "blas": "MLAS (ONNX Runtime's own)",
-    }
-
-
-def unsupported(reason: str) -> dict:
-    return {"protocol": PROTOCOL, "status": "unsupported", "reason": reason}
+    return ok_answer(times, rss_before_inputs, rss_with_inputs, peak, peak_was_reset, library(ort, onnx), kernel,
+                     "MLAS (ONNX Runtime's own)")
 
 
 def refusal() -> str:

@@ -245,6 +245,33 @@ def read_request(path: str) -> tuple:
     return request, request_dtype(request)
 
 
+# MARK: - Answers
+
+
+def unsupported(reason: str) -> dict:
+    """The answer for a case the backend cannot express (not a failure)."""
+    return {"protocol": PROTOCOL, "status": "unsupported", "reason": reason}
+
+
+def ok_answer(times: list, rss_before_inputs: int, rss_with_inputs: int, peak: int, peak_was_reset: bool,
+              library: str, kernel: str, blas: str) -> dict:
+    """The answer for a measured case (docs/PEERS.md, step 6); the process's
+    lifetime peak is read here, last."""
+    return {
+        "protocol": PROTOCOL,
+        "status": "ok",
+        "times_ms": times,
+        "rss_before_inputs_bytes": rss_before_inputs,
+        "rss_with_inputs_bytes": rss_with_inputs,
+        "peak_rss_bytes": peak,
+        "peak_was_reset": peak_was_reset,
+        "process_peak_rss_bytes": process_peak_bytes(),
+        "library": library,
+        "kernel": kernel,
+        "blas": blas,
+    }
+
+
 # MARK: - Repetitions and output
 
 

@@ -79,14 +79,15 @@ from peer_protocol import (
     Mask,
     PROTOCOL,
     Unsupported,
+    ok_answer,
     peak_bytes_since_reset,
-    process_peak_bytes,
     read_request,
     reset_peak,
     resident_bytes,
     save_float32,
     serve,
     timed_runs,
+    unsupported,
 )
 
 BACKENDS = ("sdpa", "flex", "math")
@@ -442,7 +443,7 @@ def run(backend: str, request_path: str) -> dict:
         mask = Mask(request["mask"], problem.query_length, problem.key_length, torch)
         forward, kernel, compiles = PREPARE[backend](problem, mask)
     except Unsupported as why:
-        return {"protocol": PROTOCOL, "status": "unsupported", "reason": str(why)}
+        return unsupported(str(why))
     try:
         answer = measure(request, mask, forward, kernel, compiles, output, rss_before_inputs, rss_with_inputs)
     except Exception:
@@ -452,7 +453,7 @@ def run(backend: str, request_path: str) -> dict:
             reason = dtype_unsupported(backend, problem, request["mask"]["kind"])
         if reason is None:
             raise
-        return {"protocol": PROTOCOL, "status": "unsupported", "reason": reason}
+        return unsupported(reason)
 
     problem.check_rounded(request)
     save_float32(request["output"], output.float().numpy())
@@ -500,19 +501,8 @@ def measure(request: dict, mask: Mask, forward: Callable, kernel: str, compiles:
         if not kept:
             output.copy_(last if last is not None else step())
 
-    return {
-        "protocol": PROTOCOL,
-        "status": "ok",
-        "times_ms": times,
-        "rss_before_inputs_bytes": rss_before_inputs,
-        "rss_with_inputs_bytes": rss_with_inputs,
-        "peak_rss_bytes": peak,
-        "peak_was_reset": peak_was_reset,
-        "process_peak_rss_bytes": process_peak_bytes(),
-        "library": f"torch {torch.__version__}",
-        "kernel": kernel,
-        "blas": blas_description(),
-    }
+    return ok_answer(times, rss_before_inputs, rss_with_inputs, peak, peak_was_reset,
+                     f"torch {torch.__version__}", kernel, blas_description())
 
 
 if __name__ == "__main__":
