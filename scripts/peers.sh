@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs the peers' Python (docs/PEERS.md) into the project's .venv, with
 # pip: NumPy, the CPU build of PyTorch (torch-sdpa, torch-flex, torch-math)
-# and ONNX Runtime with onnx (ort-attention). attnbench finds .venv/bin/python
+# ONNX Runtime with onnx (ort-attention) and OpenVINO (openvino-sdpa). attnbench finds .venv/bin/python
 # by itself (or takes ATTNBENCH_PEER_PYTHON). Nothing else needs it: the main
 # job and the tests run without these libraries.
 #
-#   scripts/peers.sh [torch|onnxruntime|all]
+#   scripts/peers.sh [torch|onnxruntime|openvino|all]
 #                               install (or keep) the pinned versions of one
 #                               library's peers, or of all (the default)
 #   ORT_SPEC='onnxruntime==1.32.0 onnx==1.23.2' scripts/peers.sh
 #                               another pin of ONNX Runtime and onnx
+#   OV_SPEC='openvino==2026.4.1' scripts/peers.sh openvino
+#                               another pin of OpenVINO
 #   TORCH_SPEC='torch==2.13.0+cpu' scripts/peers.sh
 #                               another pin; pip must be able to find a CPU
 #                               build (a find-links folder, or PyTorch's CPU
@@ -25,12 +27,13 @@ cd "$(dirname "$0")/.."
 
 torch_spec=${TORCH_SPEC:-torch==2.13.0+cpu}
 ort_spec=${ORT_SPEC:-onnxruntime==1.32.0 onnx==1.23.2}
+ov_spec=${OV_SPEC:-openvino==2026.4.1}
 python=${PYTHON:-python3}
 venv=.venv
 which=${1:-all}
 case "$which" in
-    torch | onnxruntime | all) ;;
-    *) echo "peers.sh: unknown library '$which' (allowed: torch, onnxruntime, all)" >&2; exit 2 ;;
+    torch | onnxruntime | openvino | all) ;;
+    *) echo "peers.sh: unknown library '$which' (allowed: torch, onnxruntime, openvino, all)" >&2; exit 2 ;;
 esac
 start=$SECONDS
 
@@ -60,6 +63,11 @@ if [[ $which == onnxruntime || $which == all ]]; then
     # shellcheck disable=SC2086 # the spec is a list of requirements
     pip_install $ort_spec numpy
     probe ort-attention ort_peer.py attention
+fi
+if [[ $which == openvino || $which == all ]]; then
+    # shellcheck disable=SC2086 # the spec is a list of requirements
+    pip_install $ov_spec numpy
+    probe openvino-sdpa openvino_peer.py sdpa
 fi
 echo "peers: $which installed in $((SECONDS - start)) s; $venv takes $(du -sh "$venv" | cut -f1) on disk"
 echo "peers: attnbench uses $(pwd)/$venv/bin/python; 'attnbench list' shows the peers"

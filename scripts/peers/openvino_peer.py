@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""OpenVINO's CPU plugin running ScaledDotProductAttention, as an attnbench peer.
+
+attnbench runs this script as a child process; the contract is docs/PEERS.md
+and its library-neutral half is peer_protocol.py:
+
+    python openvino_peer.py --backend sdpa probe
+    python openvino_peer.py --backend sdpa run REQUEST.json
+
+Backend:
+
+- `sdpa`: one opset-13 `ScaledDotProductAttention` node in a model built here
+  with the case's static shapes, compiled by the CPU plugin. What the plugin
+  makes of it is its own choice, reported in the row's kernel: on
+  OpenVINO 2026.4 it decomposes the op and its Snippets compiler fuses the
+  MatMul-Softmax-MatMul back into one `Subgraph` (blocked rows, no full
+  score matrix), with the MatMuls and Softmax apart when Snippets declines.
+  - Masks: `full` has none; `causal` with Nq = Nk is the op's `causal`
+    attribute (the op aligns it to the upper left, which is the contract's
+    bottom-right alignment only when the lengths are equal); every other
+    pattern is the dense boolean [Nq, Nk] mask from `Mask` (True =
+    attended), an input of the model, its Nq·Nk bytes counted as the peer's.
+  - Grouped heads: the op broadcasts K and V only from one head (Hkv = 1).
+    With 1 < Hkv < H the model broadcasts them to every query head in the
+    graph, a copy of K and V per call, as an exported `repeat_kv` does. (A
+    5-D layout [B, Hkv, G, N, d] also broadcasts, but the plugin then runs
+    the MatMuls apart and holds the scores: measured slower and larger.)
+  - Rows with no key: the plugin gives NaN on them; they are set to zeros.
+
+Precision: the inputs and the output are of the request's dtype; the
+model widens half-precision Q, K and V to f32 (Convert nodes) and narrows O
+back, and `INFERENCE_PRECISION_HINT` is f32, so the arithmetic is the
+contract's: storage in the dtype, accumulation in f32. Left to itself the
+plugin does otherwise, measured on a Zen 4 with OpenVINO 2026.4:
+  - its default hint on a CPU with AVX512_BF16 is bf16 (an f32 model loses
+    about 1e-2 relative);
+  - its `f16` hint runs bf16 on CPUs without AVX512-FP16;
+  - f16 or bf16 inputs fed straight to the op run the first steps (Q times
+    the scale, and all of it for bf16) in the half type whatever the hint:
+    6.7e-4 relative for f16 at d = 40, 1e-2 for bf16.
+The layers' `runtimePrecision`, read from the compiled model of every case,
+is in the kernel column: a silent bf16 shows there, and in verification.
+
+Memory: a tiny model is compiled and run first, so that the plugin's
+libraries, thread pool and JIT set-up are process overhead; the case's model
+is compiled after the inputs are loaded, so the buffers the plugin plans for
+this shape count as the kernel's working memory, as they are in a serving
+process.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+from peer_protocol import (
+    PROTOCOL,
+    Mask,
+    Unsupported,
+    ok_answer,
+    peak_bytes_since_reset,
+    read_request,
+    reset_peak,
+    resident_bytes,
+    save_float32,
+    serve,
+    timed_runs,
+    unsupported,
+)
+
+BACKENDS = ("sdpa",)
+# The request's dtype → the OpenVINO element type of Q, K, V and O.
+ELEMENTS = {"f32": "f32", "f16": "f16", "bf16": "bf16"}
+# The layer types whose runtime precision is the computation's.
+COMPUTE_LAYERS = ("Subgraph", "MatMul", "Softmax", "ScaledDotProductAttention", "ScaledAttn")
+
+
+def probe() -> dict:
+    """Whether numpy and openvino import and see a CPU device; never raises."""
+    try:
+        import numpy  # noqa: F401
+        import openvino
+
+        devices = openvino.Core().available_devices
+    except Exception as error:  # ImportError, or a runtime that cannot start
+        return {"protocol": PROTOCOL, "available": False, "reason": str(error) or type(error).__name__}
+    if "CPU" not in devices:
+        return {"protocol": PROTOCOL, "available": False, "reason": f"no CPU device (devices: {devices})"}
+    return {"protocol": PROTOCOL, "available": True, "library": library(openvino)}
+
+
+def library(openvino) -> str:
+    return f"openvino {openvino.__version__.split('-')[0]}"
+
+
+# MARK: - Arrays in the request's dtype
+
+
+def to_storage(array, dtype: str):
+    """A float32 NumPy array as the contiguous array an OpenVINO tensor of
+    `dtype` reads: float32, float16, or bfloat16 bits in uint16 (NumPy has no
+    bfloat16; the inputs hold bf16 values already, so dropping the low half is
+    exact)."""
+    import numpy as np
+
+    if dtype == "f32":
+        return np.array(array, dtype=np.float32, order="C", copy=True)  # writable: OpenVINO shares it
+    if dtype == "f16":
+        return np.ascontiguousarray(array, dtype=np.float16)
+    return (np.ascontiguousarray(array, dtype=np.float32).view(np.uint32) >> 16).astype(np.uint16)
+
+
+def widened(array, dtype: str):
+    """The float32 values of a storage array (the inverse of `to_storage`)."""
+    import numpy as np
+
+    if dtype == "bf16":
+        return (array.astype(np.uint32) << 16).view(np.float32)
+    return array.astype(np.float32)
+
+
+def load_input(path: str, shape: tuple, dtype: str):
+    """One float32 [B, heads, N, d] input in `dtype`, read through a memory map
+    so that no float32 copy of a half-precision input stays resident. Raises
+    ValueError when the file holds a value the dtype does not represent
+    (the harness rounds Q, K and V to the dtype)."""
+    import numpy as np
+
+    mapped = np.load(path, mmap_mode="r")
+    if mapped.dtype != np.float32 or mapped.shape != shape:
+        raise ValueError(f"{path}: {mapped.dtype} {mapped.shape}, expected float32 {shape}")
+    stored = to_storage(mapped, dtype)
+    if dtype != "f32" and not np.array_equal(widened(stored, dtype), mapped):
+        raise ValueError(
+            f"{path} holds values that {dtype} does not represent exactly;"
+            " the harness rounds Q, K and V to the dtype before writing them"
+        )
+    return stored
+
+
+# MARK: - The model
+
+
+def build_model(shape: dict, element: str, causal: bool, with_mask: bool):
+    """Q, K, V (and a boolean mask) → one ScaledDotProductAttention, static shapes."""
+    import numpy as np
+    import openvino as ov
+    from openvino import opset13 as ops
+
+    batch, heads, kv_heads = int(shape["batch"]), int(shape["heads"]), int(shape["kv_heads"])
+    nq, nk, d = int(shape["query_length"]), int(shape["key_length"]), int(shape["head_dim"])
+    et = getattr(ov.Type, element)
+    q = ops.parameter([batch, heads, nq, d], et, name="Q")
+    k = ops.parameter([batch, kv_heads, nk, d], et, name="K")
+    v = ops.parameter([batch, kv_heads, nk, d], et, name="V")
+    parameters = [q, k, v]
+
+    def widen(x):
+        # Half-precision storage, f32 arithmetic (the module's docstring says why).
+        return x if element == "f32" else ops.convert(x, ov.Type.f32)
+
+    def every_head(x):
+        # [B, Hkv, Nk, d] → [B, Hkv, G, Nk, d] → [B, H, Nk, d]: query head h reads h / G.
+        if kv_heads in (1, heads):
+            return x
+        x = ops.unsqueeze(x, ops.constant(np.array([2], np.int64)))
+        x = ops.broadcast(x, ops.constant(np.array([batch, kv_heads, heads // kv_heads, nk, d], np.int64)))
+        return ops.reshape(x, ops.constant(np.array([batch, heads, nk, d], np.int64)), False)
+
+    if with_mask:
+        mask = ops.parameter([nq, nk], ov.Type.boolean, name="M")
+        parameters.append(mask)
+    else:
+        mask = ops.constant(np.zeros((), np.float32))
+    scale = ops.constant(np.array(float(shape["scale"]), np.float32))
+    node = ops.scaled_dot_product_attention(widen(q), every_head(widen(k)), every_head(widen(v)), mask, scale,
+                                            causal=causal)
+    output = node if element == "f32" else ops.convert(node, et)
+    return ov.Model([output], parameters, "attention")
+
+
+def compile_model(core, model, threads: int):
+    return core.compile_model(model, "CPU", {
+        "INFERENCE_PRECISION_HINT": "f32",
+        "INFERENCE_NUM_THREADS": max(threads, 1),
+        "NUM_STREAMS": 1,
+        "PERFORMANCE_HINT": "LATENCY",
+    })
+
+
+def runtime_layers(compiled) -> str:
+    """The compute layers the plugin runs and their runtime precisions, in
+    order, e.g. `Subgraph f32` or `MatMul bf16, Softmax bf16, MatMul bf16`."""
+    layers = []
+    for op in compiled.get_runtime_model().get_ordered_ops():
+        info = op.get_rt_info()
+        kind = info["layerType"].astype(str) if "layerType" in info else op.get_type_name()
+        if kind in COMPUTE_LAYERS:
+            precision = info["runtimePrecision"].astype(str) if "runtimePrecision" in info else "?"
+            layers.append(f"{kind} {precision}")
+    return ", ".join(layers) or "no compute layer reported"
+
+
+# MARK: - Run
+
+
+def run(backend: str, request_path: str) -> dict:
+    """Measures one case (docs/PEERS.md, steps 1 to 6), in the request's dtype."""
+    import numpy as np
+    import openvino as ov
+
+    request, dtype = read_request(request_path)
+    element = ELEMENTS[dtype]
+    shape = request["shape"]
+    batch, heads, kv_heads = int(shape["batch"]), int(shape["heads"]), int(shape["kv_heads"])
+    nq, nk, d = int(shape["query_length"]), int(shape["key_length"]), int(shape["head_dim"])
+    threads = int(request["threads"])
+    if dtype == "bf16":
+        # Not offered yet: bf16 tensors built from uint16 bits came back with
+        # NaN rows in the first trial (2026-12-04); f16 and f32 verify.
+        return unsupported("bf16 is not verified for openvino-sdpa yet (f32 and f16 are)")
+    try:
+        mask = Mask(request["mask"], nq, nk)
+    except Unsupported as why:
+        return unsupported(str(why))
+    causal = mask.kind == "causal" and nq == nk
+    with_mask = not (mask.kind == "full" or causal)
+
+    # 1. The plugin set up on a one-token model of the same heads and dtype.
+    core = ov.Core()
+    tiny_shape = dict(shape, batch=1, query_length=1, key_length=1)
+    tiny = compile_model(core, build_model(tiny_shape, element, False, False), threads)
+    tiny.create_infer_request().infer([to_storage(np.zeros((1, h, 1, d), np.float32), dtype)
+                                       for h in (heads, kv_heads, kv_heads)])
+    del tiny
+    gc.collect()
+
+    # 2. Inputs between two resident-set readings.
+    rss_before_inputs = resident_bytes()
+    inputs = [
+        load_input(request["query"], (batch, heads, nq, d), dtype),
+        load_input(request["key"], (batch, kv_heads, nk, d), dtype),
+        load_input(request["value"], (batch, kv_heads, nk, d), dtype),
+    ]
+    rss_with_inputs = resident_bytes()
+    if with_mask:
+        inputs.append(mask.dense())  # the peer's memory, as a user's
+
+    compiled = compile_model(core, build_model(shape, element, causal, with_mask), threads)
+    infer = compiled.create_infer_request()
+    for index, array in enumerate(inputs):
+        infer.set_input_tensor(index, ov.Tensor(array, shared_memory=True) if dtype != "bf16" or index == 3
+                               else ov.Tensor(array, list(array.shape), ov.Type.bf16))
+    empty_rows = mask.empty_rows()
+
+    def step():
+        infer.infer()
+        return infer.get_output_tensor(0).data
+
+    how = "causal" if causal else "boolean mask" if with_mask else "no mask"
+    grouped = ", K and V broadcast to every head" if 1 < kv_heads < heads else ""
+    widened_in_graph = "" if dtype == "f32" else f", {dtype} widened to f32 in the graph"
+    kernel = f"ScaledDotProductAttention (opset 13, {how}{grouped}{widened_in_graph}) → {runtime_layers(compiled)}"
+    # 3. The first run is the verification output (copied: the output tensor
+    # is rewritten by every run), then 4.-5. the peak reset, warmup and the
+    # timed runs.
+    output = np.array(widened(step(), dtype), copy=True)
+    if empty_rows is not None:
+        output[:, :, empty_rows, :] = 0  # rows with no key: zeros, not NaN
+    gc.collect()
+    peak_was_reset = reset_peak()
+    times, _ = timed_runs(step, request["repetitions"])
+    peak = peak_bytes_since_reset()
+
+    save_float32(request["output"], output)
+    return ok_answer(times, rss_before_inputs, rss_with_inputs, peak, peak_was_reset, library(ov), kernel,
+                     "oneDNN and Snippets (OpenVINO's own)")
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv[1:], "openvino_peer", "OpenVINO ScaledDotProductAttention as an attnbench peer"
+                   " (docs/PEERS.md).", BACKENDS, probe, run))
