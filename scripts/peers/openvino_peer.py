@@ -40,6 +40,10 @@ plugin does otherwise, measured on a Zen 4 with OpenVINO 2026.4:
     6.7e-4 relative for f16 at d = 40, 1e-2 for bf16.
 The layers' `runtimePrecision`, read from the compiled model of every case,
 is in the kernel column: a silent bf16 shows there, and in verification.
+(With half storage the Convert steps show as `Subgraph f16` or `bf16`; the
+attention's own `Subgraph` is f32.) bf16 tensors are made from uint16 bits,
+and the plugin hands their data back as a float16 *view* of the bits, which
+`widened` reads as bits.
 
 Memory: a tiny model is compiled and run first, so that the plugin's
 libraries, thread pool and JIT set-up are process overhead; the case's model
@@ -57,6 +61,7 @@ from peer_protocol import (
     PROTOCOL,
     Mask,
     Unsupported,
+    load_input,
     ok_answer,
     peak_bytes_since_reset,
     read_request,
@@ -65,7 +70,9 @@ from peer_protocol import (
     save_float32,
     serve,
     timed_runs,
+    to_storage,
     unsupported,
+    widened,
 )
 
 BACKENDS = ("sdpa",)
@@ -89,51 +96,6 @@ def probe() -> dict:
 
 def library(openvino) -> str:
     return f"openvino {openvino.__version__.split('-')[0]}"
-
-
-# MARK: - Arrays in the request's dtype
-
-
-def to_storage(array, dtype: str):
-    """A float32 NumPy array as the contiguous array an OpenVINO tensor of
-    `dtype` reads: float32, float16, or bfloat16 bits in uint16 (NumPy has no
-    bfloat16; the inputs hold bf16 values already, so dropping the low half is
-    exact)."""
-    import numpy as np
-
-    if dtype == "f32":
-        return np.array(array, dtype=np.float32, order="C", copy=True)  # writable: OpenVINO shares it
-    if dtype == "f16":
-        return np.ascontiguousarray(array, dtype=np.float16)
-    return (np.ascontiguousarray(array, dtype=np.float32).view(np.uint32) >> 16).astype(np.uint16)
-
-
-def widened(array, dtype: str):
-    """The float32 values of a storage array (the inverse of `to_storage`)."""
-    import numpy as np
-
-    if dtype == "bf16":
-        return (array.astype(np.uint32) << 16).view(np.float32)
-    return array.astype(np.float32)
-
-
-def load_input(path: str, shape: tuple, dtype: str):
-    """One float32 [B, heads, N, d] input in `dtype`, read through a memory map
-    so that no float32 copy of a half-precision input stays resident. Raises
-    ValueError when the file holds a value the dtype does not represent
-    (the harness rounds Q, K and V to the dtype)."""
-    import numpy as np
-
-    mapped = np.load(path, mmap_mode="r")
-    if mapped.dtype != np.float32 or mapped.shape != shape:
-        raise ValueError(f"{path}: {mapped.dtype} {mapped.shape}, expected float32 {shape}")
-    stored = to_storage(mapped, dtype)
-    if dtype != "f32" and not np.array_equal(widened(stored, dtype), mapped):
-        raise ValueError(
-            f"{path} holds values that {dtype} does not represent exactly;"
-            " the harness rounds Q, K and V to the dtype before writing them"
-        )
-    return stored
 
 
 # MARK: - The model
@@ -213,10 +175,6 @@ def run(backend: str, request_path: str) -> dict:
     batch, heads, kv_heads = int(shape["batch"]), int(shape["heads"]), int(shape["kv_heads"])
     nq, nk, d = int(shape["query_length"]), int(shape["key_length"]), int(shape["head_dim"])
     threads = int(request["threads"])
-    if dtype == "bf16":
-        # Not offered yet: bf16 tensors built from uint16 bits came back with
-        # NaN rows in the first trial (2026-12-04); f16 and f32 verify.
-        return unsupported("bf16 is not verified for openvino-sdpa yet (f32 and f16 are)")
     try:
         mask = Mask(request["mask"], nq, nk)
     except Unsupported as why:

@@ -14,6 +14,10 @@ of that contract that do not depend on the library:
   process's lifetime peak, from /proc (`resident_bytes`, `reset_peak`, ...);
 - the repetition policy: warmup, then at least `min_reps` and `min_time`,
   at most `max_reps` timed runs (`timed_runs`);
+- NumPy storage in the request's dtype: an input file read into float32,
+  float16 or bfloat16 bits (uint16, as NumPy has no bfloat16), checked to
+  hold only values the dtype represents (`load_input`, `to_storage`,
+  `widened`);
 - the output writing: float32 `.npy`, an exact widening of a half-precision
   output (`save_float32`);
 - the command line, `probe` and `run REQUEST.json`, and the error report: an
@@ -272,6 +276,58 @@ def ok_answer(times: list, rss_before_inputs: int, rss_with_inputs: int, peak: i
     }
 
 
+# MARK: - Arrays in the request's dtype
+
+
+def to_storage(array, dtype: str):
+    """A float32 NumPy array as a new contiguous, writable array of `dtype`'s
+    storage: float32, float16, or bfloat16 bits in uint16 (NumPy has no
+    bfloat16). For bf16 the low half of each float32 is dropped, which is
+    exact for the values the harness writes (already rounded to bf16)."""
+    import numpy as np
+
+    if dtype == "f32":
+        return np.array(array, dtype=np.float32, order="C", copy=True)
+    if dtype == "f16":
+        return np.ascontiguousarray(array, dtype=np.float16)
+    return (np.ascontiguousarray(array, dtype=np.float32).view(np.uint32) >> 16).astype(np.uint16)
+
+
+def widened(array, dtype: str):
+    """The float32 values of a storage array: the exact inverse of `to_storage`.
+    For bf16, any 2-byte array is read as the bits (OpenVINO hands out a
+    bfloat16 tensor's data as a float16 view of them)."""
+    import numpy as np
+
+    if dtype == "bf16":
+        bits = np.ascontiguousarray(array).view(np.uint16)
+        return (bits.astype(np.uint32) << 16).view(np.float32)
+    return array.astype(np.float32)
+
+
+def load_input(path: str, shape: tuple, dtype: str):
+    """One float32 input file, `[B, heads, N, d]`, as storage of `dtype`
+    (`to_storage`), read through a memory map so that no float32 copy of a
+    half-precision input stays resident.
+
+    Raises ValueError naming the file when it is not float32 of `shape`, or
+    holds a value the dtype does not represent (the harness rounds Q, K and V
+    to the dtype before writing them, so a peer never rounds them itself).
+    """
+    import numpy as np
+
+    mapped = np.load(path, mmap_mode="r")
+    if mapped.dtype != np.float32 or tuple(mapped.shape) != tuple(shape):
+        raise ValueError(f"{path}: {mapped.dtype} {mapped.shape}, expected float32 {tuple(shape)}")
+    stored = to_storage(mapped, dtype)
+    if dtype != DEFAULT_DTYPE and not np.array_equal(widened(stored, dtype), mapped):
+        raise ValueError(
+            f"{path} holds values that {dtype} does not represent exactly;"
+            " the harness rounds Q, K and V to the dtype before writing them"
+        )
+    return stored
+
+
 # MARK: - Repetitions and output
 
 
@@ -298,11 +354,12 @@ def timed_runs(step: Callable[[], object], repetitions: dict) -> tuple:
     return times, result
 
 
-def save_float32(path: str, array) -> None:
-    """`array` (NumPy, any float dtype) as a float32 .npy: exact for f16 and bf16."""
+def save_float32(path: str, array, dtype: str = DEFAULT_DTYPE) -> None:
+    """`array` (NumPy, any float dtype, or `dtype`'s storage from `to_storage`)
+    as a float32 .npy: exact for f16 and bf16."""
     import numpy as np
 
-    np.save(path, np.ascontiguousarray(array, dtype=np.float32))
+    np.save(path, np.ascontiguousarray(widened(array, dtype) if dtype == "bf16" else array, dtype=np.float32))
 
 
 # MARK: - Command line

@@ -19,21 +19,26 @@ enum OnnxRuntimePeers {
 
     /// The standard ONNX `Attention` op (opset 23) on ONNX Runtime's CPU
     /// provider: grouped heads natively, `is_causal` for square causal
-    /// cases, a dense boolean mask for every other pattern.
+    /// cases, a dense boolean mask for every other pattern; half-precision
+    /// storage cast to f32 in the graph (the op's own f16 path keeps its
+    /// scores in f16, past the f16 tolerance).
     static var attention: Peer {
         Peer(
             name: "ort-attention",
             summary:
-                "ONNX Runtime's CPU kernel of the ONNX Attention op (opset 23: grouped heads, is_causal, boolean mask); a child process",
+                "ONNX Runtime's CPU kernel of the ONNX Attention op (opset 23: grouped heads, is_causal, boolean mask; f32 arithmetic); a child process",
             supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: true,
             command: .python(script: "ort_peer.py", backend: "attention"), processOverheadBytes: importBytes,
-            predictedExtraBytes: { s, mask, _, _ in
-                // The float32 scores of every head at once, and the boolean
-                // mask when the pattern needs one (all but full and square causal).
+            predictedExtraBytes: { s, mask, _, precision in
+                // The float32 scores of every head at once; the boolean mask
+                // when the pattern needs one (all but full and square causal);
+                // for half precision, the f32 casts of Q, K, V and O.
+                let f32 = MemoryLayout<Float>.size
                 let pairs = s.batch * s.heads * s.queryLength * s.keyLength
                 let square = mask.pattern == .causal && s.queryLength == s.keyLength
                 let maskBytes = mask.pattern == .full || square ? 0 : s.queryLength * s.keyLength
-                return 4 * pairs + maskBytes
+                let casts = precision == .f32 ? 0 : f32 * (2 * s.queryElementCount + 2 * s.keyElementCount)
+                return f32 * pairs + maskBytes + casts
             }, predictedStartupSeconds: importSeconds)
     }
 }
