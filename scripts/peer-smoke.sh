@@ -6,16 +6,18 @@
 #
 #   scripts/peer-smoke.sh [ATTNBENCH]   (default: .build/release/attnbench)
 #
-# 1. For each library (onnxruntime, openvino, torch) runs scripts/peers.sh
-#    LIB; a library that cannot be installed is SKIPPED, with pip's reason in
-#    the log, and its peers are left out of the sweep.
-# 2. The installed peers (torch-flex aside) in f32: Nq 1, 33 and 77 against
-#    Nk 77 (a decode row, a causal mask that only the bottom-right alignment
-#    passes, a square case), patterns full, causal and window:16, H=4 over
-#    Hkv=2 (grouped), d=40; then f16 and bf16 on the masked, unequal-length
-#    cases (Nq 1 and 33, causal and window:16).
-# 3. torch-flex, whose Inductor compile takes about 20 s a case, on one
-#    case: Nq 33, Nk 77, window:16, f32.
+# 1. For each library (onnxruntime, openvino, torch, ggml) runs
+#    scripts/peers.sh LIB; a library that cannot be installed is SKIPPED,
+#    with pip's reason in the log, and its peers are left out.
+# 2. The installed peers but torch-flex and ggml-flash, in f32: Nq 1, 33 and
+#    77 against Nk 77 (a decode row, a causal mask that only the
+#    bottom-right alignment passes, a square case), patterns full, causal and
+#    window:16, H=4 over Hkv=2 (grouped), d=40; then f16 and bf16 at Nq 33
+#    (causal, and the left-only window:16:0).
+# 3. ggml-flash on causal at each Nq, f32 and bf16 (its F16 V accumulates in
+#    F16 and verifies `wrong` past a few dozen keys: that is llama.cpp's
+#    arithmetic, kept out of a gate); torch-flex, whose Inductor compile
+#    takes about 20 s a case, on one case (Nq 33, window:16, f32).
 #
 # Reports go to results/peer-smoke/ (git-ignored). Exit status: 0 when every
 # row is ok or unsupported (a library's own refusal, with its reason); 1 when
@@ -30,22 +32,23 @@ start=$SECONDS
 [ -x "$attnbench" ] || { echo "peer-smoke: $attnbench is not built (swift build -c release --product attnbench)" >&2; exit 1; }
 
 peers=()
-flex=0
-for library in onnxruntime openvino torch; do
+extra=()
+for library in onnxruntime openvino torch ggml; do
     log=$(mktemp)
     if scripts/peers.sh "$library" >"$log" 2>&1; then
         grep -E 'probe|installed' "$log" | sed 's/^/  /'
         case $library in
-            onnxruntime) peers+=(ort-attention) ;;
+            onnxruntime) peers+=(ort-attention ort-gqa) ;;
             openvino) peers+=(openvino-sdpa) ;;
-            torch) peers+=(torch-sdpa torch-math); flex=1 ;;
+            torch) peers+=(torch-sdpa torch-math); extra+=(torch-flex) ;;
+            ggml) extra+=(ggml-flash) ;;
         esac
     else
         echo "peer-smoke: $library SKIPPED: it could not be installed here: $(grep -v '^peers: ' "$log" | grep -m1 -iE 'error|no matching|could not' || tail -1 "$log")"
     fi
     rm -f "$log"
 done
-if [ ${#peers[@]} -eq 0 ]; then
+if [ $((${#peers[@]} + ${#extra[@]})) -eq 0 ]; then
     echo "peer-smoke: SKIPPED: no peer library could be installed (reasons above)"
     exit 77
 fi
@@ -53,17 +56,22 @@ fi
 rm -rf "$out" && mkdir -p "$out"
 export ATTNBENCH_QUICK_CALIBRATION=1
 status=0
-strategies=$(IFS=,; echo "${peers[*]}")
-echo "peer-smoke: sweeping $strategies"
-shape=(--kv-len 77 --heads 4 --kv-heads 2 --head-dims 40 --min-reps 1 --max-reps 2 --min-time 0)
-"$attnbench" sweep --strategies "$strategies" --patterns full,causal,window:16 --seq-lens 1,33,77 --dtypes f32 \
-    "${shape[@]}" --timeout 120 --out "$out/peers-f32.csv" || status=1
-"$attnbench" sweep --strategies "$strategies" --patterns causal,window:16 --seq-lens 1,33 --dtypes f16,bf16 \
-    "${shape[@]}" --timeout 120 --out "$out/peers-half.csv" || status=1
-if [ "$flex" -eq 1 ]; then
-    echo "peer-smoke: torch-flex on one case (its compile takes about 20 s)"
-    "$attnbench" sweep --strategies torch-flex --patterns window:16 --seq-lens 33 --dtypes f32 "${shape[@]}" \
-        --timeout 300 --out "$out/torch-flex.csv" || status=1
+shape=(--kv-len 77 --heads 4 --kv-heads 2 --head-dims 40 --min-reps 1 --max-reps 2 --min-time 0 --timeout 300)
+smoke() { # NAME STRATEGIES DTYPES PATTERNS SEQ-LENS
+    echo "peer-smoke: $2 ($3; $4; Nq $5)"
+    "$attnbench" sweep --strategies "$2" --dtypes "$3" --patterns "$4" --seq-lens "$5" "${shape[@]}" \
+        --out "$out/$1.csv" || status=1
+}
+if [ ${#peers[@]} -gt 0 ]; then
+    strategies=$(IFS=,; echo "${peers[*]}")
+    smoke peers-f32 "$strategies" f32 full,causal,window:16 1,33,77
+    smoke peers-half "$strategies" f16,bf16 causal,window:16:0 33
 fi
+for peer in "${extra[@]}"; do
+    case $peer in
+        ggml-flash) smoke ggml-flash ggml-flash f32,bf16 causal 1,33,77 ;;
+        torch-flex) smoke torch-flex torch-flex f32 window:16 33 ;;
+    esac
+done
 echo "peer-smoke: $([ $status -eq 0 ] && echo passed || echo FAILED) in $((SECONDS - start)) s, installs included; reports in $out/"
 exit $status

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Installs the peers' Python (docs/PEERS.md) into the project's .venv, with
 # pip: NumPy, the CPU build of PyTorch (torch-sdpa, torch-flex, torch-math)
-# ONNX Runtime with onnx (ort-attention) and OpenVINO (openvino-sdpa). attnbench finds .venv/bin/python
+# ONNX Runtime with onnx (ort-attention, ort-gqa), OpenVINO (openvino-sdpa)
+# and ggml (ggml-flash, through ggml-python). attnbench finds .venv/bin/python
 # by itself (or takes ATTNBENCH_PEER_PYTHON). Nothing else needs it: the main
 # job and the tests run without these libraries.
 #
-#   scripts/peers.sh [torch|onnxruntime|openvino|all]
+#   scripts/peers.sh [torch|onnxruntime|openvino|ggml|all]
 #                               install (or keep) the pinned versions of one
 #                               library's peers, or of all (the default)
 #   ORT_SPEC='onnxruntime==1.32.0 onnx==1.23.2' scripts/peers.sh
 #                               another pin of ONNX Runtime and onnx
 #   OV_SPEC='openvino==2026.4.1' scripts/peers.sh openvino
 #                               another pin of OpenVINO
+#   GGML_SPEC='ggml-python==0.0.45' scripts/peers.sh ggml
+#                               another pin of ggml-python, which pip builds
+#                               from source (ggml for this CPU; cmake comes
+#                               from PyPI; about a minute on 2 cores)
 #   TORCH_SPEC='torch==2.13.0+cpu' scripts/peers.sh
 #                               another pin; pip must be able to find a CPU
 #                               build (a find-links folder, or PyTorch's CPU
@@ -28,12 +33,13 @@ cd "$(dirname "$0")/.."
 torch_spec=${TORCH_SPEC:-torch==2.13.0+cpu}
 ort_spec=${ORT_SPEC:-onnxruntime==1.32.0 onnx==1.23.2}
 ov_spec=${OV_SPEC:-openvino==2026.4.1}
+ggml_spec=${GGML_SPEC:-ggml-python==0.0.45}
 python=${PYTHON:-python3}
 venv=.venv
 which=${1:-all}
 case "$which" in
-    torch | onnxruntime | openvino | all) ;;
-    *) echo "peers.sh: unknown library '$which' (allowed: torch, onnxruntime, openvino, all)" >&2; exit 2 ;;
+    torch | onnxruntime | openvino | ggml | all) ;;
+    *) echo "peers.sh: unknown library '$which' (allowed: torch, onnxruntime, openvino, ggml, all)" >&2; exit 2 ;;
 esac
 start=$SECONDS
 
@@ -62,12 +68,18 @@ fi
 if [[ $which == onnxruntime || $which == all ]]; then
     # shellcheck disable=SC2086 # the spec is a list of requirements
     pip_install $ort_spec numpy
-    probe ort-attention ort_peer.py attention
+    for backend in attention gqa; do probe "ort-$backend" ort_peer.py "$backend"; done
 fi
 if [[ $which == openvino || $which == all ]]; then
     # shellcheck disable=SC2086 # the spec is a list of requirements
     pip_install $ov_spec numpy
     probe openvino-sdpa openvino_peer.py sdpa
+fi
+if [[ $which == ggml || $which == all ]]; then
+    echo "peers: ggml-python builds ggml from source for this CPU (GGML_NATIVE); this takes about a minute"
+    # shellcheck disable=SC2086 # the spec is a list of requirements
+    CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} pip_install $ggml_spec numpy
+    probe ggml-flash ggml_peer.py flash
 fi
 echo "peers: $which installed in $((SECONDS - start)) s; $venv takes $(du -sh "$venv" | cut -f1) on disk"
 echo "peers: attnbench uses $(pwd)/$venv/bin/python; 'attnbench list' shows the peers"

@@ -4,10 +4,10 @@
 attnbench runs this script as a child process, as it runs torch_peer.py; the
 contract is docs/PEERS.md and its library-neutral half is peer_protocol.py:
 
-    python ort_peer.py --backend attention probe
-    python ort_peer.py --backend attention run REQUEST.json
+    python ort_peer.py --backend attention|gqa probe
+    python ort_peer.py --backend attention|gqa run REQUEST.json
 
-Backend:
+Backends:
 
 - `attention`: the standard ONNX `Attention` operator at opset 23, one node
   in a model built here, run by ONNX Runtime's CPU execution provider. It
@@ -22,6 +22,26 @@ Backend:
     its Nq·Nk bytes are the peer's memory, as a user would pay them.
   Opset 23, not 24 or 25: at opset 25 ONNX Runtime 1.32 expands the op into
   about seventy small nodes (about 4x slower, measured in a probe).
+- `gqa`: the `com.microsoft` `GroupQueryAttention` operator, the one ONNX
+  Runtime's LLM exports (onnxruntime-genai) run, with its KV cache. It is
+  always causal at the bottom-right: query row i of the new tokens sees
+  the cache's past keys and the new keys up to its own. The case maps onto
+  it as a serving loop would: the cache is K and V as they are
+  ([B, Hkv, Nk, d], `past_key`/`past_value`, bound to `present_key`/
+  `present_value` too, so ONNX Runtime appends the last Nq keys in place:
+  same values, no copy of the cache), the new tokens are Q and the last Nq
+  keys in the op's [B, N, heads·d] layout, `seqlens_k` Nk - 1 and
+  `total_sequence_length` Nk. Patterns:
+  - `causal`, and `full` with one query row (a decode step), natively;
+  - a left-only window (`window:W:0`, W > 0) through `local_window_size`
+    = W + 1 (onnxruntime 1.32 counts the query's own key);
+  - any other pattern that keeps only causal pairs (a causal BigBird, say)
+    through an additive float `attention_bias` [1, 1, Nq, Nk] (0 kept,
+    -inf masked);
+  - anything else (a query that sees a later key) is `unsupported`, and so
+    are Nq > Nk, and 1 < Nq < Nk with a batch above 1 (the op's own limit).
+  The kernel materializes the float32 scores of every head at once
+  (B·H·Nq·Nk·4 bytes): no flash path on the CPU.
 
 Precision: the suite's contract is half-precision storage with float32
 arithmetic. Fed straight in, ONNX Runtime 1.32's f16 Attention keeps the
@@ -46,6 +66,7 @@ a run's own peak, and the output is bound to one preallocated array
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import sys
 
@@ -67,7 +88,7 @@ from peer_protocol import (
     unsupported,
 )
 
-BACKENDS = ("attention",)
+BACKENDS = ("attention", "gqa")
 OPSET = 23
 # The request's dtype → the ONNX element type of the model's Q, K, V and O.
 ONNX_TYPES = {"f32": "FLOAT", "f16": "FLOAT16", "bf16": "BFLOAT16"}
@@ -88,30 +109,189 @@ def library(onnxruntime, onnx) -> str:
     return f"onnxruntime {onnxruntime.__version__} (onnx {onnx.__version__})"
 
 
-def build_session(dtype: str, scale: float, causal: bool, with_mask: bool, threads: int):
-    """A session running one opset-23 Attention node on Q, K, V (and a boolean
-    mask), in float arithmetic: half-precision inputs are cast to float before
-    the node and its output cast back."""
+# MARK: - The two operators
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """The case's sizes."""
+
+    batch: int
+    heads: int
+    kv_heads: int
+    nq: int
+    nk: int
+    d: int
+    scale: float
+
+    @classmethod
+    def of(cls, shape: dict) -> "Problem":
+        """The request's shape."""
+        return cls(int(shape["batch"]), int(shape["heads"]), int(shape["kv_heads"]), int(shape["query_length"]),
+                   int(shape["key_length"]), int(shape["head_dim"]), float(shape["scale"]))
+
+    def tiny(self) -> "Problem":
+        """One query and one key of the same heads: the set-up run's problem."""
+        return dataclasses.replace(self, batch=1, nq=1, nk=1)
+
+
+class AttentionOp:
+    """The ONNX `Attention` node (opset 23) on Q, K, V as the suite lays them
+    out, [B, heads, N, d], with `is_causal` or a boolean mask."""
+
+    domain = ""
+    opset = OPSET
+    # f16 and bf16 are cast to float around the node (the module's docstring says why).
+    native_dtypes = ("f32",)
+
+    def __init__(self, problem: Problem, mask: Mask) -> None:
+        self.p = problem
+        self.causal = mask.kind == "causal" and problem.nq == problem.nk
+        self.dense = None if mask.kind == "full" or self.causal else mask
+        self.how = "is_causal" if self.causal else "boolean mask" if self.dense is not None else "no mask"
+
+    def signature(self, helper, TensorProto, element):
+        """(inputs, outputs) of the model: (name, element, shape) triples; the
+        first three inputs are the operands the op reads as Q, K and V."""
+        p = self.p
+        inputs = [("Q", element, [p.batch, p.heads, p.nq, p.d]), ("K", element, [p.batch, p.kv_heads, p.nk, p.d]),
+                  ("V", element, [p.batch, p.kv_heads, p.nk, p.d])]
+        if self.dense is not None:
+            inputs.append(("M", TensorProto.BOOL, [p.nq, p.nk]))
+        return inputs, [("O", element, [p.batch, p.heads, p.nq, p.d])]
+
+    def node(self, helper, operands, results):
+        return helper.make_node("Attention", operands, results, is_causal=int(self.causal), scale=self.p.scale)
+
+    def feeds(self, q, k, v, storage):
+        """The model's inputs and preallocated outputs for the suite's Q, K and V
+        (storage arrays, [B, heads, N, d]): name → array."""
+        import numpy as np
+
+        p = self.p
+        inputs = {"Q": q, "K": k, "V": v}
+        if self.dense is not None:
+            inputs["M"] = self.dense.dense()  # the peer's memory, as a user's
+        outputs = {"O": storage(np.zeros((p.batch, p.heads, p.nq, p.d), np.float32))}
+        return inputs, outputs
+
+    def result(self, outputs):
+        """The output as [B, heads, Nq, d]."""
+        return outputs["O"]
+
+
+class GroupQueryAttentionOp:
+    """`com.microsoft` `GroupQueryAttention` with the cache bound as both its
+    past and its present (the module's docstring has the mapping)."""
+
+    domain = "com.microsoft"
+    opset = 1
+    # Its CPU kernel has float and float16 implementations; bf16 is cast to float around it.
+    native_dtypes = ("f32", "f16")
+
+    def __init__(self, problem: Problem, mask: Mask) -> None:
+        import numpy as np
+
+        p = self.p = problem
+        self.window = -1
+        self.bias = None
+        if p.nq > p.nk:
+            raise Unsupported("ort-gqa needs Nq <= Nk: GroupQueryAttention's new tokens follow the KV cache")
+        if 1 < p.nq < p.nk and p.batch > 1:
+            raise Unsupported("ort-gqa runs 1 < Nq < Nk with batch 1 only (GroupQueryAttention's limit)")
+        if mask.kind == "causal" or (mask.kind == "full" and p.nq == 1):
+            self.how = "causal" if mask.kind == "causal" else "one query row: every key"
+        elif mask.kind == "window" and mask.right == 0 and mask.global_tokens == 0 and mask.left > 0:
+            # In onnxruntime 1.32 the window counts the query's own key: W + 1
+            # keys in all (its meaning changed in ONNX Runtime PR #25927;
+            # verification catches a version that counts otherwise).
+            self.window = mask.left + 1
+            self.how = f"local_window_size {self.window}"
+        else:
+            rows = np.arange(p.nq)[:, None]
+            keys = np.arange(p.nk)[None, :]
+            kept = mask.dense()
+            if (kept & (keys > rows + mask.offset)).any():
+                raise Unsupported(
+                    f"ort-gqa cannot express {mask.kind} here: GroupQueryAttention is always causal"
+                    " (bottom-right), and this mask keeps keys after the diagonal")
+            self.bias = np.where(kept, np.float32(0), np.float32(-np.inf))[None, None]
+            self.how = "causal with an additive attention_bias"
+
+    def signature(self, helper, TensorProto, element):
+        p = self.p
+        inputs = [("query", element, [p.batch, p.nq, p.heads * p.d]),
+                  ("key", element, [p.batch, p.nq, p.kv_heads * p.d]),
+                  ("value", element, [p.batch, p.nq, p.kv_heads * p.d]),
+                  ("past_key", element, [p.batch, p.kv_heads, p.nk, p.d]),
+                  ("past_value", element, [p.batch, p.kv_heads, p.nk, p.d]),
+                  ("seqlens_k", TensorProto.INT32, [p.batch]),
+                  ("total_sequence_length", TensorProto.INT32, [])]
+        if self.bias is not None:
+            inputs.append(("attention_bias", element, [1, 1, p.nq, p.nk]))
+        outputs = [("output", element, [p.batch, p.nq, p.heads * p.d]),
+                   ("present_key", element, [p.batch, p.kv_heads, p.nk, p.d]),
+                   ("present_value", element, [p.batch, p.kv_heads, p.nk, p.d])]
+        return inputs, outputs
+
+    def node(self, helper, operands, results):
+        # Inputs 7-9 (rotary caches, position ids) are absent; 10 is the bias.
+        names = operands[:7] + (["", "", "", operands[7]] if self.bias is not None else [])
+        return helper.make_node("GroupQueryAttention", names, results, domain=self.domain, num_heads=self.p.heads,
+                                kv_num_heads=self.p.kv_heads, scale=self.p.scale, local_window_size=self.window)
+
+    def feeds(self, q, k, v, storage):
+        import numpy as np
+
+        p = self.p
+
+        def tokens(x, first):
+            # [B, heads, N, d] from row `first` on → [B, N - first, heads·d], a copy.
+            return np.ascontiguousarray(x[:, :, first:, :].transpose(0, 2, 1, 3)).reshape(p.batch, -1, x.shape[1] * p.d)
+
+        inputs = {"query": tokens(q, 0), "key": tokens(k, p.nk - p.nq), "value": tokens(v, p.nk - p.nq),
+                  "past_key": k, "past_value": v,
+                  "seqlens_k": np.full(p.batch, p.nk - 1, np.int32), "total_sequence_length": np.array(p.nk, np.int32)}
+        if self.bias is not None:
+            inputs["attention_bias"] = storage(self.bias)
+        outputs = {"output": storage(np.zeros((p.batch, p.nq, p.heads * p.d), np.float32)),
+                   "present_key": k, "present_value": v}  # the cache is past and present: appended in place
+        return inputs, outputs
+
+    def result(self, outputs):
+        p = self.p
+        return outputs["output"].reshape(p.batch, p.nq, p.heads, p.d).transpose(0, 2, 1, 3)
+
+
+OPERATORS = {"attention": AttentionOp, "gqa": GroupQueryAttentionOp}
+
+
+def build_session(op, dtype: str, threads: int):
+    """A session running `op`'s one node. In a dtype the op does not run
+    natively, its half-precision inputs are cast to float before the node and
+    its half-precision outputs cast back, so the arithmetic is float."""
     import onnxruntime as ort
     from onnx import TensorProto, helper
 
     element = getattr(TensorProto, ONNX_TYPES[dtype])
-    widen = dtype != DEFAULT_DTYPE
-    inputs = [helper.make_tensor_value_info(n, element, None) for n in ("Q", "K", "V")]
-    if with_mask:
-        inputs.append(helper.make_tensor_value_info("M", TensorProto.BOOL, None))
+    widen = dtype not in op.native_dtypes
+    inputs, outputs = op.signature(helper, TensorProto, element)
     nodes = []
-    operands = ["Q", "K", "V"]
+    operands = []
+    for name, kind, _ in inputs:
+        if widen and kind == element:
+            nodes.append(helper.make_node("Cast", [name], [name + "_f32"], to=TensorProto.FLOAT))
+            name += "_f32"
+        operands.append(name)
+    results = [name + "_f32" if widen and kind == element else name for name, kind, _ in outputs]
+    nodes.append(op.node(helper, operands, results))
     if widen:
-        nodes += [helper.make_node("Cast", [n], [n + "32"], to=TensorProto.FLOAT) for n in operands]
-        operands = [n + "32" for n in operands]
-    result = "O32" if widen else "O"
-    nodes.append(helper.make_node("Attention", operands + (["M"] if with_mask else []), [result],
-                                  is_causal=int(causal), scale=scale))
-    if widen:
-        nodes.append(helper.make_node("Cast", [result], ["O"], to=element))
-    graph = helper.make_graph(nodes, "attention", inputs, [helper.make_tensor_value_info("O", element, None)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+        nodes += [helper.make_node("Cast", [name + "_f32"], [name], to=element)
+                  for name, kind, _ in outputs if kind == element]
+    graph = helper.make_graph(nodes, "attention", [helper.make_tensor_value_info(*i) for i in inputs],
+                              [helper.make_tensor_value_info(*o) for o in outputs])
+    imports = [helper.make_opsetid("", OPSET)] + ([helper.make_opsetid(op.domain, op.opset)] if op.domain else [])
+    model = helper.make_model(graph, opset_imports=imports)
     model.ir_version = 10  # the IR version opset 23 needs; newer onnx packages default higher than ORT reads
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(threads, 1)
@@ -121,6 +301,9 @@ def build_session(dtype: str, scale: float, causal: bool, with_mask: bool, threa
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
+# MARK: - Run
+
+
 def run(backend: str, request_path: str) -> dict:
     """Measures one case (docs/PEERS.md, steps 1 to 6), in the request's dtype."""
     import numpy as np
@@ -128,79 +311,82 @@ def run(backend: str, request_path: str) -> dict:
     import onnxruntime as ort
 
     request, dtype = read_request(request_path)
-    shape = request["shape"]
-    batch, heads, kv_heads = int(shape["batch"]), int(shape["heads"]), int(shape["kv_heads"])
-    nq, nk, d = int(shape["query_length"]), int(shape["key_length"]), int(shape["head_dim"])
+    problem = Problem.of(request["shape"])
     threads = int(request["threads"])
+    operator = OPERATORS[backend]
     try:
-        mask = Mask(request["mask"], nq, nk)
+        op = operator(problem, Mask(request["mask"], problem.nq, problem.nk))
     except Unsupported as why:
         return unsupported(str(why))
-    causal = mask.kind == "causal" and nq == nk
-    with_mask = not (mask.kind == "full" or causal)
-
-    # 1. The session, and one run on a one-token problem of the same heads:
-    # the library, its kernels and thread pool are set up before the first
-    # resident-set reading, so that none of that counts as the case's memory.
-    session = build_session(dtype, float(shape["scale"]), causal, with_mask, threads)
     element = getattr(onnx.TensorProto, ONNX_TYPES[dtype])
 
-    def tensor(array):
-        """An ONNX Runtime view of a storage array (no copy)."""
-        return ort.OrtValue.ortvalue_from_numpy_with_onnx_type(array, element)
+    def storage(array):
+        return to_storage(array, dtype)
 
-    def zeros(*shape):
-        return to_storage(np.zeros(shape, np.float32), dtype)
+    storage_dtype = storage(np.zeros(1, np.float32)).dtype  # float32, float16, or uint16 holding bf16
 
-    tiny = session.io_binding()
-    for name, heads_of in (("Q", heads), ("K", kv_heads), ("V", kv_heads)):
-        tiny.bind_ortvalue_input(name, tensor(zeros(1, heads_of, 1, d)))
-    if with_mask:
-        tiny.bind_cpu_input("M", np.ones((1, 1), bool))
-    tiny.bind_ortvalue_output("O", tensor(zeros(1, heads, 1, d)))
-    session.run_with_iobinding(tiny)
-    del tiny
+    def bind(session, inputs, outputs):
+        """An IOBinding of name → array; the OrtValues view the arrays (no copy)
+        and are returned, to live as long as the binding. An array bound twice
+        (the GQA cache) is one OrtValue."""
+        values = {}
 
-    # 2. Inputs and the output buffer, between two resident-set readings
-    # (each checked to hold values of the dtype only).
+        def value(array):
+            if id(array) not in values:
+                values[id(array)] = (ort.OrtValue.ortvalue_from_numpy_with_onnx_type(array, element)
+                                     if array.dtype == storage_dtype else ort.OrtValue.ortvalue_from_numpy(array))
+            return values[id(array)]
+
+        binding = session.io_binding()
+        for name, array in inputs.items():
+            binding.bind_ortvalue_input(name, value(array))
+        for name, array in outputs.items():
+            binding.bind_ortvalue_output(name, value(array))  # ONNX Runtime writes into the array
+        return binding, values
+
+    # 1. The operator set up on a one-token problem of the same heads: the
+    # library, its kernels and thread pool exist before the first
+    # resident-set reading, so that none of that counts as the case's memory.
+    tiny = operator(problem.tiny(), Mask({"kind": "full"}, 1, 1))
+    zeros = [storage(np.zeros((1, h, 1, problem.d), np.float32))
+             for h in (problem.heads, problem.kv_heads, problem.kv_heads)]
+    tiny_session = build_session(tiny, dtype, threads)
+    tiny_binding, _ = bind(tiny_session, *tiny.feeds(*zeros, storage))
+    tiny_session.run_with_iobinding(tiny_binding)
+    del tiny, tiny_session, tiny_binding, zeros
+    gc.collect()
+
+    # 2. Inputs, in the operator's layout, and its output buffers, between two
+    # resident-set readings (each input checked to hold values of the dtype only).
     rss_before_inputs = resident_bytes()
-    arrays = {
-        "Q": load_input(request["query"], (batch, heads, nq, d), dtype),
-        "K": load_input(request["key"], (batch, kv_heads, nk, d), dtype),
-        "V": load_input(request["value"], (batch, kv_heads, nk, d), dtype),
-    }
-    output = zeros(batch, heads, nq, d)  # zeros: its pages are resident
+    q = load_input(request["query"], (problem.batch, problem.heads, problem.nq, problem.d), dtype)
+    k = load_input(request["key"], (problem.batch, problem.kv_heads, problem.nk, problem.d), dtype)
+    v = load_input(request["value"], (problem.batch, problem.kv_heads, problem.nk, problem.d), dtype)
+    inputs, outputs = op.feeds(q, k, v, storage)
     rss_with_inputs = resident_bytes()
 
-    # The dense mask (the peer's memory, as a user's), and the bindings.
-    dense = mask.dense() if with_mask else None
-    # The OrtValues view the arrays; both stay alive as long as the binding.
-    values = {name: tensor(array) for name, array in arrays.items()} | {"O": tensor(output)}
-    binding = session.io_binding()
-    for name in ("Q", "K", "V"):
-        binding.bind_ortvalue_input(name, values[name])
-    if dense is not None:
-        binding.bind_cpu_input("M", dense)
-    binding.bind_ortvalue_output("O", values["O"])  # ONNX Runtime writes into `output`
-    empty_rows = mask.empty_rows()
+    session = build_session(op, dtype, threads)
+    binding, _values = bind(session, inputs, outputs)
+    empty_rows = Mask(request["mask"], problem.nq, problem.nk).empty_rows()
 
     def step():
         session.run_with_iobinding(binding)
-        if empty_rows is not None:
-            output[:, :, empty_rows, :] = 0  # rows with no key: zeros, not NaN
-        return output
 
-    how = "is_causal" if causal else "boolean mask" if dense is not None else "no mask"
-    precision = "" if dtype == DEFAULT_DTYPE else f", {dtype} cast to f32 in the graph"
-    kernel = f"Attention (opset {OPSET}, {how}{precision})"
+    precision = "" if dtype in op.native_dtypes else f", {dtype} cast to f32 in the graph"
+    name = "Attention (opset 23" if backend == "attention" else "GroupQueryAttention (com.microsoft"
+    kernel = f"{name}, {op.how}{precision})"
     # 3. The first run (the verification output: every run writes the same
-    # buffer), then 4.-5. the peak reset, warmup and the timed runs.
+    # buffers with the same values), then 4.-5. the peak reset, warmup and
+    # the timed runs.
     step()
     gc.collect()
     peak_was_reset = reset_peak()
     times, _ = timed_runs(step, request["repetitions"])
     peak = peak_bytes_since_reset()
 
+    output = np.array(op.result(outputs))
+    if empty_rows is not None:
+        output[:, :, empty_rows, :] = 0  # rows with no key: zeros, not NaN
     save_float32(request["output"], output, dtype)
     return ok_answer(times, rss_before_inputs, rss_with_inputs, peak, peak_was_reset, library(ort, onnx), kernel,
                      "MLAS (ONNX Runtime's own)")

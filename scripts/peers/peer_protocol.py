@@ -17,7 +17,7 @@ of that contract that do not depend on the library:
 - NumPy storage in the request's dtype: an input file read into float32,
   float16 or bfloat16 bits (uint16, as NumPy has no bfloat16), checked to
   hold only values the dtype represents (`load_input`, `to_storage`,
-  `widened`);
+  `widened`), and an f32 result rounded to the dtype (`rounded`);
 - the output writing: float32 `.npy`, an exact widening of a half-precision
   output (`save_float32`);
 - the command line, `probe` and `run REQUEST.json`, and the error report: an
@@ -303,6 +303,24 @@ def widened(array, dtype: str):
         bits = np.ascontiguousarray(array).view(np.uint16)
         return (bits.astype(np.uint32) << 16).view(np.float32)
     return array.astype(np.float32)
+
+
+def rounded(array, dtype: str):
+    """The float32 values of `array` rounded to the nearest value of `dtype`
+    (ties to even): how an output computed in f32 is stored in a half dtype."""
+    import numpy as np
+
+    values = np.ascontiguousarray(array, dtype=np.float32)
+    if dtype == "f16":
+        return values.astype(np.float16).astype(np.float32)
+    if dtype == "bf16":
+        bits = values.view(np.uint32).astype(np.uint64)
+        bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint32) << 16
+        nan = np.isnan(values)
+        out = bits.view(np.float32)
+        out[nan] = np.nan
+        return out
+    return values
 
 
 def load_input(path: str, shape: tuple, dtype: str):

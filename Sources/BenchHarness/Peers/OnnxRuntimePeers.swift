@@ -2,14 +2,15 @@ import Attention
 import Foundation
 
 /// The ONNX Runtime peers, run by `scripts/peers/ort_peer.py`
-/// (`--backend attention`): the attention an ONNX model exported for CPU
-/// inference runs.
+/// (`--backend attention`, `--backend gqa`): the attention an ONNX model
+/// exported for CPU inference runs, and the one ONNX Runtime's LLM exports
+/// run with their KV cache.
 ///
 /// The memory prediction is a planning estimate read off what the CPU
 /// kernel keeps per call, used only to skip cases over `--memory-limit`;
 /// the report's memory columns are measured.
 enum OnnxRuntimePeers {
-    static var all: [Peer] { [attention] }
+    static var all: [Peer] { [attention, groupQuery] }
 
     /// Resident memory of numpy, onnx and onnxruntime once imported, with a
     /// session (about 65 MiB measured with onnxruntime 1.32).
@@ -39,6 +40,29 @@ enum OnnxRuntimePeers {
                 let maskBytes = mask.pattern == .full || square ? 0 : s.queryLength * s.keyLength
                 let casts = precision == .f32 ? 0 : f32 * (2 * s.queryElementCount + 2 * s.keyElementCount)
                 return f32 * pairs + maskBytes + casts
+            }, predictedStartupSeconds: importSeconds)
+    }
+
+    /// `com.microsoft` `GroupQueryAttention`, always causal at the bottom
+    /// right, on the cache as its past and present: `causal`, `full` with one
+    /// query row, a left-only window natively, any causal subset through an
+    /// additive bias; the script answers `unsupported` for the rest.
+    static var groupQuery: Peer {
+        Peer(
+            name: "ort-gqa",
+            summary:
+                "ONNX Runtime's GroupQueryAttention (com.microsoft; KV cache in place, always causal, local_window_size; f16 native, bf16 cast); a child process",
+            supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: true,
+            command: .python(script: "ort_peer.py", backend: "gqa"), processOverheadBytes: importBytes,
+            predictedExtraBytes: { s, mask, _, precision in
+                // The float32 scores of every head at once; the float bias of a
+                // masked pattern; for bf16, the f32 casts of the operands.
+                let f32 = MemoryLayout<Float>.size
+                let pairs = s.batch * s.heads * s.queryLength * s.keyLength
+                let native = mask.pattern.kind != .blocks
+                let biasBytes = native ? 0 : f32 * s.queryLength * s.keyLength
+                let casts = precision == .bf16 ? f32 * (3 * s.queryElementCount + 4 * s.keyElementCount) : 0
+                return f32 * pairs + biasBytes + casts
             }, predictedStartupSeconds: importSeconds)
     }
 }

@@ -105,14 +105,14 @@ public struct PeerCommand: Sendable, Hashable {
     }
 }
 
-/// Every peer the suite knows: the PyTorch, ONNX Runtime and OpenVINO peers, then any
+/// Every peer the suite knows: the PyTorch, ONNX Runtime, OpenVINO and ggml peers, then any
 /// registered at run time (tests register fake ones).
 public enum PeerRegistry {
     private static let registered = Mutex<[Peer]>([])
 
     /// The peers of `scripts/peers/` (one module per library: `torch_peer.py`,
-    /// `ort_peer.py`, `openvino_peer.py`), run under ``PeerLocation/interpreter``.
-    public static var builtIn: [Peer] { TorchPeers.all + OnnxRuntimePeers.all + OpenVinoPeers.all }
+    /// `ort_peer.py`, `openvino_peer.py`, `ggml_peer.py`), run under ``PeerLocation/interpreter``.
+    public static var builtIn: [Peer] { TorchPeers.all + OnnxRuntimePeers.all + OpenVinoPeers.all + GgmlPeers.all }
 
     /// Adds `peer` for this process, replacing a registered peer of the same
     /// name (a built-in or native name is refused).
