@@ -28,12 +28,13 @@ enum GgmlPeers {
                 "ggml's flash_attn_ext on its CPU backend (llama.cpp's attention: K/V in the dtype, additive F16 mask); a child process",
             supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: true,
             command: .python(script: "ggml_peer.py", backend: "flash"), processOverheadBytes: importBytes,
-            predictedExtraBytes: { s, mask, _, _ in
+            predictedExtraBytes: { s, mask, threads, _ in
                 // The F16 mask of every pattern but full (rows padded), and
-                // the work buffer: a few rows of scores per thread.
+                // the plan's work buffer: about 1 KiB per key and thread
+                // (measured: 32 MiB at Nk = 16384 with 2 threads).
                 let rows = (s.queryLength + Self.maskRowPad - 1) / Self.maskRowPad * Self.maskRowPad
                 let maskBytes = mask.pattern == .full ? 0 : 2 * rows * s.keyLength
-                return maskBytes + (4 << 20)
+                return maskBytes + 1024 * s.keyLength * max(threads, 1) + (1 << 20)
             }, predictedStartupSeconds: importSeconds)
     }
 }

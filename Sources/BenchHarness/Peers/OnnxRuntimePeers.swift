@@ -55,14 +55,17 @@ enum OnnxRuntimePeers {
             supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: true,
             command: .python(script: "ort_peer.py", backend: "gqa"), processOverheadBytes: importBytes,
             predictedExtraBytes: { s, mask, _, precision in
-                // The float32 scores of every head at once; the float bias of a
-                // masked pattern; for bf16, the f32 casts of the operands.
+                // Fitted to measured peaks (docs/DECISIONS.md, 2026-12-04,
+                // onnxruntime 1.32): about 4.5 KiB per query row and head in
+                // causal prefill (37 MiB at N = 1024, 209 MiB at 8192, H = 8;
+                // not the full score matrix), capped by that matrix; the float
+                // bias of a masked pattern; for bf16, the f32 casts.
                 let f32 = MemoryLayout<Float>.size
-                let pairs = s.batch * s.heads * s.queryLength * s.keyLength
-                let native = mask.pattern.kind != .blocks
-                let biasBytes = native ? 0 : f32 * s.queryLength * s.keyLength
+                let scores = min(
+                    4608 * s.batch * s.heads * s.queryLength, f32 * s.batch * s.heads * s.queryLength * s.keyLength)
+                let biasBytes = mask.pattern.kind == .blocks ? f32 * s.queryLength * s.keyLength : 0
                 let casts = precision == .bf16 ? f32 * (3 * s.queryElementCount + 4 * s.keyElementCount) : 0
-                return f32 * pairs + biasBytes + casts
+                return scores + biasBytes + casts + (4 << 20)
             }, predictedStartupSeconds: importSeconds)
     }
 }

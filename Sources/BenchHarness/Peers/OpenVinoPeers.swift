@@ -31,22 +31,24 @@ enum OpenVinoPeers {
             supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: true,
             command: .python(script: "openvino_peer.py", backend: "sdpa"), processOverheadBytes: importBytes,
             predictedExtraBytes: { s, mask, _, precision in
+                // Fitted to the plugin's measured peaks (docs/DECISIONS.md,
+                // 2026-12-04, OpenVINO 2026.4.1): its blocked buffers, about
+                // twelve f32 copies of a [B, H, N, d] tensor; the f32 Nq×Nk
+                // mask it builds from the `causal` attribute; the boolean mask
+                // input and its u8 copy; for halves, the widened Q, K, V and
+                // the f32 output. (The K and V broadcast of grouped heads adds
+                // nothing measurable: Hkv = 2 peaks are below Hkv = 8 ones.)
                 let f32 = MemoryLayout<Float>.size
-                let queryElements = s.queryElementCount
-                let keyElements = s.keyElementCount
-                // The output, in f32 and (for halves) in the dtype; the widened
-                // Q, K and V of a half-precision case; K and V copied to every
-                // query head when grouped; the boolean mask when there is one.
-                let widened = precision == .f32 ? 0 : f32 * (queryElements + 2 * keyElements)
-                let output = (f32 + (precision == .f32 ? 0 : precision.bytes)) * queryElements
-                let grouped = s.kvHeads > 1 && s.kvHeads < s.heads
-                let broadcast = grouped ? 2 * f32 * s.batch * s.heads * s.keyLength * s.headDim : 0
+                let pairs = s.queryLength * s.keyLength
+                let blocks = 12 * f32 * s.batch * s.heads * max(s.queryLength, s.keyLength) * s.headDim
                 let square = mask.pattern == .causal && s.queryLength == s.keyLength
-                let maskBytes = mask.pattern == .full || square ? 0 : s.queryLength * s.keyLength
-                return output + widened + broadcast + maskBytes + Self.blockBytes
+                let maskBytes = mask.pattern == .full ? 0 : square ? f32 * pairs : 2 * pairs
+                let widened = precision == .f32 ? 0 : f32 * (2 * s.queryElementCount + 2 * s.keyElementCount)
+                return blocks + maskBytes + widened + Self.fixedBytes
             }, predictedStartupSeconds: importSeconds)
     }
 
-    /// The plugin's own buffers for a compiled model beyond its tensors.
-    static let blockBytes = 64 << 20
+    /// The plugin's buffers that do not grow with the case (measured: about
+    /// 25 MiB at N = 1024).
+    static let fixedBytes = 8 << 20
 }
