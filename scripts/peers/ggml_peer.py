@@ -200,7 +200,7 @@ def run(backend: str, request_path: str) -> dict:
     empty_rows = mask.empty_rows()
 
     how = "no mask" if dense is None else f"additive F16 mask {padded(nq)}x{nk}"
-    kv = {"f32": "F32", "f16": "F16", "bf16": "BF16"}[dtype]
+    kv = KV_TYPES[dtype].removeprefix("GGML_TYPE_")
     kernel = f"flash_attn_ext ({how}, K/V {kv}, prec F32; CPU {cpu_features(ggml)}, {threads} threads)"
     # 3. The first run is the verification output (every run writes the same
     # buffer), then 4.-5. the peak reset, warmup and the timed runs.
