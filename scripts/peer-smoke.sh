@@ -9,15 +9,17 @@
 # 1. For each library (onnxruntime, openvino, torch, ggml) runs
 #    scripts/peers.sh LIB; a library that cannot be installed is SKIPPED,
 #    with pip's reason in the log, and its peers are left out.
-# 2. The installed peers but torch-flex and ggml-flash, in f32: Nq 1, 33 and
-#    77 against Nk 77 (a decode row, a causal mask that only the
-#    bottom-right alignment passes, a square case), patterns full, causal and
-#    window:16, H=4 over Hkv=2 (grouped), d=40; then f16 and bf16 at Nq 33
-#    (causal, and the left-only window:16:0).
-# 3. ggml-flash on causal at each Nq, f32 and bf16 (its F16 V accumulates in
-#    F16 and verifies `wrong` past a few dozen keys: that is llama.cpp's
-#    arithmetic, kept out of a gate); torch-flex, whose Inductor compile
-#    takes about 20 s a case, on one case (Nq 33, window:16, f32).
+# 2. The installed peers but ort-mha, torch-flex and ggml-flash, in f32:
+#    Nq 1 and 77 against Nk 77 (a decode row, a square case), patterns
+#    full, causal and window:16, H=4 over Hkv=2 (grouped), d=40; then f16
+#    and bf16 at Nq 33 (a causal mask that only the bottom-right alignment
+#    passes, and the left-only window:16:0).
+# 3. ort-mha, which has no grouped heads, at H=4/4 (f32 and f16, full and
+#    causal, Nq 33 and 77); ggml-flash on causal at each Nq, f32 and bf16
+#    (its F16 V accumulates in F16 and verifies `wrong` past a few dozen
+#    keys: that is llama.cpp's arithmetic, kept out of a gate); torch-flex,
+#    whose Inductor compile takes about 20 s a case, on one case (Nq 33,
+#    window:16, f32).
 #
 # Reports go to results/peer-smoke/ (git-ignored). Exit status: 0 when every
 # row is ok or unsupported (a library's own refusal, with its reason); 1 when
@@ -38,7 +40,7 @@ for library in onnxruntime openvino torch ggml; do
     if scripts/peers.sh "$library" >"$log" 2>&1; then
         grep -E 'probe|installed' "$log" | sed 's/^/  /'
         case $library in
-            onnxruntime) peers+=(ort-attention ort-gqa) ;;
+            onnxruntime) peers+=(ort-attention ort-gqa); extra+=(ort-mha) ;;
             openvino) peers+=(openvino-sdpa) ;;
             torch) peers+=(torch-sdpa torch-math); extra+=(torch-flex) ;;
             ggml) extra+=(ggml-flash) ;;
@@ -56,20 +58,21 @@ fi
 rm -rf "$out" && mkdir -p "$out"
 export ATTNBENCH_QUICK_CALIBRATION=1
 status=0
-shape=(--kv-len 77 --heads 4 --kv-heads 2 --head-dims 40 --min-reps 1 --max-reps 2 --min-time 0 --timeout 300)
-smoke() { # NAME STRATEGIES DTYPES PATTERNS SEQ-LENS
-    echo "peer-smoke: $2 ($3; $4; Nq $5)"
-    "$attnbench" sweep --strategies "$2" --dtypes "$3" --patterns "$4" --seq-lens "$5" "${shape[@]}" \
-        --out "$out/$1.csv" || status=1
+shape=(--kv-len 77 --heads 4 --head-dims 40 --min-reps 1 --max-reps 2 --min-time 0 --timeout 300)
+smoke() { # NAME STRATEGIES DTYPES PATTERNS SEQ-LENS [KV-HEADS, default 2]
+    echo "peer-smoke: $2 ($3; $4; Nq $5; H=4/${6:-2})"
+    "$attnbench" sweep --strategies "$2" --dtypes "$3" --patterns "$4" --seq-lens "$5" --kv-heads "${6:-2}" \
+        "${shape[@]}" --out "$out/$1.csv" || status=1
 }
 if [ ${#peers[@]} -gt 0 ]; then
     strategies=$(IFS=,; echo "${peers[*]}")
-    smoke peers-f32 "$strategies" f32 full,causal,window:16 1,33,77
+    smoke peers-f32 "$strategies" f32 full,causal,window:16 1,77
     smoke peers-half "$strategies" f16,bf16 causal,window:16:0 33
 fi
 for peer in "${extra[@]}"; do
     case $peer in
         ggml-flash) smoke ggml-flash ggml-flash f32,bf16 causal 1,33,77 ;;
+        ort-mha) smoke ort-mha ort-mha f32,f16 full,causal 33,77 4 ;;
         torch-flex) smoke torch-flex torch-flex f32 window:16 33 ;;
     esac
 done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the peers' Python (docs/PEERS.md) into the project's .venv, with
 # pip: NumPy, the CPU build of PyTorch (torch-sdpa, torch-flex, torch-math)
-# ONNX Runtime with onnx (ort-attention, ort-gqa), OpenVINO (openvino-sdpa)
+# ONNX Runtime with onnx (ort-attention, ort-mha, ort-gqa), OpenVINO (openvino-sdpa)
 # and ggml (ggml-flash, through ggml-python). attnbench finds .venv/bin/python
 # by itself (or takes ATTNBENCH_PEER_PYTHON). Nothing else needs it: the main
 # job and the tests run without these libraries.
@@ -68,7 +68,7 @@ fi
 if [[ $which == onnxruntime || $which == all ]]; then
     # shellcheck disable=SC2086 # the spec is a list of requirements
     pip_install $ort_spec numpy
-    for backend in attention gqa; do probe "ort-$backend" ort_peer.py "$backend"; done
+    for backend in attention mha gqa; do probe "ort-$backend" ort_peer.py "$backend"; done
 fi
 if [[ $which == openvino || $which == all ]]; then
     # shellcheck disable=SC2086 # the spec is a list of requirements

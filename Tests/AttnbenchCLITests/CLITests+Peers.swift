@@ -14,7 +14,8 @@ extension CLITests {
         let r = try attnbench(["list"], environment: Self.noPython)
         XCTAssertEqual(r.status, 0, r.stderr)
         for name in [
-            "torch-sdpa", "torch-flex", "torch-math", "ort-attention", "ort-gqa", "openvino-sdpa", "ggml-flash",
+            "torch-sdpa", "torch-flex", "torch-math", "ort-attention", "ort-mha", "ort-gqa", "openvino-sdpa",
+            "ggml-flash",
         ] {
             let line = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix(name + " ") }, r.stdout)
             XCTAssert(line.contains("not available"), String(line))

@@ -4,8 +4,8 @@
 attnbench runs this script as a child process, as it runs torch_peer.py; the
 contract is docs/PEERS.md and its library-neutral half is peer_protocol.py:
 
-    python ort_peer.py --backend attention|gqa probe
-    python ort_peer.py --backend attention|gqa run REQUEST.json
+    python ort_peer.py --backend attention|mha|gqa probe
+    python ort_peer.py --backend attention|mha|gqa run REQUEST.json
 
 Backends:
 
@@ -22,6 +22,17 @@ Backends:
     its Nq·Nk bytes are the peer's memory, as a user would pay them.
   Opset 23, not 24 or 25: at opset 25 ONNX Runtime 1.32 expands the op into
   about seventy small nodes (about 4x slower, measured in a probe).
+- `mha`: the `com.microsoft` `MultiHeadAttention` operator, what ONNX
+  Runtime's transformer optimizer fuses BERT- and GPT-style attention into.
+  (ONNX Runtime has a CPU flash kernel for it, but at N = 1024 ... 16384,
+  H = 8, d = 64 it held every head's scores, 8.1 GiB at 16384: the flash
+  path did not run.) Q goes in as
+  [B, Nq, H·d], K and V as the suite lays them out (the op's [B, H, N, d]
+  form); `unidirectional` for causal with Nq = Nk (it aligns to the upper
+  left), an additive float `attention_bias` [1, 1, Nq, Nk] (0 kept, -inf
+  masked) for every other mask. It has no grouped heads: Hkv < H is
+  `unsupported` (`gqa` and `attention` take them). f32 only: f16 and bf16
+  are cast around it.
 - `gqa`: the `com.microsoft` `GroupQueryAttention` operator, the one ONNX
   Runtime's LLM exports (onnxruntime-genai) run, with its KV cache. It is
   always causal at the bottom-right: query row i of the new tokens sees
@@ -91,7 +102,7 @@ from peer_protocol import (
     unsupported,
 )
 
-BACKENDS = ("attention", "gqa")
+BACKENDS = ("attention", "mha", "gqa")
 OPSET = 23
 # The request's dtype → the ONNX element type of the model's Q, K, V and O.
 ONNX_TYPES = {"f32": "FLOAT", "f16": "FLOAT16", "bf16": "BFLOAT16"}
@@ -249,12 +260,7 @@ class GroupQueryAttentionOp:
         import numpy as np
 
         p = self.p
-
-        def tokens(x, first):
-            # [B, heads, N, d] from row `first` on → [B, N - first, heads·d], a copy.
-            return np.ascontiguousarray(x[:, :, first:, :].transpose(0, 2, 1, 3)).reshape(p.batch, -1, x.shape[1] * p.d)
-
-        inputs = {"query": tokens(q, 0), "key": tokens(k, p.nk - p.nq), "value": tokens(v, p.nk - p.nq),
+        inputs = {"query": tokens(q), "key": tokens(k, p.nk - p.nq), "value": tokens(v, p.nk - p.nq),
                   "past_key": k, "past_value": v,
                   "seqlens_k": np.full(p.batch, p.nk - 1, np.int32), "total_sequence_length": np.array(p.nk, np.int32)}
         outputs = {"output": storage(np.zeros((p.batch, p.nq, p.heads * p.d), np.float32)),
@@ -262,18 +268,83 @@ class GroupQueryAttentionOp:
         return inputs, outputs
 
     def masks(self, storage):
-        import numpy as np
-
-        if self.bias is None:
-            return {}
-        return {"attention_bias": storage(np.where(self.bias, np.float32(0), np.float32(-np.inf))[None, None])}
+        return {} if self.bias is None else {"attention_bias": additive_bias(self.bias, storage)}
 
     def result(self, outputs):
+        return heads_first(outputs["output"], self.p)
+
+
+class MultiHeadAttentionOp:
+    """`com.microsoft` `MultiHeadAttention`: Q as [B, Nq, H·d], K and V as the
+    suite lays them out ([B, H, Nk, d], the op's BNSH form), with
+    `unidirectional` or an additive `attention_bias`."""
+
+    domain = "com.microsoft"
+    opset = 1
+    # Its CPU kernel is float only; f16 and bf16 are cast to float around it.
+    native_dtypes = ("f32",)
+
+    def __init__(self, problem: Problem, mask: Mask) -> None:
+        self.p = problem
+        if problem.kv_heads != problem.heads:
+            raise Unsupported(
+                f"ort-mha needs as many K/V heads as query heads (got {problem.kv_heads} of {problem.heads}):"
+                " MultiHeadAttention has no grouped heads (ort-gqa and ort-attention have)")
+        # `unidirectional` aligns to the upper left: the contract's only when square.
+        self.causal = mask.kind == "causal" and problem.nq == problem.nk
+        self.bias = None if mask.kind == "full" or self.causal else mask
+        self.how = "unidirectional" if self.causal else "additive attention_bias" if self.bias is not None else "no mask"
+
+    def signature(self, helper, TensorProto, element):
         p = self.p
-        return outputs["output"].reshape(p.batch, p.nq, p.heads, p.d).transpose(0, 2, 1, 3)
+        inputs = [("query", element, [p.batch, p.nq, p.heads * p.d]), ("key", element, [p.batch, p.heads, p.nk, p.d]),
+                  ("value", element, [p.batch, p.heads, p.nk, p.d])]
+        if self.bias is not None:
+            inputs.append(("attention_bias", element, [1, 1, p.nq, p.nk]))
+        return inputs, [("output", element, [p.batch, p.nq, p.heads * p.d])]
+
+    def node(self, helper, operands, results):
+        # Inputs 3 and 4 (bias, key_padding_mask) are absent; 5 is the attention bias.
+        names = operands[:3] + (["", "", operands[3]] if self.bias is not None else [])
+        return helper.make_node("MultiHeadAttention", names, results, domain=self.domain, num_heads=self.p.heads,
+                                scale=self.p.scale, unidirectional=int(self.causal))
+
+    def feeds(self, q, k, v, storage):
+        import numpy as np
+
+        p = self.p
+        outputs = {"output": storage(np.zeros((p.batch, p.nq, p.heads * p.d), np.float32))}
+        return {"query": tokens(q), "key": k, "value": v}, outputs
+
+    def masks(self, storage):
+        return {} if self.bias is None else {"attention_bias": additive_bias(self.bias.dense(), storage)}
+
+    def result(self, outputs):
+        return heads_first(outputs["output"], self.p)
 
 
-OPERATORS = {"attention": AttentionOp, "gqa": GroupQueryAttentionOp}
+def tokens(x, first: int = 0):
+    """[B, heads, N, d] from row `first` on as [B, N - first, heads·d] (the
+    contrib ops' BSNH layout), a copy."""
+    import numpy as np
+
+    batch, heads, _, d = x.shape
+    return np.ascontiguousarray(x[:, :, first:, :].transpose(0, 2, 1, 3)).reshape(batch, -1, heads * d)
+
+
+def heads_first(output, p: Problem):
+    """A contrib op's [B, Nq, H·d] output as [B, H, Nq, d] (a view)."""
+    return output.reshape(p.batch, p.nq, p.heads, p.d).transpose(0, 2, 1, 3)
+
+
+def additive_bias(kept, storage):
+    """The [1, 1, Nq, Nk] additive bias of a boolean mask: 0 kept, -inf masked."""
+    import numpy as np
+
+    return storage(np.where(kept, np.float32(0), np.float32(-np.inf))[None, None])
+
+
+OPERATORS = {"attention": AttentionOp, "mha": MultiHeadAttentionOp, "gqa": GroupQueryAttentionOp}
 
 
 def build_session(op, dtype: str, threads: int):
@@ -384,7 +455,8 @@ def run(backend: str, request_path: str) -> dict:
         session.run_with_iobinding(binding)
 
     precision = "" if dtype in op.native_dtypes else f", {dtype} cast to f32 in the graph"
-    name = "Attention (opset 23" if backend == "attention" else "GroupQueryAttention (com.microsoft"
+    name = {"attention": "Attention (opset 23", "mha": "MultiHeadAttention (com.microsoft",
+            "gqa": "GroupQueryAttention (com.microsoft"}[backend]
     kernel = f"{name}, {op.how}{precision})"
     # 3. The first run (the verification output: every run writes the same
     # buffers with the same values), then 4.-5. the peak reset, warmup and

@@ -2,7 +2,7 @@ import Attention
 import Foundation
 
 /// The ONNX Runtime peers, run by `scripts/peers/ort_peer.py`
-/// (`--backend attention`, `--backend gqa`): the attention an ONNX model
+/// (`--backend attention`, `mha`, `gqa`): the attention an ONNX model
 /// exported for CPU inference runs, and the one ONNX Runtime's LLM exports
 /// run with their KV cache.
 ///
@@ -10,7 +10,7 @@ import Foundation
 /// kernel keeps per call, used only to skip cases over `--memory-limit`;
 /// the report's memory columns are measured.
 enum OnnxRuntimePeers {
-    static var all: [Peer] { [attention, groupQuery] }
+    static var all: [Peer] { [attention, multiHead, groupQuery] }
 
     /// Resident memory of numpy, onnx and onnxruntime once imported, with a
     /// session (about 65 MiB measured with onnxruntime 1.32).
@@ -40,6 +40,32 @@ enum OnnxRuntimePeers {
                 let maskBytes = mask.pattern == .full || square ? 0 : s.queryLength * s.keyLength
                 let casts = precision == .f32 ? 0 : f32 * (2 * s.queryElementCount + 2 * s.keyElementCount)
                 return f32 * pairs + maskBytes + casts
+            }, predictedStartupSeconds: importSeconds)
+    }
+
+    /// `com.microsoft` `MultiHeadAttention` (the op of ONNX Runtime's
+    /// transformer optimizer; its CPU flash kernel did not run at N ≥ 1024):
+    /// `unidirectional` for square causal cases, an additive float bias for
+    /// every other mask; as many K/V heads as query heads only (the script
+    /// answers `unsupported` for grouped heads).
+    static var multiHead: Peer {
+        Peer(
+            name: "ort-mha",
+            summary:
+                "ONNX Runtime's MultiHeadAttention (com.microsoft; unidirectional or an additive bias; no grouped heads; f32 arithmetic); a child process",
+            supportedKinds: [.full, .causal, .window, .blocks], computesEveryPair: true,
+            command: .python(script: "ort_peer.py", backend: "mha"), processOverheadBytes: importBytes,
+            predictedExtraBytes: { s, mask, _, precision in
+                // Measured (docs/DECISIONS.md, 2026-12-04): the float32 scores of
+                // every head (8.1 GiB at N = 16384, H = 8: no flash path at these
+                // sizes); an f32 Nq×Nk mask for every pattern but full (the bias,
+                // or the one `unidirectional` builds: 9.1 GiB); for halves, the
+                // f32 casts of the operands.
+                let f32 = MemoryLayout<Float>.size
+                let pairs = s.batch * s.heads * s.queryLength * s.keyLength
+                let biasBytes = mask.pattern == .full ? 0 : f32 * s.queryLength * s.keyLength
+                let casts = precision == .f32 ? 0 : f32 * (2 * s.queryElementCount + 2 * s.keyElementCount)
+                return f32 * pairs + biasBytes + casts
             }, predictedStartupSeconds: importSeconds)
     }
 
