@@ -123,7 +123,7 @@ def library(onnxruntime, onnx) -> str:
     return f"onnxruntime {onnxruntime.__version__} (onnx {onnx.__version__})"
 
 
-# MARK: - The two operators
+# MARK: - The operators
 
 
 @dataclasses.dataclass(frozen=True)
