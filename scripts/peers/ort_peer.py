@@ -223,16 +223,22 @@ class GroupQueryAttentionOp:
             # verification catches a version that counts otherwise).
             self.window = mask.left + 1
             self.how = f"local_window_size {self.window}"
+        elif p.nq > 1 and (mask.kind == "full" or (mask.kind == "window" and mask.right > 0)):
+            # Row 0 keeps a key after its diagonal: known without the dense mask.
+            raise Unsupported(self.after_diagonal(mask))
         else:
             rows = np.arange(p.nq)[:, None]
             keys = np.arange(p.nk)[None, :]
             kept = mask.dense()
             if (kept & (keys > rows + mask.offset)).any():
-                raise Unsupported(
-                    f"ort-gqa cannot express {mask.kind} here: GroupQueryAttention is always causal"
-                    " (bottom-right), and this mask keeps keys after the diagonal")
+                raise Unsupported(self.after_diagonal(mask))
             self.bias = kept  # the additive bias is made from it with the masks
             self.how = "causal with an additive attention_bias"
+
+    @staticmethod
+    def after_diagonal(mask: Mask) -> str:
+        return (f"ort-gqa cannot express {mask.kind} here: GroupQueryAttention is always causal (bottom-right),"
+                " and this mask keeps keys after the diagonal")
 
     def signature(self, helper, TensorProto, element):
         p = self.p
