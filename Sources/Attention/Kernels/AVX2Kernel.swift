@@ -34,13 +34,13 @@ public enum AVX2Kernel: TileKernel {
             let add = accumulate || p0 > 0
             var j = 0
             while j + 16 <= n {
-                panel(
+                widenedPanel(
                     Count2.self, a: ak, rs: rs, cs: cs, b: bk + j, ldb: ldb, c: c + j, ldc: ldc, rows: rows, k: depth,
                     accumulate: add)
                 j += 16
             }
             if j + 8 <= n {
-                panel(
+                widenedPanel(
                     Count1.self, a: ak, rs: rs, cs: cs, b: bk + j, ldb: ldb, c: c + j, ldc: ldc, rows: rows, k: depth,
                     accumulate: add)
                 j += 8
@@ -54,6 +54,41 @@ public enum AVX2Kernel: TileKernel {
             }
             p0 += depth
         } while p0 < k
+    }
+
+    /// ``panel(_:a:rs:cs:b:ldb:c:ldc:rows:k:accumulate:)`` with a half-precision
+    /// B widened first, `k` (≤ ``depthChunk``) rows of `W` × 8 elements into
+    /// a float32 copy on the stack (at most 4 KiB, in L1), once for every
+    /// row block; a float32 B is read as it is.
+    ///
+    /// Why: widening in the block's loop left LLVM holding all six
+    /// broadcasts beside the two widened vectors and the twelve
+    /// accumulators, 20 of AVX2's 16 registers: four accumulators spilled,
+    /// and f16 `P·V` ran 1.5× slower than f32 on a Zen 3. The copy also
+    /// converts each element once per panel, not once per block of rows
+    /// (figures: docs/DECISIONS.md).
+    @inline(__always)
+    static func widenedPanel<W: StaticCount, B: StorageElement>(
+        _ vectors: W.Type, a: UnsafePointer<Float>, rs: Int, cs: Int, b: UnsafePointer<B>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, k: Int, accumulate: Bool
+    ) {
+        if B.self == Float.self {
+            panel(
+                vectors, a: a, rs: rs, cs: cs, b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb,
+                c: c, ldc: ldc, rows: rows, k: k, accumulate: accumulate)
+            return
+        }
+        let w = W.value &* 8
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: depthChunk * 16) { copy in
+            let f = copy.baseAddress!
+            for p in 0 ..< k {
+                Vector.load(widening: b + p &* ldb).store(to: f + p &* w)
+                if w == 16 { Vector.load(widening: b + p &* ldb + 8).store(to: f + p &* w + 8) }
+            }
+            panel(
+                vectors, a: a, rs: rs, cs: cs, b: UnsafePointer(f), ldb: w, c: c, ldc: ldc, rows: rows, k: k,
+                accumulate: accumulate)
+        }
     }
 
     /// All `rows` of one column panel of `W` × 8 floats, in row blocks of
