@@ -203,8 +203,8 @@ enum FewRowKernel<V: FloatVector> {
     /// `rows × columns` (row stride `ldp`), `V` is `columns` rows of `d`
     /// stored as `E`, widened as they are loaded.
     ///
-    /// The values go in blocks of ``valueBlock`` rows. The next block is
-    /// prefetched in memory order while this one is summed panel by panel:
+    /// The values go in blocks of ``valueBlock`` rows. The block after next
+    /// is prefetched in memory order while this one is summed panel by panel:
     /// a panel is one or two vectors of every row's accumulator, held in
     /// registers across the block's rows. Why: the accumulators are then
     /// loaded and stored once per block, not once per value row, and the
@@ -235,27 +235,32 @@ enum FewRowKernel<V: FloatVector> {
         // Two vectors a panel when the accumulators fit the registers
         // (2·R of 32 with AVX-512; of 16 with AVX2 only up to four rows).
         let wide = w >= 16 || R.value <= 4
+        let panelCount = wide ? whole / (2 * w) + whole % (2 * w) / w : whole / w
         var j0 = 0
         while j0 < columns {
             let count = min(valueBlock, columns - j0)
             let block = v + j0 &* d
-            // The next block, prefetched in memory order, two lines per
-            // value row a panel visits (spread out: a burst of prefetches
-            // would fill the miss buffers and stall the loads).
-            let next = UnsafeRawPointer(block + count &* d)
-            let nextEnd = UnsafeRawPointer(block + (count + min(valueBlock, columns - j0 - count)) &* d)
-            var slice = next
+            // The block after next, prefetched in memory order, one or two
+            // lines per value row a panel visits: spread over the whole block, so that
+            // the stream keeps moving while the block is summed (a burst
+            // fills the miss buffers and stalls the loads), and past the end
+            // of `columns`, into the rows the next call reads (a prefetch
+            // never faults).
+            let ahead = UnsafeRawPointer(block + (count + valueBlock) &* d)
+            let aheadEnd = ahead + valueBlock &* d &* MemoryLayout<E>.stride
+            let lines = d &* MemoryLayout<E>.stride > 64 &* panelCount ? 2 : 1
+            var slice = ahead
             var c = 0
             if wide {
                 while c + 2 * w <= whole {
-                    panel(R.self, Count2.self, p + j0, ldp, block + c, count, d, acc + c, slice, nextEnd)
-                    slice += 128 &* count
+                    panel(R.self, Count2.self, p + j0, ldp, block + c, count, d, acc + c, slice, aheadEnd, lines)
+                    slice += 64 &* lines &* count
                     c += 2 * w
                 }
             }
             while c < whole {
-                panel(R.self, Count1.self, p + j0, ldp, block + c, count, d, acc + c, slice, nextEnd)
-                slice += 128 &* count
+                panel(R.self, Count1.self, p + j0, ldp, block + c, count, d, acc + c, slice, aheadEnd, lines)
+                slice += 64 &* lines &* count
                 c += w
             }
             for t in whole ..< d {
@@ -271,12 +276,13 @@ enum FewRowKernel<V: FloatVector> {
 
     /// One panel: `C` vectors at `acc` of each of `R` rows, plus the
     /// weighted sum of the same vectors of `count` value rows; on the way,
-    /// two lines a row from `prefetch` on (up to `prefetchEnd`) are prefetched.
+    /// `lines` (1 or 2) lines a row from `prefetch` on (up to `prefetchEnd`)
+    /// are prefetched.
     @inline(__always)
     private static func panel<R: StaticCount, C: StaticCount, E: StorageElement>(
         _: R.Type, _: C.Type, _ p: UnsafePointer<Float>, _ ldp: Int, _ v: UnsafePointer<E>, _ count: Int,
         _ d: Int, _ acc: UnsafeMutablePointer<Float>, _ prefetch: UnsafeRawPointer,
-        _ prefetchEnd: UnsafeRawPointer
+        _ prefetchEnd: UnsafeRawPointer, _ lines: Int
     ) {
         let rows = R.value, two = C.value == 2, w = V.scalarCount
         // The block's sums start from zero and are added to `acc` at the end:
@@ -287,10 +293,10 @@ enum FewRowKernel<V: FloatVector> {
         var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
         var b0 = V(), b1 = V(), b2 = V(), b3 = V(), b4 = V(), b5 = V(), b6 = V(), b7 = V()
         for j in 0 ..< count {
-            let ahead = prefetch + 128 &* j
-            if ahead < prefetchEnd {
-                attn_prefetch(ahead)
-                attn_prefetch(ahead + 64)
+            let line = prefetch + 64 &* lines &* j
+            if line < prefetchEnd {
+                attn_prefetch(line)
+                if lines == 2 { attn_prefetch(line + 64) }
             }
             let row = v + j &* d
             let x = V.load(widening: row), y = two ? V.load(widening: row + w) : V()
