@@ -241,11 +241,11 @@ enum FewRowKernel<V: FloatVector> {
             let count = min(valueBlock, columns - j0)
             let block = v + j0 &* d
             // The block after next, prefetched in memory order, one or two
-            // lines per value row a panel visits: spread over the whole block, so that
-            // the stream keeps moving while the block is summed (a burst
-            // fills the miss buffers and stalls the loads), and past the end
-            // of `columns`, into the rows the next call reads (a prefetch
-            // never faults).
+            // lines per value row a panel visits: spread over the whole
+            // block, so that the stream keeps moving while the block is
+            // summed (a burst fills the miss buffers and stalls the loads),
+            // and past the end of `columns`, into the rows the next call
+            // reads (a prefetch never faults).
             let ahead = UnsafeRawPointer(block + (count + valueBlock) &* d)
             let aheadEnd = ahead + valueBlock &* d &* MemoryLayout<E>.stride
             let lines = d &* MemoryLayout<E>.stride > 64 &* panelCount ? 2 : 1
