@@ -58,8 +58,8 @@ public enum AVX2Kernel: TileKernel {
 
     /// ``panel(_:a:rs:cs:b:ldb:c:ldc:rows:k:accumulate:)`` with a half-precision
     /// B widened first, `k` (≤ ``depthChunk``) rows of `W` × 8 elements into
-    /// a float32 copy on the stack (at most 4 KiB, in L1), once for every
-    /// row block; a float32 B is read as it is.
+    /// a float32 copy on the stack (at most 4 KiB, in L1) that every row
+    /// block then reads; a float32 B is read as it is.
     ///
     /// Why: widening in the block's loop left LLVM holding all six
     /// broadcasts beside the two widened vectors and the twelve
