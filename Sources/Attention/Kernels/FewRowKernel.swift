@@ -29,6 +29,19 @@ enum FewRowKernel<V: FloatVector> {
     /// d = 128; 16 rows were slower, docs/DECISIONS.md).
     static var prefetchDistance: Int { 32 }
 
+    /// The most rows one pass takes; a block of more rows is summed in two
+    /// passes over each chunk of keys or values (infinite where one pass
+    /// takes every row).
+    ///
+    /// Why: AVX2's sixteen registers hold the chains of four rows by two
+    /// keys (or two value vectors), so one load of K or V feeds eight FMAs
+    /// for every six loads; eight rows in one pass hold one key, and load
+    /// nine vectors per eight FMAs. The second pass reads the chunk from L1.
+    static var halfRows: Int { V.scalarCount == 8 ? 4 : .max }
+
+    /// Keys per chunk of a two-pass block: 16 KiB of float32 keys at d = 128.
+    static var splitChunk: Int { 32 }
+
     /// The most rows whose scores are summed as a tree (``keyBlocks``): its
     /// `2R` chains and pending levels must fit the registers. With AVX2's
     /// sixteen, four rows spilled and decoded f16 about 1.17× slower than
@@ -43,6 +56,22 @@ enum FewRowKernel<V: FloatVector> {
         scale: Float, into s: UnsafeMutablePointer<Float>, lds: Int
     ) {
         precondition(rows >= 1 && rows <= maxRows)
+        if rows > halfRows {
+            // Two passes of at most four rows over each chunk of keys, the
+            // second reading it from L1 (see ``halfRows``).
+            var j = 0
+            while j < columns {
+                let n = min(splitChunk, columns - j)
+                scores(
+                    query: query, rows: halfRows, key: key + j &* d, columns: n, d: d, scale: scale, into: s + j,
+                    lds: lds)
+                scores(
+                    query: query + halfRows &* d, rows: rows - halfRows, key: key + j &* d, columns: n, d: d,
+                    scale: scale, into: s + halfRows &* lds + j, lds: lds)
+                j += n
+            }
+            return
+        }
         // Whole vectors of keys for up to ``treeRows`` rows when d fills whole
         // vectors (the tree sums whole vectors of partial sums), the rest by groups.
         let blocked = rows <= treeRows && d % V.scalarCount == 0 ? columns / V.scalarCount * V.scalarCount : 0
@@ -214,6 +243,21 @@ enum FewRowKernel<V: FloatVector> {
         d: Int, into acc: UnsafeMutablePointer<Float>
     ) {
         precondition(rows >= 1 && rows <= maxRows)
+        if rows > halfRows {
+            // Two passes of at most four rows over each block of values, the
+            // second reading it from L1 (see ``halfRows``).
+            var j = 0
+            while j < columns {
+                let n = min(valueBlock, columns - j)
+                accumulate(
+                    probabilities: p + j, ldp: ldp, rows: halfRows, value: v + j &* d, columns: n, d: d, into: acc)
+                accumulate(
+                    probabilities: p + halfRows &* ldp + j, ldp: ldp, rows: rows - halfRows, value: v + j &* d,
+                    columns: n, d: d, into: acc + halfRows &* d)
+                j += n
+            }
+            return
+        }
         switch rows {
         case 1: panels(Count1.self, p, ldp, v, columns, d, acc)
         case 2: panels(Count2.self, p, ldp, v, columns, d, acc)
