@@ -2,7 +2,8 @@
 # The per-CPU kernel figures: every strategy on full, causal, window:256 and
 # bigbird:64 at N = 1024 ... 16384 (B=1, H=8, d=64, all cores) in one process,
 # so that every ratio (useful GFLOP/s / cblas_sgemm, tiled / dense, causal /
-# full) is measured in one run; then tiled, sliding and block-sparse at
+# full) is measured in one run; decoding (Nq=1, Nk=131072, d=64, one KV head)
+# with H=8 and with H=1; then tiled, sliding and block-sparse at
 # N = 4096 once per tile kernel this CPU and build can run (--kernel).
 #
 #   scripts/kernel-targets.sh [NAME]
@@ -28,6 +29,11 @@ run() { out=$1; shift; rm -f "$dir/$out.csv" "$dir/$out.json"; echo "attnbench s
 : > "$dir/commands.txt"
 run targets --strategies dense,tiled,sliding,block-sparse --tuning none --patterns full,causal,window:256,bigbird:64 \
     --seq-lens 1024:16384 --min-reps 3 --max-reps 10 --min-time 0.5
+# Decoding with one KV head: eight query heads against one, then one alone.
+for h in mqa:8 h1:1; do
+    run "decode-${h%%:*}" --preset decode --strategies tiled --patterns full --tuning none --seq-lens 1 \
+        --kv-lens 131072 --heads "${h#*:}" --kv-heads 1 --head-dims 64 --dtypes f32 --min-reps 20 --max-reps 40 --min-time 1
+done
 for k in $($bin list --kernels); do
     run "kernel-$k" --strategies tiled,sliding,block-sparse --kernel "$k" --tuning none \
         --patterns full,window:256,bigbird:64 --seq-lens 4096 --min-reps 3 --max-reps 10 --min-time 0.5
