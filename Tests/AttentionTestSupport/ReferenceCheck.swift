@@ -54,3 +54,43 @@ public struct TestRandom {
         range.lowerBound + (range.upperBound - range.lowerBound) * Double(next() >> 11) / Double(1 << 53)
     }
 }
+
+/// One backward pass checked against the reference: the error of each gradient.
+public struct CheckedBackward {
+    public let query: ReferenceError
+    public let key: ReferenceError
+    public let value: ReferenceError
+
+    /// Every gradient within the backward's tolerances (``ReferenceError/withinGradientTolerance``).
+    public var withinTolerance: Bool {
+        query.withinGradientTolerance && key.withinGradientTolerance && value.withinGradientTolerance
+    }
+
+    public var description: String { "dQ \(query), dK \(key), dV \(value)" }
+}
+
+extension ReferenceCheck {
+    /// Runs `strategy`'s training forward and backward on seeded inputs and
+    /// dO (``AttentionGradients/randomOutputGradient(shape:seed:)``) and
+    /// compares dQ, dK and dV with ``ReferenceAttention/backward(_:mask:outputGradient:)``.
+    /// The gradients start as NaN, so a strategy that leaves one unwritten cannot pass.
+    public static func backward(
+        _ strategy: any AttentionStrategy, shape: AttentionShape, pattern: MaskPattern, seed: UInt64,
+        threads: Int = 2
+    ) throws -> CheckedBackward {
+        let inputs = AttentionInputs.random(shape: shape, seed: seed)
+        let mask = try AttentionMask(pattern, shape: shape)
+        let dO = AttentionGradients.randomOutputGradient(shape: shape, seed: seed)
+        let saved = SavedForward(shape: shape)
+        try strategy.forward(inputs, mask: mask, saving: saved, threads: threads)
+        let gradients = AttentionGradients(shape: shape)
+        for t in [gradients.query, gradients.key, gradients.value] { t.fill(.nan) }
+        try strategy.backward(
+            inputs, mask: mask, saved: saved, outputGradient: dO, into: gradients, threads: threads)
+        let reference = ReferenceAttention.backward(inputs, mask: mask, outputGradient: dO)
+        return CheckedBackward(
+            query: compare(gradients.query.toArray(), reference.query),
+            key: compare(gradients.key.toArray(), reference.key),
+            value: compare(gradients.value.toArray(), reference.value))
+    }
+}

@@ -18,14 +18,17 @@
 ///
 /// OpenBLAS runs single-threaded inside the workers: the parallelism is over
 /// units, so one long head still uses every core.
+///
+/// With `logSumExp` (the training forward) each row's log-sum-exp is
+/// written too (``SavedForward``), and the keys are not split.
 func runBlockwiseAttention(
     _ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int,
-    plan: some KeyVisitPlan, kernel: KernelID, workspaces: WorkspacePool
+    plan: some KeyVisitPlan, kernel: KernelID, workspaces: WorkspacePool, logSumExp: Tensor? = nil
 ) {
     inputs.precision.dispatch(
         BlockwiseElements(
             inputs: inputs, mask: mask, output: output, threads: threads, plan: plan, kernel: kernel,
-            workspaces: workspaces))
+            workspaces: workspaces, logSumExp: logSumExp))
 }
 
 /// ``runBlockwiseAttention(_:mask:output:threads:plan:kernel:workspaces:)``
@@ -38,12 +41,13 @@ private struct BlockwiseElements<Plan: KeyVisitPlan>: PrecisionBody {
     let plan: Plan
     let kernel: KernelID
     let workspaces: WorkspacePool
+    let logSumExp: Tensor?
 
     func run<E: StorageElement>(_: E.Type) {
         kernel.dispatch(
             BlockwiseRun<Plan, E>(
                 inputs: inputs, mask: mask, output: output, threads: threads, plan: plan,
-                workspaces: workspaces))
+                workspaces: workspaces, logSumExp: logSumExp))
     }
 }
 
@@ -58,11 +62,15 @@ struct BlockwiseLayout {
     let units: Int
     let split: KeySplit
 
-    init(shape: AttentionShape, queryBlocks: Int, planRows: Int, maxColumns: Int, threads: Int) {
+    init(shape: AttentionShape, queryBlocks: Int, planRows: Int, maxColumns: Int, threads: Int, splitsKeys: Bool = true)
+    {
         groups = shape.groupSize
         maxRows = groups * planRows
         units = shape.batch * shape.kvHeads * queryBlocks
-        split = KeySplit(units: units, threads: threads, keyLength: shape.keyLength, maxColumns: maxColumns)
+        split =
+            splitsKeys
+            ? KeySplit(units: units, threads: threads, keyLength: shape.keyLength, maxColumns: maxColumns)
+            : KeySplit(count: 1)
     }
 
     /// Items handed to workers: every piece of every unit.
@@ -83,6 +91,7 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
     let threads: Int
     let plan: Plan
     let workspaces: WorkspacePool
+    let logSumExp: Tensor?
 
     func run<K: TileKernel>(_ kernel: K.Type) {
         let plan = self.plan, mask = self.mask
@@ -91,7 +100,7 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
         let queryBlocks = plan.queryBlocks
         let layout = BlockwiseLayout(
             shape: shape, queryBlocks: queryBlocks.count, planRows: plan.maxRows, maxColumns: plan.maxColumns,
-            threads: threads)
+            threads: threads, splitsKeys: logSumExp == nil)
         let groups = layout.groups, pieces = layout.split
         let workerCount = tiledWorkers(units: layout.items, threads: threads)
         BLAS.setThreads(1)
@@ -131,7 +140,7 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
             (
                 q: inputs.query.elements(E.self), k: inputs.key.elements(E.self),
                 v: inputs.value.elements(E.self), o: output.elements(E.self), tiles: tiles, gathers: gathers,
-                stages: stages, partials: partials.first?.baseAddress
+                stages: stages, partials: partials.first?.baseAddress, lse: logSumExp?.floats
             ))
         // Where a unit's rows are: group g's rows of query block `block`
         // start at `qOffset + g·groupStride` in Q and in O.
@@ -218,6 +227,8 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
                 tile.exportState(acc: state, max: state + rows * d, sum: state + rows * d + rows)
             } else {
                 tile.finish(into: io.value.o + qOffset, groupStride: groupStride)
+                // Row `qOffset / d` of the [B, H, Nq] log-sum-exp is this block's first.
+                if let lse = io.value.lse { tile.writeLogSumExp(into: lse + qOffset / d, groupStride: nq) }
             }
         }
         guard let partials = io.value.partials else { return }

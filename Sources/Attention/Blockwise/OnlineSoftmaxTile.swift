@@ -1,3 +1,5 @@
+import Foundation
+
 /// The one step that tiled, sliding-window and block-sparse attention share:
 /// a block of query rows against a stream of key ranges, with an online
 /// softmax (Milakov and Gimelshein 2018; FlashAttention-2's forward pass).
@@ -409,6 +411,19 @@ final class OnlineSoftmaxTile<K: TileKernel>: @unchecked Sendable {
             RowOps<V>.scale(src, count: d, by: l > 0 ? 1 / l : 0)
             let (g, i) = r.quotientAndRemainder(dividingBy: perGroup)
             E.narrow(src, into: output + g * groupStride + i * d, count: d)
+        }
+    }
+
+    /// Writes each row's log-sum-exp of its scaled scores, the backward
+    /// pass's saved `L = ln Σ_j exp(scale·q·k_j) = (m + log₂ l) · ln 2` (the
+    /// state is base 2), or −∞ for a row that attended nothing; packed group
+    /// `g`'s rows from `output + g·groupStride`.
+    func writeLogSumExp(into output: UnsafeMutablePointer<Float>, groupStride: Int) {
+        let perGroup = rows / groups
+        for r in 0 ..< rows {
+            let l = rowSum[r]
+            let (g, i) = r.quotientAndRemainder(dividingBy: perGroup)
+            output[g * groupStride + i] = l > 0 ? (rowMax[r] + log2(l)) * Float(M_LN2) : -.infinity
         }
     }
 

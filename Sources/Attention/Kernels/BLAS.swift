@@ -1,6 +1,6 @@
 import CBLAS
 
-/// The two matrix products attention needs, as thin row-major wrappers over
+/// The matrix products attention and its gradients need, as thin row-major wrappers over
 /// OpenBLAS's `cblas_sgemm`, plus its thread control.
 public enum BLAS {
     /// `C[m×n] = alpha · A[m×k] · B[n×k]ᵀ` (scores: Q·Kᵀ).
@@ -24,6 +24,18 @@ public enum BLAS {
     ) {
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+            1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// `C[m×n] = A[k×m]ᵀ · B[k×n] + beta · C` (gradients: Pᵀ·dO, dSᵀ·Q).
+    @inline(__always)
+    static func gemmAtB(
+        m: Int, n: Int, k: Int, beta: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
             1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 

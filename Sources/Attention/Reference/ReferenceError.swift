@@ -92,6 +92,23 @@ public struct ReferenceError: Sendable, Equatable, CustomStringConvertible {
             && maxAbsolute <= Self.absoluteTolerance(for: precision, maxReference: maxReference)
     }
 
+    /// The largest relative Frobenius error of a gradient that passes.
+    public static let gradientRelativeTolerance = 1e-4
+    /// The largest max |g − r| of a gradient that passes, relative to max |r|.
+    public static let gradientAbsoluteTolerance = 1e-4
+
+    /// Every gradient element finite, its relative Frobenius error at most
+    /// 1e-4 and its largest error at most 1e-4·max|r| + 1e-5. Why looser
+    /// than the forward's: the gradients sum float32 products over every
+    /// query row (dK, dV) or key (dQ), and `dS = P ∘ (dP − D)` cancels: where
+    /// a row attends one key, `dP = D` and the exact dS is 0, so what is left
+    /// is the rounding of two O(√d) dot products (about 1e-6 absolute at
+    /// d = 24). The measured errors and the margin are in docs/DECISIONS.md.
+    public var withinGradientTolerance: Bool {
+        nonFinite == 0 && relativeFrobenius <= Self.gradientRelativeTolerance
+            && maxAbsolute <= Self.gradientAbsoluteTolerance * maxReference + 1e-5
+    }
+
     public var description: String {
         "max abs \(maxAbsolute), rel Frobenius \(relativeFrobenius)"
             + (nonFinite > 0 ? ", \(nonFinite) NaN or infinite outputs" : "")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The naive baseline: per (batch, head) it materializes all Nq×Nk scores.
 ///
 ///     S = scale·log₂e · Q·Kᵀ          (cblas_sgemm)
@@ -70,6 +72,13 @@ public struct DenseAttention: AttentionStrategy {
 
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int) throws {
         try validate(inputs, mask: mask, output: output, threads: threads)
+        try run(inputs, mask: mask, output: output, logSumExp: nil, threads: threads)
+    }
+
+    /// The forward pass; with `logSumExp`, also each row's (``SavedForward``).
+    private func run(
+        _ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, logSumExp: Tensor?, threads: Int
+    ) throws {
         let shape = inputs.shape
         let (nq, nk) = (shape.queryLength, shape.keyLength)
         let scratchKey = "scores \(nq)x\(nk)"
@@ -86,7 +95,129 @@ public struct DenseAttention: AttentionStrategy {
         inputs.precision.dispatch(
             DenseElements(
                 inputs: inputs, mask: mask, output: output, threads: threads, scratch: scratch,
-                widened: widened))
+                widened: widened, logSumExp: logSumExp))
+    }
+}
+
+// MARK: The backward pass
+
+extension DenseAttention {
+    /// f32 inputs only: the products read the tensors in place.
+    public func backwardUnavailability(precision: Precision) -> String? {
+        precision == .f32 ? nil : "the backward pass takes f32 inputs, not \(precision)"
+    }
+
+    /// The forward, then each row's log-sum-exp from the kept row sums.
+    public func forward(_ inputs: AttentionInputs, mask: AttentionMask, saving saved: SavedForward, threads: Int)
+        throws
+    {
+        try validateBackward(inputs, mask: mask, saved: saved, outputGradient: nil, gradients: nil, threads: threads)
+        try run(inputs, mask: mask, output: saved.output, logSumExp: saved.logSumExp, threads: threads)
+    }
+
+    /// The gradients with OpenBLAS, one head at a time: P (recomputed from
+    /// the saved log-sum-exp with one sgemm) and dS are materialized, Nq×Nk
+    /// each, and the four products are whole-matrix GEMMs:
+    ///
+    ///     P = 2^(scale·log₂e·Q·Kᵀ − log₂e·L),  dS = scale · P ∘ (dO·Vᵀ − D)
+    ///     dV += Pᵀ·dO,  dK += dSᵀ·Q,  dQ = dS·K
+    ///
+    /// Why recompute P rather than keep it from the forward: kept, it would
+    /// hold every head's B·H·Nq·Nk floats between the passes; recomputed, one
+    /// head's at a time, for one more sgemm of the forward's size.
+    public func backward(
+        _ inputs: AttentionInputs, mask: AttentionMask, saved: SavedForward, outputGradient: Tensor,
+        into gradients: AttentionGradients, threads: Int
+    ) throws {
+        try validateBackward(
+            inputs, mask: mask, saved: saved, outputGradient: outputGradient, gradients: gradients, threads: threads)
+        let shape = inputs.shape
+        let (nq, nk) = (shape.queryLength, shape.keyLength)
+        let key = "backward \(nq)x\(nk)"
+        let scratch = workspaces.take(key) { AlignedBuffer(count: 2 * nq * nk + nq, zeroed: false) }
+        defer { workspaces.give(key, scratch) }
+        KernelTable.defaultKernel.dispatch(
+            DenseBackward(
+                inputs: inputs, mask: mask, saved: saved, outputGradient: outputGradient, gradients: gradients,
+                threads: threads, scratch: scratch))
+    }
+
+    /// P and dS (Nq·Nk floats each) and D (Nq).
+    public func predictedBackwardExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
+        let (nq, nk) = (Double(shape.queryLength), Double(shape.keyLength))
+        let bytes = (2 * nq * nk + nq) * 4
+        return bytes < Double(Int.max) ? Int(bytes) : Int.max
+    }
+}
+
+/// Dense attention's backward, with the row operations at the width of kernel `K`.
+private struct DenseBackward: KernelBody {
+    let inputs: AttentionInputs
+    let mask: AttentionMask
+    let saved: SavedForward
+    let outputGradient: Tensor
+    let gradients: AttentionGradients
+    let threads: Int
+    /// P, dS (Nq·Nk each), then D (Nq).
+    let scratch: AlignedBuffer
+
+    func run<K: TileKernel>(_: K.Type) {
+        typealias Row = RowOps<K.Vector>
+        let shape = inputs.shape, mask = self.mask
+        let (nq, nk, d) = (shape.queryLength, shape.keyLength, shape.headDim)
+        let scale = shape.scale
+        BLAS.setThreads(1)
+        gradients.key.floats.update(repeating: 0, count: gradients.key.count)
+        gradients.value.floats.update(repeating: 0, count: gradients.value.count)
+        let p = scratch.baseAddress, dS = p + nq * nk, rowDot = dS + nq * nk
+        // Slabs as the forward's: query rows for P, dS and dQ, key rows for dK and dV.
+        let rowsPer = max(1, min(256, (nq + threads - 1) / threads)),
+            keysPer = max(1, min(256, (nk + threads - 1) / threads))
+        func slab(_ i: Int, _ size: Int, _ n: Int) -> Range<Int> { i * size ..< min(n, (i + 1) * size) }
+        for b in 0 ..< shape.batch {
+            for h in 0 ..< shape.heads {
+                let qOffset = shape.queryOffset(batch: b, head: h), kOffset = shape.keyOffset(batch: b, head: h)
+                let io = UncheckedSendable(
+                    (
+                        q: inputs.query.floats + qOffset, k: inputs.key.floats + kOffset,
+                        v: inputs.value.floats + kOffset, o: saved.output.floats + qOffset,
+                        l: saved.logSumExp.floats + (b * shape.heads + h) * nq, dO: outputGradient.floats + qOffset,
+                        dQ: gradients.query.floats + qOffset, dK: gradients.key.floats + kOffset,
+                        dV: gradients.value.floats + kOffset, p: p, dS: dS, rowDot: rowDot
+                    ))
+                // P, dS and dQ by slabs of query rows.
+                ParallelWork.run(units: (nq + rowsPer - 1) / rowsPer, workers: threads) { _, i in
+                    let x = io.value, r = slab(i, rowsPer, nq)
+                    BLAS.gemmABt(
+                        m: r.count, n: nk, k: d, alpha: scale * log2e, a: x.q + r.lowerBound * d, lda: d, b: x.k,
+                        ldb: d, c: x.p + r.lowerBound * nk, ldc: nk)
+                    mask.applyMask(queries: r, keys: 0 ..< nk, scores: x.p + r.lowerBound * nk, rowStride: nk)
+                    BLAS.gemmABt(
+                        m: r.count, n: nk, k: d, alpha: 1, a: x.dO + r.lowerBound * d, lda: d, b: x.v, ldb: d,
+                        c: x.dS + r.lowerBound * nk, ldc: nk)
+                    for row in r {
+                        x.rowDot[row] = Row.dot(x.dO + row * d, x.o + row * d, count: d)
+                        Row.exp2InPlace(x.p + row * nk, count: nk, shift: log2e * x.l[row])
+                        Row.softmaxGradient(
+                            x.dS + row * nk, probabilities: x.p + row * nk, count: nk, rowDot: x.rowDot[row],
+                            scale: scale)
+                    }
+                    BLAS.gemmAB(
+                        m: r.count, n: d, k: nk, beta: 0, a: x.dS + r.lowerBound * nk, lda: nk, b: x.k, ldb: d,
+                        c: x.dQ + r.lowerBound * d, ldc: d)
+                }
+                // dV += Pᵀ·dO and dK += dSᵀ·Q by slabs of key rows (+= over a group's heads).
+                ParallelWork.run(units: (nk + keysPer - 1) / keysPer, workers: threads) { _, j in
+                    let x = io.value, c = slab(j, keysPer, nk)
+                    BLAS.gemmAtB(
+                        m: c.count, n: d, k: nq, beta: 1, a: x.p + c.lowerBound, lda: nk, b: x.dO, ldb: d,
+                        c: x.dV + c.lowerBound * d, ldc: d)
+                    BLAS.gemmAtB(
+                        m: c.count, n: d, k: nq, beta: 1, a: x.dS + c.lowerBound, lda: nk, b: x.q, ldb: d,
+                        c: x.dK + c.lowerBound * d, ldc: d)
+                }
+            }
+        }
     }
 }
 
@@ -98,11 +229,13 @@ private struct DenseElements: PrecisionBody {
     let threads: Int
     let scratch: AlignedBuffer
     let widened: AlignedBuffer?
+    let logSumExp: Tensor?
 
     func run<E: StorageElement>(_: E.Type) {
         KernelTable.defaultKernel.dispatch(
             DenseRun<E>(
-                inputs: inputs, mask: mask, output: output, threads: threads, scratch: scratch, widened: widened))
+                inputs: inputs, mask: mask, output: output, threads: threads, scratch: scratch, widened: widened,
+                logSumExp: logSumExp))
     }
 }
 
@@ -118,6 +251,8 @@ struct DenseRun<E: StorageElement>: KernelBody {
     /// Half precision: one head's Q, K and V widened, and O before it is
     /// rounded, in float32 (`2·d·(Nq + Nk)` floats); nil for float32.
     let widened: AlignedBuffer?
+    /// `[B, H, Nq]` row log-sum-exps to write (the training forward), or nil.
+    let logSumExp: Tensor?
 
     /// One head's Q, K, V and O as float32: the tensors themselves in f32;
     /// in half precision the `widened` copies, Q, K and V widened into them
@@ -152,7 +287,7 @@ struct DenseRun<E: StorageElement>: KernelBody {
         let s = scratch.baseAddress
         let inverseSums = s + nq * nk
         let alpha = shape.scale * log2e
-        let shared = UncheckedSendable((scores: s, inverseSums: inverseSums))
+        let shared = UncheckedSendable((scores: s, inverseSums: inverseSums, lse: logSumExp?.floats))
         // Rows per unit of work: products in slabs large enough that
         // OpenBLAS's packing of K or V (once per call) stays a few percent,
         // and small enough that every worker gets one; the softmax in finer
@@ -185,11 +320,17 @@ struct DenseRun<E: StorageElement>: KernelBody {
                     for i in r {
                         let row = scores + i * nk
                         let m = Row.max(row, count: nk)
+                        let sum: Float
                         if m == -.infinity {  // no attended key: the row of P is zero
                             row.update(repeating: 0, count: nk)
-                            inverseSums[i] = 0
+                            sum = 0
                         } else {
-                            inverseSums[i] = 1 / Row.exp2InPlaceAndSum(row, count: nk, shift: m)
+                            sum = Row.exp2InPlaceAndSum(row, count: nk, shift: m)
+                        }
+                        inverseSums[i] = sum > 0 ? 1 / sum : 0
+                        // L = ln Σ exp(scale·q·k_j) = (m + log₂ Σ P) · ln 2, the scores being base 2.
+                        if let lse = shared.value.lse {
+                            lse[(b * shape.heads + h) * nq + i] = sum > 0 ? (m + log2(sum)) * Float(M_LN2) : -.infinity
                         }
                     }
                 }

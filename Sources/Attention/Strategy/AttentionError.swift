@@ -19,6 +19,8 @@ public enum AttentionError: Error, Equatable, Sendable, CustomStringConvertible 
     case unknownKernel(String, known: [String])
     /// The kernel exists but this CPU or build cannot run it.
     case kernelUnavailable(String, reason: String)
+    /// The strategy does not compute this pass (the backward) for this problem.
+    case unsupportedPass(strategy: String, pass: String, reason: String)
 
     public var description: String {
         switch self {
@@ -35,6 +37,8 @@ public enum AttentionError: Error, Equatable, Sendable, CustomStringConvertible 
             return "unknown kernel '\(name)' (known: \(known.joined(separator: ", ")))"
         case .kernelUnavailable(let name, let reason):
             return "kernel '\(name)' cannot run here: \(reason) (see attnbench list)"
+        case .unsupportedPass(let strategy, let pass, let reason):
+            return "strategy '\(strategy)' has no \(pass) pass here: \(reason)"
         case .invalidLayoutFile(let path, let line, let reason):
             if let line { return "layout file '\(path)', line \(line): \(reason)" }
             return "layout file '\(path)': \(reason)"

@@ -66,6 +66,97 @@ public protocol AttentionStrategy: Sendable {
     ///   ``AttentionError/kernelUnavailable(_:reason:)`` when the strategy's
     ///   kernel cannot run on this CPU or build.
     func forward(_ inputs: AttentionInputs, mask: AttentionMask, output: Tensor, threads: Int) throws
+
+    // MARK: The backward pass
+
+    /// Why the strategy computes no gradients for `precision`, or nil when
+    /// it does: a strategy without a backward pass is still a valid
+    /// strategy, and says so here (the default).
+    func backwardUnavailability(precision: Precision) -> String?
+
+    /// The forward pass of training: O into `saved.output`, as
+    /// ``forward(_:mask:output:threads:)`` computes it, and the row
+    /// log-sum-exp into `saved.logSumExp` (see ``SavedForward``).
+    ///
+    /// - Throws: what ``forward(_:mask:output:threads:)`` throws, and
+    ///   ``AttentionError/unsupportedPass(strategy:pass:reason:)`` where
+    ///   ``backwardUnavailability(precision:)`` is not nil.
+    func forward(_ inputs: AttentionInputs, mask: AttentionMask, saving saved: SavedForward, threads: Int) throws
+
+    /// The gradients of `ℓ = Σ dO ∘ O` into `gradients` (overwritten), from
+    /// the inputs, what the training forward saved, and `outputGradient`
+    /// (dO, float32, sized like O):
+    ///
+    ///     D = rowsum(dO ∘ O),  P = exp(scale·Q·Kᵀ − L),  dP = dO·Vᵀ,  dS = P ∘ (dP − D)
+    ///     dV = Pᵀ·dO,  dQ = scale · dS·K,  dK = scale · dSᵀ·Q
+    ///
+    /// Masked pairs contribute nothing; a query row with no attended key
+    /// has zero gradients; dK and dV of a key/value head sum over the query
+    /// heads that read it.
+    ///
+    /// - Throws: ``AttentionError/unsupportedPass(strategy:pass:reason:)``
+    ///   where ``backwardUnavailability(precision:)`` is not nil, and the
+    ///   errors of ``forward(_:mask:output:threads:)`` for the same problem.
+    func backward(
+        _ inputs: AttentionInputs, mask: AttentionMask, saved: SavedForward, outputGradient: Tensor,
+        into gradients: AttentionGradients, threads: Int) throws
+
+    /// The extra working memory, in bytes, of ``backward(_:mask:saved:outputGradient:into:threads:)``
+    /// beyond the inputs, the saved tensors, dO and the gradients.
+    func predictedBackwardExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int
+}
+
+extension AttentionStrategy {
+    public func backwardUnavailability(precision: Precision) -> String? { "it has no backward pass" }
+
+    public func forward(_ inputs: AttentionInputs, mask: AttentionMask, saving saved: SavedForward, threads: Int)
+        throws
+    {
+        throw AttentionError.unsupportedPass(
+            strategy: name, pass: "backward", reason: backwardUnavailability(precision: inputs.precision) ?? "")
+    }
+
+    public func backward(
+        _ inputs: AttentionInputs, mask: AttentionMask, saved: SavedForward, outputGradient: Tensor,
+        into gradients: AttentionGradients, threads: Int
+    ) throws {
+        throw AttentionError.unsupportedPass(
+            strategy: name, pass: "backward", reason: backwardUnavailability(precision: inputs.precision) ?? "")
+    }
+
+    public func predictedBackwardExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int { 0 }
+
+    /// The checks every backward pass (and training forward) starts with:
+    /// the forward's, then that the pass runs here and every tensor has its size.
+    public func validateBackward(
+        _ inputs: AttentionInputs, mask: AttentionMask, saved: SavedForward, outputGradient: Tensor?,
+        gradients: AttentionGradients?, threads: Int
+    ) throws {
+        try validate(inputs, mask: mask, output: saved.output, threads: threads)
+        if let why = backwardUnavailability(precision: inputs.precision) {
+            throw AttentionError.unsupportedPass(strategy: name, pass: "backward", reason: why)
+        }
+        let s = inputs.shape
+        let rows = s.batch * s.heads * s.queryLength
+        guard saved.logSumExp.count == rows, saved.logSumExp.precision == .f32 else {
+            throw AttentionError.bufferSizeMismatch(
+                "the saved log-sum-exp has \(saved.logSumExp.count) \(saved.logSumExp.precision) elements, "
+                    + "\(s) needs \(rows) f32")
+        }
+        if let dO = outputGradient, dO.count != s.queryElementCount || dO.precision != .f32 {
+            throw AttentionError.bufferSizeMismatch(
+                "dO has \(dO.count) \(dO.precision) elements, \(s) needs \(s.queryElementCount) f32")
+        }
+        if let g = gradients {
+            for (name, t, n) in [
+                ("dQ", g.query, s.queryElementCount), ("dK", g.key, s.keyElementCount),
+                ("dV", g.value, s.keyElementCount),
+            ] where t.count != n || t.precision != .f32 {
+                throw AttentionError.bufferSizeMismatch(
+                    "\(name) has \(t.count) \(t.precision) elements, \(s) needs \(n) f32")
+            }
+        }
+    }
 }
 
 extension AttentionStrategy {

@@ -1,0 +1,211 @@
+/// FlashAttention-2's backward pass over a strategy's key visit plan: the
+/// gradients of tiled, sliding-window and block-sparse attention, each
+/// skipping the key ranges its forward skips.
+///
+/// With the forward's O and row log-sum-exp L (natural log of the scaled
+/// scores), for a block of query rows Q_b (with dO_b, and
+/// `D = rowsum(dO_b ∘ O_b)`, once per block) and each key range K_j, V_j
+/// the plan names:
+///
+///     S    = scale·log₂e · Q_b·K_jᵀ          (base 2, as the forward)
+///     P    = 2^(S − log₂e·L)                 (0 where the mask excludes a pair)
+///     dP   = dO_b · V_jᵀ
+///     dS   = scale · P ∘ (dP − D)
+///     dV_j += Pᵀ · dO_b,   dK_j += dSᵀ · Q_b,   dQ_b += dS · K_j
+///
+/// Loop order: a work unit is one (batch, key/value head); its worker takes
+/// every query block of every query head that reads the head, so dK and dV
+/// of the head are written by one worker only, with no partial copies and
+/// no reduction. The block stacks the same query rows of the group's heads
+/// (as the forward packs them), so `dSᵀ · Q_b` and `Pᵀ · dO_b` also sum the
+/// group's contributions to dK and dV. dQ_b is complete when its block has
+/// visited its keys. The cost: parallelism over B·Hkv units, so fewer heads
+/// than workers leave workers idle (measurements: docs/DECISIONS.md).
+///
+/// Nothing of size Nq×Nk is allocated: per worker, two score tiles (P and
+/// dS, rows × columns), the packed keys of one range, and the block's Q, dO
+/// and dQ rows.
+///
+/// - Complexity: 2.5× the forward's multiply-adds (five products of the
+///   same size where the forward has two), over the same visited tiles.
+func runBlockwiseBackward(
+    _ inputs: AttentionInputs, mask: AttentionMask, saved: SavedForward, outputGradient: Tensor,
+    gradients: AttentionGradients, threads: Int, plan: some KeyVisitPlan, kernel: KernelID,
+    workspaces: WorkspacePool
+) {
+    kernel.dispatch(
+        BlockwiseBackwardRun(
+            inputs: inputs, mask: mask, saved: saved, outputGradient: outputGradient, gradients: gradients,
+            threads: threads, plan: plan, workspaces: workspaces))
+}
+
+/// Why a blockwise strategy has no backward pass for `precision`: it reads
+/// Q, K, V and O as float32 in place, so half-precision inputs are refused.
+func blockwiseBackwardUnavailability(_ precision: Precision) -> String? {
+    precision == .f32 ? nil : "the backward pass takes f32 inputs, not \(precision)"
+}
+
+/// One worker's buffers of ``runBlockwiseBackward``, sized for a plan.
+final class BackwardWorkspace: @unchecked Sendable {
+    let rows: Int
+    let columns: Int
+    let headDim: Int
+    /// Row stride of the score tiles: the columns in whole vectors.
+    let stride: Int
+    /// P, then dS, of one key range (`rows × stride` each).
+    let probabilities: AlignedBuffer
+    let scoreGradients: AlignedBuffer
+    /// One key range transposed, for the kernel's scores.
+    let packed: AlignedBuffer
+    /// The block's Q, dO and dQ rows (`rows × d`), and per row D and log₂e·L.
+    let query: AlignedBuffer
+    let outputGradient: AlignedBuffer
+    let queryGradient: AlignedBuffer
+    let rowDot: AlignedBuffer
+    let rowLogSum: AlignedBuffer
+
+    init(rows: Int, columns: Int, headDim: Int, roundUp: (Int) -> Int) {
+        self.rows = rows
+        self.columns = columns
+        self.headDim = headDim
+        stride = roundUp(columns)
+        probabilities = AlignedBuffer(count: rows * stride, zeroed: false)
+        scoreGradients = AlignedBuffer(count: rows * stride, zeroed: false)
+        packed = AlignedBuffer(count: headDim * stride, zeroed: false)
+        query = AlignedBuffer(count: rows * headDim, zeroed: false)
+        outputGradient = AlignedBuffer(count: rows * headDim, zeroed: false)
+        queryGradient = AlignedBuffer(count: rows * headDim, zeroed: false)
+        rowDot = AlignedBuffer(count: rows, zeroed: false)
+        rowLogSum = AlignedBuffer(count: rows, zeroed: false)
+    }
+
+    /// Bytes of one workspace, for memory predictions.
+    static func bytes(rows: Int, columns: Int, headDim: Int, roundUp: (Int) -> Int) -> Int {
+        let stride = roundUp(columns)
+        return (2 * rows * stride + headDim * stride + 3 * rows * headDim + 2 * rows) * MemoryLayout<Float>.stride
+    }
+}
+
+/// The predicted extra memory of ``runBlockwiseBackward``: one
+/// ``BackwardWorkspace`` per worker plus the 192 KiB a worker thread touches
+/// besides (its stack and allocator state, as the forward's model counts).
+/// The gradients themselves are the caller's.
+func blockwiseBackwardExtraBytes(shape: AttentionShape, plan: some KeyVisitPlan, threads: Int, kernel: KernelID)
+    -> Int
+{
+    let rows = shape.groupSize * plan.maxRows
+    let workers = max(1, min(threads, shape.batch * shape.kvHeads))
+    let perWorker = kernel.dispatch(BackwardBytes(rows: rows, columns: plan.maxColumns, headDim: shape.headDim))
+    return workers * (perWorker + (192 << 10))
+}
+
+private struct BackwardBytes: KernelBody {
+    let rows: Int, columns: Int, headDim: Int
+    func run<K: TileKernel>(_: K.Type) -> Int {
+        BackwardWorkspace.bytes(rows: rows, columns: columns, headDim: headDim, roundUp: K.roundUp)
+    }
+}
+
+private struct BlockwiseBackwardRun<Plan: KeyVisitPlan>: KernelBody {
+    let inputs: AttentionInputs
+    let mask: AttentionMask
+    let saved: SavedForward
+    let outputGradient: Tensor
+    let gradients: AttentionGradients
+    let threads: Int
+    let plan: Plan
+    let workspaces: WorkspacePool
+
+    func run<K: TileKernel>(_: K.Type) {
+        let shape = inputs.shape, plan = self.plan, mask = self.mask
+        let d = shape.headDim, nq = shape.queryLength, groups = shape.groupSize
+        let units = shape.batch * shape.kvHeads
+        let workers = max(1, min(threads, units))
+        let maxRows = groups * plan.maxRows
+        BLAS.setThreads(1)
+        let key = "backward \(K.id) \(maxRows)x\(plan.maxColumns)x\(d)"
+        let spaces = (0 ..< workers).map { _ in
+            workspaces.take(key) {
+                BackwardWorkspace(rows: maxRows, columns: plan.maxColumns, headDim: d, roundUp: K.roundUp)
+            }
+        }
+        defer { workspaces.give(key, spaces) }
+        gradients.key.floats.update(repeating: 0, count: gradients.key.count)
+        gradients.value.floats.update(repeating: 0, count: gradients.value.count)
+        let io = UncheckedSendable(
+            (
+                q: inputs.query.floats, k: inputs.key.floats, v: inputs.value.floats, o: saved.output.floats,
+                l: saved.logSumExp.floats, dO: outputGradient.floats, dQ: gradients.query.floats,
+                dK: gradients.key.floats, dV: gradients.value.floats, spaces: spaces
+            ))
+        let scale = shape.scale
+        ParallelWork.run(units: units, workers: workers) { worker, unit in
+            let (b, kvHead) = unit.quotientAndRemainder(dividingBy: shape.kvHeads)
+            let firstHead = kvHead * groups
+            let kOffset = shape.keyOffset(batch: b, head: firstHead)
+            let k = io.value.k + kOffset, v = io.value.v + kOffset
+            let dK = io.value.dK + kOffset, dV = io.value.dV + kOffset
+            let w = io.value.spaces[worker]
+            let lds = w.stride
+            let p = w.probabilities.baseAddress, dS = w.scoreGradients.baseAddress
+            let qb = w.query.baseAddress, gb = w.outputGradient.baseAddress, dq = w.queryGradient.baseAddress
+            for queries in plan.queryBlocks {
+                let perGroup = queries.count, rows = groups * perGroup
+                // The block: the group's heads' rows stacked, D and log₂e·L per row.
+                for g in 0 ..< groups {
+                    let head = firstHead + g
+                    let at = shape.queryOffset(batch: b, head: head) + queries.lowerBound * d
+                    let lse = io.value.l + (b * shape.heads + head) * nq + queries.lowerBound
+                    for i in 0 ..< perGroup {
+                        let r = g * perGroup + i
+                        (qb + r * d).update(from: io.value.q + at + i * d, count: d)
+                        (gb + r * d).update(from: io.value.dO + at + i * d, count: d)
+                        w.rowDot[r] = RowOps<K.Vector>.dot(io.value.dO + at + i * d, io.value.o + at + i * d, count: d)
+                        w.rowLogSum[r] = log2e * lse[i]
+                    }
+                }
+                dq.update(repeating: 0, count: rows * d)
+                plan.visitKeys(of: queries) { keys, partial in
+                    let columns = keys.count
+                    let kj = k + keys.lowerBound * d, vj = v + keys.lowerBound * d
+                    // P = 2^(scale·log₂e·Q_b·K_jᵀ − log₂e·L); masked pairs and rows with no key give 0.
+                    K.scores(
+                        query: qb, rows: rows, key: kj, columns: columns, d: d, scale: scale * log2e,
+                        packed: w.packed.baseAddress, into: p, lds: lds)
+                    if partial {
+                        for g in 0 ..< groups {
+                            mask.applyMask(
+                                queries: queries, keys: keys, scores: p + g * perGroup * lds, rowStride: lds)
+                        }
+                    }
+                    for r in 0 ..< rows {
+                        RowOps<K.Vector>.exp2InPlace(p + r * lds, count: columns, shift: w.rowLogSum[r])
+                    }
+                    // dS = scale · P ∘ (dO_b·V_jᵀ − D).
+                    K.scores(
+                        query: gb, rows: rows, key: vj, columns: columns, d: d, scale: 1,
+                        packed: w.packed.baseAddress, into: dS, lds: lds)
+                    for r in 0 ..< rows {
+                        RowOps<K.Vector>.softmaxGradient(
+                            dS + r * lds, probabilities: p + r * lds, count: columns, rowDot: w.rowDot[r],
+                            scale: scale)
+                    }
+                    // dV_j += Pᵀ·dO_b, dK_j += dSᵀ·Q_b, dQ_b += dS·K_j.
+                    K.multiply(
+                        a: p, aRowStride: 1, aColumnStride: lds, b: gb, ldb: d, c: dV + keys.lowerBound * d, ldc: d,
+                        rows: columns, n: d, k: rows, accumulate: true)
+                    K.multiply(
+                        a: dS, aRowStride: 1, aColumnStride: lds, b: qb, ldb: d, c: dK + keys.lowerBound * d, ldc: d,
+                        rows: columns, n: d, k: rows, accumulate: true)
+                    K.multiply(
+                        a: dS, aRowStride: lds, aColumnStride: 1, b: kj, ldb: d, c: dq, ldc: d,
+                        rows: rows, n: d, k: columns, accumulate: true)
+                }
+                for g in 0 ..< groups {
+                    let at = shape.queryOffset(batch: b, head: firstHead + g) + queries.lowerBound * d
+                    (io.value.dQ + at).update(from: dq + g * perGroup * d, count: perGroup * d)
+                }
+            }
+        }
+    }
+}
