@@ -34,6 +34,15 @@ func parsePrecisions(_ text: String, flag: String) throws -> [Precision] {
     return parsed.map { $0! }.uniqued()
 }
 
+/// One pass for `--pass`: forward, backward or both.
+func parsePass(_ text: String) throws -> Pass {
+    guard let pass = Pass(rawValue: text) else {
+        throw ValidationError(
+            "--pass '\(text)' must be one of \(Pass.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return pass
+}
+
 extension Array where Element == Precision {
     /// The one precision of a single-valued flag.
     func onlyElement(flag: String) throws -> Precision {

@@ -39,6 +39,13 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var kernelOptions: KernelOptions
 
     @Option(
+        parsing: .unconditional,
+        help:
+            "The pass timed: forward, backward (dQ, dK, dV from a seeded dO; the forward that saves O and the row log-sum-exp runs once, untimed) or both (f32 only; useful FLOPs 1×, 2.5×, 3.5× the forward's).",
+        transform: parsePass)
+    var pass: Pass = .forward
+
+    @Option(
         name: .customLong("reps"), parsing: .unconditional,
         help: "Timed repetitions, a fixed count (default 10; or use --min-reps, --max-reps and --min-time).")
     var repsFlag: Int?
@@ -130,7 +137,7 @@ struct RunCommand: ParsableCommand {
             strategy: strategy, tile: tile?.description, kernel: kernelOptions.kernel?.rawValue,
             tuning: kernelOptions.tuning, shape: try given ?? shape.shape(queryLength: shape.seqLen!),
             pattern: pattern.description, precision: dtype, threads: execution.threads, seed: execution.seed,
-            repetitions: repetitionPolicy, verify: verify, calibrate: calibrate)
+            repetitions: repetitionPolicy, verify: verify, calibrate: calibrate, pass: pass)
     }
 
     func run() throws {
@@ -193,7 +200,8 @@ enum TextReport {
         let c = r.config
         var lines = [
             "strategy   \(c.strategy)" + (c.tile.map { " (tile \($0))" } ?? ""),
-            "problem    \(c.shape), pattern \(c.pattern), density \(String(format: "%.4f", r.density))",
+            "problem    \(c.shape), pattern \(c.pattern), density \(String(format: "%.4f", r.density))"
+                + (c.pass == .forward ? "" : ", \(c.pass) pass"),
             r.kernelChoice == "peer"
                 ? "threads    \(c.threads); a peer in its own process"
                 : "threads    \(c.threads); OpenBLAS \(r.blas.core) kernels (chosen by \(r.blas.source))",
@@ -203,9 +211,13 @@ enum TextReport {
                 format: "time       median %.3f ms, min %.3f ms over %d reps (%d warm-up)",
                 r.statistics.median, r.statistics.min, r.statistics.count, c.repetitions.warmup),
             String(
-                format: "useful     %.1f GFLOP/s (4·B·H·d per attended pair), %.0f tokens/s",
-                r.usefulGflops, r.tokensPerSecond),
-            "memory     peak extra \(Bytes.format(r.peakExtraBytes)) (predicted \(Bytes.format(r.predictedExtraBytes))), inputs+output \(Bytes.format(r.inputBytes))",
+                format: "useful     %.1f GFLOP/s (4·B·H·d per attended pair%@), %.0f tokens/s",
+                r.usefulGflops,
+                c.pass == .forward ? "" : String(format: ", ×%.1f for the %@ pass", c.pass.flopFactor, c.pass.rawValue),
+                r.tokensPerSecond),
+            "memory     peak extra \(Bytes.format(r.peakExtraBytes)) (predicted \(Bytes.format(r.predictedExtraBytes))), inputs+output \(Bytes.format(r.inputBytes))"
+                + (r.savedBytes.map { ", saved O and L \(Bytes.format($0))" } ?? "")
+                + (r.gradientBytes.map { ", gradients and dO \(Bytes.format($0))" } ?? ""),
         ]
         if let rate = r.sgemmGflops, let f = r.fractionOfSgemm {
             lines.append(

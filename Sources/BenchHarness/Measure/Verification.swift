@@ -1,4 +1,5 @@
 import Attention
+import Foundation
 
 /// A strategy's output against the float64 reference.
 public struct VerificationResult: Codable, Sendable, Equatable {
@@ -31,12 +32,16 @@ public struct VerificationResult: Codable, Sendable, Equatable {
     /// one's. ``storageRelativeError`` should stay within a small factor of
     /// it (the output's own rounding adds about u/3 in quadrature).
     public var roundingRelativeError: Double?
+    /// Whether the checked elements are gradients (dQ, dK, dV), judged by
+    /// ``ReferenceError/withinGradientTolerance``; nil (older builds) is no.
+    public var gradients: Bool?
 
     public init(
         maxAbsoluteError: Double, relativeFrobeniusError: Double, checkedRows: Int, coverage: String,
         nonFiniteOutputs: Int? = nil, precision: Precision? = nil, maxReference: Double? = nil,
-        storageRelativeError: Double? = nil, roundingRelativeError: Double? = nil
+        storageRelativeError: Double? = nil, roundingRelativeError: Double? = nil, gradients: Bool? = nil
     ) {
+        self.gradients = gradients
         self.precision = precision
         self.maxReference = maxReference
         self.storageRelativeError = storageRelativeError
@@ -53,11 +58,16 @@ public struct VerificationResult: Codable, Sendable, Equatable {
     public static let relativeTolerance = ReferenceError.relativeTolerance
     public static let absoluteTolerance = ReferenceError.absoluteTolerance
 
-    /// The relative tolerance of this output's precision.
-    public var relativeLimit: Double { ReferenceError.relativeTolerance(for: precision ?? .f32) }
+    /// The relative tolerance of this output's precision (of gradients, for gradients).
+    public var relativeLimit: Double {
+        gradients == true
+            ? ReferenceError.gradientRelativeTolerance : ReferenceError.relativeTolerance(for: precision ?? .f32)
+    }
     /// The absolute tolerance of this output's precision and reference.
     public var absoluteLimit: Double {
-        ReferenceError.absoluteTolerance(for: precision ?? .f32, maxReference: maxReference ?? 0)
+        gradients == true
+            ? ReferenceError.gradientAbsoluteTolerance * (maxReference ?? 0) + 1e-5
+            : ReferenceError.absoluteTolerance(for: precision ?? .f32, maxReference: maxReference ?? 0)
     }
 
     /// Within both tolerances of the output's precision, with every output
@@ -144,6 +154,76 @@ public enum Verification {
             precision: inputs.precision, maxReference: error.maxReference,
             storageRelativeError: judgesStorage ? (undefined ? .nan : storage.relativeFrobenius) : nil,
             roundingRelativeError: judgesStorage ? rounding.relativeFrobenius : nil)
+    }
+
+    /// Compares the gradients of a backward pass with
+    /// ``ReferenceAttention/backward(_:mask:outputGradient:heads:rows:)``,
+    /// each of dQ, dK and dV on its own; the result carries the worst of the
+    /// three (by its share of the tolerance) and names it.
+    ///
+    /// Coverage: every head when `B·H·Nq·Nk·d` is at most
+    /// ``fullReferenceBudget``; otherwise every query head of the first
+    /// (batch, key/value head) when that group is at most four budgets, so
+    /// its dK and dV are exact; otherwise dQ alone, on the rows
+    /// ``sampleRows(_:)`` picks in the first head (each key's dK and dV needs
+    /// every query row of the group, beyond the budget).
+    public static func verifyGradients(
+        _ inputs: AttentionInputs, mask: AttentionMask, outputGradient: Tensor, gradients: AttentionGradients
+    ) -> VerificationResult {
+        let s = inputs.shape
+        let perHead = Double(s.queryLength) * Double(s.keyLength) * Double(s.headDim)
+        let heads: [(Int, Int)]?, rows: [Int]?, coverage: String, checksKeys: Bool
+        if Double(s.batch * s.heads) * perHead <= Double(fullReferenceBudget) {
+            (heads, rows, coverage, checksKeys) = (nil, nil, "dQ, dK, dV of every head", true)
+        } else if Double(s.groupSize) * perHead <= 4 * Double(fullReferenceBudget) {
+            heads = (0 ..< s.groupSize).map { (0, $0) }
+            (rows, coverage, checksKeys) = (nil, "dQ, dK, dV of the first key/value head's query heads", true)
+        } else {
+            let sample = sampleRows(s.queryLength)
+            (heads, rows, checksKeys) = ([(0, 0)], sample, false)
+            coverage = "dQ of \(sample.count) rows of the first head (dK, dV not checked at this size)"
+        }
+        let reference = ReferenceAttention.backward(
+            inputs, mask: mask, outputGradient: outputGradient, heads: heads, rows: rows)
+        let d = s.headDim
+        // The elements compared: the checked query rows, and the key rows of the first key/value head (or all).
+        var queryIndices: [Int] = []
+        for (b, h) in heads ?? (0 ..< s.batch).flatMap({ b in (0 ..< s.heads).map { (b, $0) } }) {
+            let base = s.queryOffset(batch: b, head: h)
+            for i in rows ?? Array(0 ..< s.queryLength) { queryIndices += (base + i * d) ..< (base + (i + 1) * d) }
+        }
+        let keyIndices = !checksKeys ? [] : Array(0 ..< (heads == nil ? s.keyElementCount : s.keyLength * d))
+        func error(_ t: Tensor, _ r: [Double], _ indices: [Int]) -> ReferenceError {
+            var e = ReferenceError()
+            for i in indices { e.add(output: t.floats[i], reference: r[i]) }
+            return e
+        }
+        var checked = [("dQ", error(gradients.query, reference.query, queryIndices))]
+        if checksKeys {
+            checked.append(("dK", error(gradients.key, reference.key, keyIndices)))
+            checked.append(("dV", error(gradients.value, reference.value, keyIndices)))
+        }
+        func share(_ e: ReferenceError) -> Double {
+            max(
+                e.relativeFrobenius / ReferenceError.gradientRelativeTolerance,
+                e.maxAbsolute / (ReferenceError.gradientAbsoluteTolerance * e.maxReference + 1e-5))
+        }
+        let (name, worst) = checked.max { share($0.1) < share($1.1) }!
+        var nonFinite = 0
+        for t in [gradients.query, gradients.key, gradients.value] {
+            for i in 0 ..< t.count where !t.floats[i].isFinite { nonFinite += 1 }
+        }
+        let undefined = nonFinite > 0 || checked.contains { $0.1.nonFinite > 0 }
+        let detail = checked.map {
+            "\($0.0) \(String(format: "%.2g / %.2g", $0.1.maxAbsolute, $0.1.relativeFrobenius))"
+        }
+        return VerificationResult(
+            maxAbsoluteError: undefined ? .nan : worst.maxAbsolute,
+            relativeFrobeniusError: undefined ? .nan : worst.relativeFrobenius,
+            checkedRows: queryIndices.count / d,
+            coverage: "\(coverage); worst \(name); max abs / rel Frobenius: \(detail.joined(separator: ", "))",
+            nonFiniteOutputs: nonFinite, precision: inputs.precision, maxReference: worst.maxReference,
+            gradients: true)
     }
 
     /// The sampled rows: first 8, last 8, 48 evenly spaced; sorted, unique.

@@ -20,12 +20,16 @@ public struct CaseConfig: Codable, Sendable, Equatable {
     /// Measure the `cblas_sgemm` rate and the read bandwidth with the same
     /// threads before the case.
     public var calibrate: Bool
+    /// The pass timed (`--pass`).
+    public var pass: Pass
 
     public init(
         strategy: String, tile: String? = nil, kernel: String? = nil, tuning: String? = nil,
         shape: AttentionShape, pattern: String, precision: Precision = .f32,
-        threads: Int, seed: UInt64 = 0, repetitions: RepetitionPolicy, verify: Bool, calibrate: Bool = false
+        threads: Int, seed: UInt64 = 0, repetitions: RepetitionPolicy, verify: Bool, calibrate: Bool = false,
+        pass: Pass = .forward
     ) {
+        self.pass = pass
         self.precision = precision
         self.strategy = strategy
         self.tile = tile
@@ -42,10 +46,12 @@ public struct CaseConfig: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case strategy, tile, kernel, tuning, shape, pattern, precision, threads, seed, repetitions, verify, calibrate
+        case pass
     }
 
     /// Decodes a case; one from a build before the precision axis (an A/B
-    /// baseline's child) has no `precision` and measured float32.
+    /// baseline's child) has no `precision` and measured float32, and one
+    /// from before the pass axis has no `pass` and timed the forward.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
@@ -58,7 +64,8 @@ public struct CaseConfig: Codable, Sendable, Equatable {
             precision: try c.decodeIfPresent(Precision.self, forKey: .precision) ?? .f32,
             threads: try c.decode(Int.self, forKey: .threads), seed: try c.decode(UInt64.self, forKey: .seed),
             repetitions: try c.decode(RepetitionPolicy.self, forKey: .repetitions),
-            verify: try c.decode(Bool.self, forKey: .verify), calibrate: try c.decode(Bool.self, forKey: .calibrate))
+            verify: try c.decode(Bool.self, forKey: .verify), calibrate: try c.decode(Bool.self, forKey: .calibrate),
+            pass: try c.decodeIfPresent(Pass.self, forKey: .pass) ?? .forward)
     }
 }
 
@@ -86,6 +93,11 @@ public struct CaseResult: Codable, Sendable {
     public var peakExtraBytes: Int
     /// The process's peak resident set over its whole life (`ru_maxrss`).
     public var processPeakRssBytes: Int
+    /// With a backward pass: what the forward saved for it (O and the row
+    /// log-sum-exp), and the gradients dQ, dK and dV with dO. Both are in
+    /// place before the timed runs, so neither is in ``peakExtraBytes``.
+    public var savedBytes: Int?
+    public var gradientBytes: Int?
     public var predictedExtraBytes: Int
     /// Whether `/proc/self/clear_refs` reset the peak before the timed runs.
     public var peakWasReset: Bool
@@ -200,6 +212,11 @@ public enum CaseRunner {
         saveOutput: String? = nil
     ) throws -> CaseResult {
         if let peer = PeerRegistry.peer(named: config.strategy) {
+            if config.pass.hasBackward {
+                throw AttentionError.unsupportedPass(
+                    strategy: config.strategy, pass: "backward",
+                    reason: "peers time the forward pass only in this build")
+            }
             return try PeerRunner.run(
                 config, peer: peer, inputs: given, saveOutput: saveOutput, timeout: peerTimeout)
         }
@@ -214,8 +231,20 @@ public enum CaseRunner {
             )
         }
         let (strategy, mask, choice) = try prepareWithChoice(config)
-        let predicted = strategy.predictedExtraBytes(
+        if config.pass.hasBackward, let why = strategy.backwardUnavailability(precision: config.precision) {
+            throw AttentionError.unsupportedPass(strategy: strategy.name, pass: "backward", reason: why)
+        }
+        let forwardBytes = strategy.predictedExtraBytes(
             shape: config.shape, mask: mask, threads: config.threads, precision: config.precision)
+        let backwardBytes = strategy.predictedBackwardExtraBytes(
+            shape: config.shape, mask: mask, threads: config.threads)
+        // Workspaces are pooled between calls: both passes' are resident together.
+        let predicted =
+            switch config.pass {
+            case .forward: forwardBytes
+            case .backward: backwardBytes
+            case .both: forwardBytes + backwardBytes
+            }
         let needed = Double(config.shape.tensorBytes(config.precision)) + Double(predicted)
         guard needed < Double(ProcessMemory.physicalBytes) else {
             throw CaseError(
@@ -232,17 +261,38 @@ public enum CaseRunner {
         let inputs =
             given ?? AttentionInputs.random(shape: config.shape, seed: config.seed, precision: config.precision)
         let output = inputs.makeOutput()
+        // The backward's tensors, all resident before the timed runs: dO from
+        // its own stream of the seed, the saved O and L, the gradients.
+        let training = config.pass.hasBackward ? TrainingTensors(config, output: output) : nil
+        if let t = training, config.pass == .backward {
+            // The forward that saves O and L runs once, outside the timer (and the peak).
+            try strategy.forward(inputs, mask: mask, saving: t.saved, threads: config.threads)
+        }
         let rssWith = ProcessMemory.residentBytes()
 
         let reset = ProcessMemory.resetPeak()
         let times = try Stopwatch.measure(config.repetitions) {
-            try strategy.forward(inputs, mask: mask, output: output, threads: config.threads)
+            if let t = training {
+                if config.pass == .both {
+                    try strategy.forward(inputs, mask: mask, saving: t.saved, threads: config.threads)
+                }
+                try strategy.backward(
+                    inputs, mask: mask, saved: t.saved, outputGradient: t.outputGradient, into: t.gradients,
+                    threads: config.threads)
+            } else {
+                try strategy.forward(inputs, mask: mask, output: output, threads: config.threads)
+            }
         }
-        let memory = MemoryReading(
+        var memory = MemoryReading(
             rssBeforeInputs: rssBefore, rssWithInputs: rssWith, peak: ProcessMemory.peakResidentBytes(),
             processPeak: ProcessMemory.processPeakBytes(), peakWasReset: reset)
+        memory.savedBytes = training?.savedBytes
+        memory.gradientBytes = training?.gradientBytes
         var verification: VerificationResult?
-        if config.verify {
+        if config.verify, let t = training {
+            verification = Verification.verifyGradients(
+                inputs, mask: mask, outputGradient: t.outputGradient, gradients: t.gradients)
+        } else if config.verify {
             let unrounded =
                 given == nil && config.precision != .f32
                 ? AttentionInputs.random(shape: config.shape, seed: config.seed) : nil
@@ -288,6 +338,32 @@ public enum CaseRunner {
         public var peak: Int
         public var processPeak: Int
         public var peakWasReset: Bool
+        /// With a backward pass: the saved tensors' and the gradients' bytes.
+        public var savedBytes: Int? = nil
+        public var gradientBytes: Int? = nil
+    }
+
+    /// What a case with a backward pass holds besides Q, K, V and O: dO (from
+    /// stream 3 of the case's seed), the saved O (the case's output) and row
+    /// log-sum-exp, and the gradients.
+    struct TrainingTensors {
+        let outputGradient: Tensor
+        let saved: SavedForward
+        let gradients: AttentionGradients
+
+        init(_ config: CaseConfig, output: Tensor) {
+            let s = config.shape
+            outputGradient = AttentionGradients.randomOutputGradient(shape: s, seed: config.seed)
+            saved = SavedForward(output: output, logSumExp: Tensor(count: s.batch * s.heads * s.queryLength))
+            gradients = AttentionGradients(shape: s)
+        }
+
+        /// O and L.
+        var savedBytes: Int { saved.output.bytes + saved.logSumExp.bytes }
+        /// dQ, dK, dV and dO.
+        var gradientBytes: Int {
+            gradients.query.bytes + gradients.key.bytes + gradients.value.bytes + outputGradient.bytes
+        }
     }
 
     /// A case's result from its timed runs and readings: the one place the
@@ -301,7 +377,7 @@ public enum CaseRunner {
         let sgemm = calibration?.sgemmGflops
         let stats = try SampleStatistics(times)
         let s = config.shape
-        let flops = 4 * Double(s.batch * s.heads * s.headDim) * Double(mask.attendedPairs)
+        let flops = 4 * Double(s.batch * s.heads * s.headDim) * Double(mask.attendedPairs) * config.pass.flopFactor
         let medianSeconds = stats.median * 1e-3
         return CaseResult(
             config: config, attendedPairs: mask.attendedPairs, density: mask.density, usefulFlops: flops,
@@ -311,10 +387,13 @@ public enum CaseRunner {
             inputBytes: s.tensorBytes(config.precision), rssBeforeInputsBytes: memory.rssBeforeInputs,
             rssWithInputsBytes: memory.rssWithInputs, peakRssBytes: memory.peak,
             peakExtraBytes: memory.peak - memory.rssWithInputs, processPeakRssBytes: memory.processPeak,
+            savedBytes: memory.savedBytes, gradientBytes: memory.gradientBytes,
             predictedExtraBytes: predictedExtraBytes, peakWasReset: memory.peakWasReset, verification: verification,
             blas: blas, sgemmGflops: sgemm, fractionOfSgemm: sgemm.map { flops / medianSeconds / 1e9 / $0 },
             execution: execution, kernelChoice: kernelChoice,
-            minimumBytes: Roofline(shape: s, mask: mask, precision: config.precision).minimumBytes,
+            // The backward also reads dO, O and L and writes the three gradients.
+            minimumBytes: Roofline(shape: s, mask: mask, precision: config.precision).minimumBytes
+                + (config.pass.hasBackward ? (memory.savedBytes ?? 0) + (memory.gradientBytes ?? 0) : 0),
             readBandwidthGBps: calibration?.bandwidthBeforeGBps,
             readBandwidthAfterGBps: calibration?.bandwidthAfterGBps,
             computePeaks: calibration.map { c in Dictionary(uniqueKeysWithValues: c.peaks.map { ($0.rawValue, $1) }) })
