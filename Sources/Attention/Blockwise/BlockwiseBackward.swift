@@ -46,43 +46,46 @@ func blockwiseBackwardUnavailability(_ precision: Precision) -> String? {
 }
 
 /// One worker's buffers of ``runBlockwiseBackward``, sized for a plan.
+///
+/// The score tiles are transposed, one key per row and the block's query
+/// rows in the vector lanes (`width` = the rows in whole vectors), as the
+/// forward's transposed fold keeps them.
 final class BackwardWorkspace: @unchecked Sendable {
-    let rows: Int
-    let columns: Int
-    let headDim: Int
-    /// Row stride of the score tiles: the columns in whole vectors.
-    let stride: Int
-    /// P, then dS, of one key range (`rows × stride` each).
+    /// Query rows in whole vectors: the row stride of every transposed tile.
+    let width: Int
+    /// Pᵀ, then dSᵀ, of one key range (`columns × width` each).
     let probabilities: AlignedBuffer
     let scoreGradients: AlignedBuffer
-    /// One key range transposed, for the kernel's scores.
-    let packed: AlignedBuffer
-    /// The block's Q, dO and dQ rows (`rows × d`), and per row D and log₂e·L.
+    /// The block's `(scale·log₂e·Q_b)ᵀ` and `dO_bᵀ` (`d × width` each): the
+    /// B operands of `Sᵀ = K_j·Q_bᵀ` and `dPᵀ = V_j·dO_bᵀ`, packed once per block.
+    let queryTransposed: AlignedBuffer
+    let gradientTransposed: AlignedBuffer
+    /// The block's Q, dO and dQ rows (`rows × d`).
     let query: AlignedBuffer
     let outputGradient: AlignedBuffer
     let queryGradient: AlignedBuffer
+    /// Per query lane: D = rowsum(dO ∘ O) and log₂e·L.
     let rowDot: AlignedBuffer
     let rowLogSum: AlignedBuffer
 
     init(rows: Int, columns: Int, headDim: Int, roundUp: (Int) -> Int) {
-        self.rows = rows
-        self.columns = columns
-        self.headDim = headDim
-        stride = roundUp(columns)
-        probabilities = AlignedBuffer(count: rows * stride, zeroed: false)
-        scoreGradients = AlignedBuffer(count: rows * stride, zeroed: false)
-        packed = AlignedBuffer(count: headDim * stride, zeroed: false)
+        width = roundUp(rows)
+        probabilities = AlignedBuffer(count: columns * width, zeroed: false)
+        scoreGradients = AlignedBuffer(count: columns * width, zeroed: false)
+        queryTransposed = AlignedBuffer(count: headDim * width)
+        gradientTransposed = AlignedBuffer(count: headDim * width)
         query = AlignedBuffer(count: rows * headDim, zeroed: false)
         outputGradient = AlignedBuffer(count: rows * headDim, zeroed: false)
         queryGradient = AlignedBuffer(count: rows * headDim, zeroed: false)
-        rowDot = AlignedBuffer(count: rows, zeroed: false)
-        rowLogSum = AlignedBuffer(count: rows, zeroed: false)
+        rowDot = AlignedBuffer(count: width)
+        rowLogSum = AlignedBuffer(count: width)
     }
 
     /// Bytes of one workspace, for memory predictions.
     static func bytes(rows: Int, columns: Int, headDim: Int, roundUp: (Int) -> Int) -> Int {
-        let stride = roundUp(columns)
-        return (2 * rows * stride + headDim * stride + 3 * rows * headDim + 2 * rows) * MemoryLayout<Float>.stride
+        let width = roundUp(rows)
+        return (2 * columns * width + 2 * headDim * width + 3 * rows * headDim + 2 * width)
+            * MemoryLayout<Float>.stride
     }
 }
 
@@ -146,12 +149,14 @@ private struct BlockwiseBackwardRun<Plan: KeyVisitPlan>: KernelBody {
             let k = io.value.k + kOffset, v = io.value.v + kOffset
             let dK = io.value.dK + kOffset, dV = io.value.dV + kOffset
             let w = io.value.spaces[worker]
-            let lds = w.stride
-            let p = w.probabilities.baseAddress, dS = w.scoreGradients.baseAddress
+            let width = w.width
+            let pT = w.probabilities.baseAddress, dsT = w.scoreGradients.baseAddress
+            let qT = w.queryTransposed.baseAddress, gT = w.gradientTransposed.baseAddress
             let qb = w.query.baseAddress, gb = w.outputGradient.baseAddress, dq = w.queryGradient.baseAddress
             for queries in plan.queryBlocks {
                 let perGroup = queries.count, rows = groups * perGroup
-                // The block: the group's heads' rows stacked, D and log₂e·L per row.
+                // The block: the group's heads' rows stacked, and per row D and log₂e·L
+                // (lanes past `rows` keep what they held: read by nothing that is stored).
                 for g in 0 ..< groups {
                     let head = firstHead + g
                     let at = shape.queryOffset(batch: b, head: head) + queries.lowerBound * d
@@ -161,44 +166,44 @@ private struct BlockwiseBackwardRun<Plan: KeyVisitPlan>: KernelBody {
                         (qb + r * d).update(from: io.value.q + at + i * d, count: d)
                         (gb + r * d).update(from: io.value.dO + at + i * d, count: d)
                         w.rowDot[r] = RowOps<K.Vector>.dot(io.value.dO + at + i * d, io.value.o + at + i * d, count: d)
-                        w.rowLogSum[r] = log2e * lse[i]
+                        // A row with no key (L = −∞) shifts to +∞: its P is 2^−∞ → 0.
+                        w.rowLogSum[r] = lse[i] > -.infinity ? log2e * lse[i] : .infinity
                     }
                 }
+                transpose(qb, rows: rows, d: d, scale: scale * log2e, into: qT, width: width)
+                transpose(gb, rows: rows, d: d, scale: 1, into: gT, width: width)
                 dq.update(repeating: 0, count: rows * d)
                 plan.visitKeys(of: queries) { keys, partial in
                     let columns = keys.count
+                    precondition(columns <= plan.maxColumns)
                     let kj = k + keys.lowerBound * d, vj = v + keys.lowerBound * d
-                    // P = 2^(scale·log₂e·Q_b·K_jᵀ − log₂e·L); masked pairs and rows with no key give 0.
-                    K.scores(
-                        query: qb, rows: rows, key: kj, columns: columns, d: d, scale: scale * log2e,
-                        packed: w.packed.baseAddress, into: p, lds: lds)
+                    // Sᵀ = K_j·(scale·log₂e·Q_b)ᵀ and dPᵀ = V_j·dO_bᵀ, one key a row.
+                    K.multiply(
+                        a: kj, aRowStride: d, aColumnStride: 1, b: qT, ldb: width, c: pT, ldc: width,
+                        rows: columns, n: width, k: d, accumulate: false)
+                    K.multiply(
+                        a: vj, aRowStride: d, aColumnStride: 1, b: gT, ldb: width, c: dsT, ldc: width,
+                        rows: columns, n: width, k: d, accumulate: false)
                     if partial {
                         for g in 0 ..< groups {
                             mask.applyMask(
-                                queries: queries, keys: keys, scores: p + g * perGroup * lds, rowStride: lds)
+                                queries: queries, keys: keys, scores: pT + g * perGroup, rowStride: 1,
+                                columnStride: width)
                         }
                     }
-                    for r in 0 ..< rows {
-                        RowOps<K.Vector>.exp2InPlace(p + r * lds, count: columns, shift: w.rowLogSum[r])
-                    }
-                    // dS = scale · P ∘ (dO_b·V_jᵀ − D).
-                    K.scores(
-                        query: gb, rows: rows, key: vj, columns: columns, d: d, scale: 1,
-                        packed: w.packed.baseAddress, into: dS, lds: lds)
-                    for r in 0 ..< rows {
-                        RowOps<K.Vector>.softmaxGradient(
-                            dS + r * lds, probabilities: p + r * lds, count: columns, rowDot: w.rowDot[r],
-                            scale: scale)
-                    }
-                    // dV_j += Pᵀ·dO_b, dK_j += dSᵀ·Q_b, dQ_b += dS·K_j.
+                    // Pᵀ = 2^(Sᵀ − log₂e·L) and dSᵀ = scale · Pᵀ ∘ (dPᵀ − D), lane-wise.
+                    backwardSoftmax(
+                        K.Vector.self, probabilities: pT, gradients: dsT, keys: columns, width: width,
+                        logSum: w.rowLogSum.baseAddress, rowDot: w.rowDot.baseAddress, scale: scale)
+                    // dV_j += Pᵀ·dO_b, dK_j += dSᵀ·Q_b, dQ_b += (dSᵀ)ᵀ·K_j.
                     K.multiply(
-                        a: p, aRowStride: 1, aColumnStride: lds, b: gb, ldb: d, c: dV + keys.lowerBound * d, ldc: d,
-                        rows: columns, n: d, k: rows, accumulate: true)
+                        a: pT, aRowStride: width, aColumnStride: 1, b: gb, ldb: d, c: dV + keys.lowerBound * d,
+                        ldc: d, rows: columns, n: d, k: rows, accumulate: true)
                     K.multiply(
-                        a: dS, aRowStride: 1, aColumnStride: lds, b: qb, ldb: d, c: dK + keys.lowerBound * d, ldc: d,
-                        rows: columns, n: d, k: rows, accumulate: true)
+                        a: dsT, aRowStride: width, aColumnStride: 1, b: qb, ldb: d, c: dK + keys.lowerBound * d,
+                        ldc: d, rows: columns, n: d, k: rows, accumulate: true)
                     K.multiply(
-                        a: dS, aRowStride: lds, aColumnStride: 1, b: kj, ldb: d, c: dq, ldc: d,
+                        a: dsT, aRowStride: 1, aColumnStride: width, b: kj, ldb: d, c: dq, ldc: d,
                         rows: rows, n: d, k: columns, accumulate: true)
                 }
                 for g in 0 ..< groups {
@@ -207,5 +212,40 @@ private struct BlockwiseBackwardRun<Plan: KeyVisitPlan>: KernelBody {
                 }
             }
         }
+    }
+}
+
+/// `out[c · width + r] = scale · rows[r · d + c]`: `rows × d` transposed
+/// into columns of a `d × width` tile.
+@inline(__always)
+private func transpose(
+    _ rows: UnsafePointer<Float>, rows count: Int, d: Int, scale: Float, into out: UnsafeMutablePointer<Float>,
+    width: Int
+) {
+    for r in 0 ..< count {
+        for c in 0 ..< d { out[c &* width &+ r] = scale * rows[r &* d &+ c] }
+    }
+}
+
+/// The softmax's part of the backward on transposed tiles (`keys` rows of
+/// `width` query lanes): `Pᵀ = 2^(Sᵀ − log₂e·L)` in place of `Sᵀ`, and
+/// `dSᵀ = scale · Pᵀ ∘ (dPᵀ − D)` in place of `dPᵀ`, the per-row `log₂e·L`
+/// and `D` in the lanes.
+@inline(__always)
+private func backwardSoftmax<V: FloatVector>(
+    _: V.Type, probabilities p: UnsafeMutablePointer<Float>, gradients g: UnsafeMutablePointer<Float>, keys: Int,
+    width: Int, logSum: UnsafePointer<Float>, rowDot: UnsafePointer<Float>, scale: Float
+) {
+    let s = V(repeating: scale)
+    var lane = 0
+    while lane < width {
+        let shift = V.load(logSum + lane), dot = V.load(rowDot + lane)
+        for j in 0 ..< keys {
+            let at = j &* width &+ lane
+            let pj = exp2(V.load(p + at) - shift)
+            pj.store(to: p + at)
+            (s * pj * (V.load(g + at) - dot)).store(to: g + at)
+        }
+        lane += V.scalarCount
     }
 }
