@@ -34,11 +34,11 @@ func parsePrecisions(_ text: String, flag: String) throws -> [Precision] {
     return parsed.map { $0! }.uniqued()
 }
 
-/// One pass for `--pass`: forward, backward or both.
-func parsePass(_ text: String) throws -> Pass {
+/// One pass (forward, backward or both); the error names `flag`.
+func parsePass(_ text: String, flag: String = "--pass") throws -> Pass {
     guard let pass = Pass(rawValue: text) else {
         throw ValidationError(
-            "--pass '\(text)' must be one of \(Pass.allCases.map(\.rawValue).joined(separator: ", "))")
+            "\(flag) '\(text)' must be one of \(Pass.allCases.map(\.rawValue).joined(separator: ", "))")
     }
     return pass
 }
@@ -113,6 +113,13 @@ struct GridOptions: ParsableArguments {
     var dtypes: String { dtypesFlag ?? preset.dtypes }
 
     @Option(
+        parsing: .unconditional,
+        help:
+            "Comma-separated passes: forward, backward, both (the backward takes f32; peers time the forward only). (default: forward)"
+    )
+    var passes: String = Pass.forward.rawValue
+
+    @Option(
         parsing: .unconditional, help: "Tile ROWSxCOLUMNS for the blockwise strategies (default: each strategy's).",
         transform: parseTile)
     var tile: TileSize?
@@ -168,6 +175,9 @@ struct GridOptions: ParsableArguments {
             throw ValidationError("--head-dims '\(headDims)' must be a comma list of integers ≥ 1")
         }
         let precisions = try parsePrecisions(dtypes, flag: "--dtypes")
+        let passList = try passes.split(separator: ",", omittingEmptySubsequences: false).map {
+            try parsePass(String($0), flag: "--passes")
+        }.uniqued()
         if let n = kvLen, n < 1 { throw ValidationError("--kv-len must be at least 1, got \(n)") }
         if kvLen != nil, kvLensFlag != nil { throw ValidationError("give --kv-len or --kv-lens, not both") }
         var keyLengths: [Int]? = kvLen.map { [$0] }
@@ -191,7 +201,7 @@ struct GridOptions: ParsableArguments {
         }
         let grid = SweepGrid(
             strategies: names, patterns: patternList, seqLens: lengths, kvLens: keyLengths,
-            headDims: dims.map { $0! }.uniqued(), dtypes: precisions,
+            headDims: dims.map { $0! }.uniqued(), dtypes: precisions, passes: passList,
             batch: layout.batch, heads: layout.headsFlag ?? preset.heads,
             kvHeads: layout.kvHeads ?? (layout.headsFlag == nil ? preset.kvHeads : nil), threads: execution.threads,
             tile: tile?.description, kernel: kernelOptions.kernel?.rawValue, seed: execution.seed,

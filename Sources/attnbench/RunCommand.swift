@@ -42,7 +42,7 @@ struct RunCommand: ParsableCommand {
         parsing: .unconditional,
         help:
             "The pass timed: forward, backward (dQ, dK, dV from a seeded dO; the forward that saves O and the row log-sum-exp runs once, untimed) or both (f32 only; useful FLOPs 1×, 2.5×, 3.5× the forward's).",
-        transform: parsePass)
+        transform: { try parsePass($0) })
     var pass: Pass = .forward
 
     @Option(

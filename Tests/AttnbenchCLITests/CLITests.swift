@@ -232,6 +232,39 @@ final class CLITests: XCTestCase {
             })
     }
 
+    /// `--passes` is an axis: each pass a row with its `pass` cell, the
+    /// backward's gradients verified and its saved and gradient bytes
+    /// reported; `run --pass` says what a strategy cannot do.
+    func testPassesAxis() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-pass-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("p.csv").path
+        let r = try attnbench([
+            "sweep", "--strategies", "dense,tiled,sliding", "--patterns", "causal,window:5:g2", "--seq-lens", "37",
+            "--heads", "2", "--kv-heads", "1", "--head-dims", "12", "--passes", "forward,backward,both",
+            "--min-reps", "1", "--max-reps", "1", "--min-time", "0", "--out", out,
+        ])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try ReportFile(path: out).rows
+        XCTAssertEqual(rows.count, 3 * 2 * 3)
+        XCTAssertEqual(Set(rows.map { $0["pass"]! }), ["forward", "backward", "both"])
+        for row in rows where row["status"] == "ok" && row["pass"] != "forward" {
+            XCTAssertLessThan(Double(row["rel_frobenius_error"]!)!, 1e-4, "\(row)")
+            XCTAssertGreaterThan(Int(row["gradient_bytes"]!)!, 0)
+            XCTAssertGreaterThan(Int(row["saved_bytes"]!)!, 0)
+        }
+        XCTAssertEqual(rows.filter { $0["status"] == "ok" }.count, 3 * 5, "\(rows.map { $0["reason"]! })")
+        XCTAssert(r.stdout.contains("pass"), r.stdout)
+
+        let half = try attnbench("run", "--strategy", "tiled", "--seq-len", "8", "--pass", "backward", "--dtype", "f16")
+        XCTAssertNotEqual(half.status, 0)
+        XCTAssertEqual(half.errors.count, 1)
+        XCTAssert(half.stderr.contains("takes f32 inputs"), half.stderr)
+        let bad = try attnbench("sweep", "--seq-lens", "8", "--passes", "forward,sideways")
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssert(bad.stderr.contains("--passes 'sideways' must be one of forward, backward, both"), bad.stderr)
+    }
+
     func testSweepArgumentErrors() throws {
         let cases: [([String], String)] = [
             (["--memory-limit", "lots"], "--memory-limit 'lots' must be a size"),

@@ -19,6 +19,8 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
     public var headDim: Int
     /// The storage precision's name (``Precision/rawValue``).
     public var dtype: String
+    /// The pass timed (``Pass/rawValue``).
+    public var pass: String
     public var threads: Int
     public var tile: String
     /// The `machine` cell: empty, except in a report that `merge
@@ -27,9 +29,10 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
     public var machine: String = ""
 
     public init(
-        strategy: String, pattern: String, shape: AttentionShape, precision: Precision = .f32, threads: Int,
-        tile: String
+        strategy: String, pattern: String, shape: AttentionShape, precision: Precision = .f32,
+        pass: Pass = .forward, threads: Int, tile: String
     ) {
+        self.pass = pass.rawValue
         self.strategy = strategy
         self.pattern = pattern
         batch = shape.batch
@@ -47,7 +50,7 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
     public init(_ config: CaseConfig) {
         self.init(
             strategy: config.strategy, pattern: config.pattern, shape: config.shape, precision: config.precision,
-            threads: config.threads, tile: config.tile ?? "")
+            pass: config.pass, threads: config.threads, tile: config.tile ?? "")
     }
 
     /// The key of a report's row (its cells by column name), or nil when a
@@ -79,7 +82,8 @@ public struct CaseKey: Hashable, Sendable, Codable, CustomStringConvertible {
 
     public var description: String {
         "\(strategy) \(pattern) B=\(batch) H=\(heads)/\(kvHeads) N=\(seqLen)" + (kvLen != seqLen ? "/\(kvLen)" : "")
-            + " d=\(headDim)" + (dtype == Precision.f32.rawValue ? "" : " \(dtype)") + " T=\(threads)"
+            + " d=\(headDim)" + (dtype == Precision.f32.rawValue ? "" : " \(dtype)")
+            + (pass == Pass.forward.rawValue ? "" : " \(pass)") + " T=\(threads)"
             + (tile.isEmpty ? "" : " tile \(tile)")
             + (machine.isEmpty ? "" : " on \(machine)")
     }
@@ -135,6 +139,16 @@ public struct CaseAxis: Sendable {
             read: { key, cell in
                 guard Precision(rawValue: cell) != nil else { return false }
                 key.dtype = cell
+                return true
+            }),
+        CaseAxis(
+            column: "pass", runFlag: "--pass", runDefault: Pass.forward.rawValue, kind: .text,
+            meaning:
+                "the pass timed: forward, backward (dQ, dK, dV; the forward that saved O and L untimed) or both; useful FLOPs ×1, ×2.5, ×3.5",
+            since: 8, cell: { $0.pass },
+            read: { key, cell in
+                guard Pass(rawValue: cell) != nil else { return false }
+                key.pass = cell
                 return true
             }),
         count("threads", \.threads, flag: "--threads", meaning: "worker threads"),

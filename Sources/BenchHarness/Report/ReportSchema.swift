@@ -13,8 +13,9 @@ public enum ReportSchema {
     /// `machine` column of merged reports, version 6 the measured compute
     /// peak and the bandwidth next to each case (`bound` and
     /// `fraction_of_roof` then rest on the peak, not on sgemm), version 7
-    /// the `dtype` axis and the columns of what a precision costs.
-    public static let version = 7
+    /// the `dtype` axis and the columns of what a precision costs, version 8
+    /// the `pass` axis and the backward's saved and gradient bytes.
+    public static let version = 8
 
     /// Every version this build reads: older reports lack the newer columns,
     /// whose cells then read as empty.
@@ -115,7 +116,7 @@ public enum ReportSchema {
             Column(name: "reps", kind: .integer(min: 0), meaning: "timed repetitions") {
                 int($0.result?.statistics.count)
             },
-            Column(name: "median_ms", kind: .number(min: 0), meaning: "median time of one forward pass") {
+            Column(name: "median_ms", kind: .number(min: 0), meaning: "median time of one call of the case's pass") {
                 stat($0) { $0.median }
             },
             Column(name: "min_ms", kind: .number(min: 0), meaning: "fastest repetition") { stat($0) { $0.min } },
@@ -139,8 +140,10 @@ public enum ReportSchema {
             ) {
                 $0.result?.roundSizes.map { $0.map(String.init).joined(separator: ";") } ?? ""
             },
-            Column(name: "useful_gflops", kind: .number(min: 0), meaning: "4·B·H·d·attended_pairs / median, in GFLOP/s")
-            {
+            Column(
+                name: "useful_gflops", kind: .number(min: 0),
+                meaning: "4·B·H·d·attended_pairs / median, in GFLOP/s (×2.5 for the backward pass, ×3.5 for both)"
+            ) {
                 number($0.result?.usefulGflops)
             },
             Column(name: "tokens_per_s", kind: .number(min: 0), meaning: "B·Nq / median") {
@@ -285,6 +288,18 @@ public enum ReportSchema {
                 meaning:
                     "the case's process's peak resident set over its whole life (ru_maxrss), inputs and verification included"
             ) { int($0.result?.processPeakRssBytes) },
+            Column(
+                name: "saved_bytes", kind: .integer(min: 0),
+                meaning:
+                    "with a backward pass: the saved O and row log-sum-exp, in place before the timed runs (not in peak_extra_bytes); else empty",
+                since: 8
+            ) { int($0.result?.savedBytes) },
+            Column(
+                name: "gradient_bytes", kind: .integer(min: 0),
+                meaning:
+                    "with a backward pass: dQ, dK, dV and dO, in place before the timed runs (not in peak_extra_bytes); else empty",
+                since: 8
+            ) { int($0.result?.gradientBytes) },
             Column(
                 name: "predicted_extra_bytes", kind: .integer(min: 0),
                 meaning: "the strategy's own prediction of its working memory"

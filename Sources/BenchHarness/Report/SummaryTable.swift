@@ -4,20 +4,25 @@ import Foundation
 /// The table printed at the end of a sweep: per pattern, length and
 /// precision, each strategy's median time and peak extra memory, the fastest
 /// marked `*`, and cases that did not give a trustworthy time said plainly.
-/// A `dtype` column appears when some case is not f32.
+/// A `dtype` column appears when some case is not f32, and a `pass` column
+/// when some case times more than the forward.
 public enum SummaryTable {
     public static func render(_ records: [SweepRecord]) -> String {
         let strategies = unique(records.map(\.key.strategy))
         let showsDType = records.contains { $0.key.dtype != Precision.f32.rawValue }
+        let showsPass = records.contains { $0.key.pass != Pass.forward.rawValue }
         var groups: [String: [SweepRecord]] = [:]
         var order: [String] = []
         for r in records {
             let k = r.key
-            let g = "\(k.pattern)|\(k.seqLen)|\(k.kvLen)|\(k.headDim)|\(k.dtype)|\(k.heads)|\(k.kvHeads)|\(k.batch)"
+            let g =
+                "\(k.pattern)|\(k.seqLen)|\(k.kvLen)|\(k.headDim)|\(k.dtype)|\(k.pass)|\(k.heads)|\(k.kvHeads)|\(k.batch)"
             if groups[g] == nil { order.append(g) }
             groups[g, default: []].append(r)
         }
-        var lines: [[String]] = [["pattern", "N", "d"] + (showsDType ? ["dtype"] : []) + strategies]
+        var lines: [[String]] = [
+            ["pattern", "N", "d"] + (showsDType ? ["dtype"] : []) + (showsPass ? ["pass"] : []) + strategies
+        ]
         for g in order {
             let rows = groups[g]!
             let first = rows[0].key
@@ -29,6 +34,7 @@ public enum SummaryTable {
                 "\(first.headDim)",
             ]
             if showsDType { line.append(first.dtype) }
+            if showsPass { line.append(first.pass) }
             for s in strategies {
                 guard let r = rows.first(where: { $0.key.strategy == s }) else {
                     line.append("")

@@ -65,7 +65,9 @@ public enum CaseCost {
             return 0
         }
         let s = config.shape
-        let run = TimeModel.flops(s, pairs: computed) / (nominalGflopsPerThread * 1e9 * Double(max(1, config.threads)))
+        let run =
+            TimeModel.flops(s, pairs: computed) * config.pass.flopFactor
+            / (nominalGflopsPerThread * 1e9 * Double(max(1, config.threads)))
         let r = config.repetitions
         let timed = min(Double(r.maxReps) * run, max(Double(r.minReps) * run, r.minTime))
         let elements = Double(s.queryElementCount) + 2 * Double(s.batch * s.kvHeads * s.keyLength * s.headDim)

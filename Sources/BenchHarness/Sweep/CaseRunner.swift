@@ -234,18 +234,9 @@ public enum CaseRunner {
         if config.pass.hasBackward, let why = strategy.backwardUnavailability(precision: config.precision) {
             throw AttentionError.unsupportedPass(strategy: strategy.name, pass: "backward", reason: why)
         }
-        let forwardBytes = strategy.predictedExtraBytes(
-            shape: config.shape, mask: mask, threads: config.threads, precision: config.precision)
-        let backwardBytes = strategy.predictedBackwardExtraBytes(
-            shape: config.shape, mask: mask, threads: config.threads)
-        // Workspaces are pooled between calls: both passes' are resident together.
-        let predicted =
-            switch config.pass {
-            case .forward: forwardBytes
-            case .backward: backwardBytes
-            case .both: forwardBytes + backwardBytes
-            }
-        let needed = Double(config.shape.tensorBytes(config.precision)) + Double(predicted)
+        let predicted = predictedExtraBytes(strategy, config, mask: mask)
+        let needed =
+            Double(config.shape.tensorBytes(config.precision)) + Double(trainingBytes(config)) + Double(predicted)
         guard needed < Double(ProcessMemory.physicalBytes) else {
             throw CaseError(
                 description:
@@ -303,6 +294,32 @@ public enum CaseRunner {
             config, mask: mask, times: times, memory: memory, predictedExtraBytes: predicted,
             verification: verification, execution: strategy.execution(shape: config.shape, mask: mask),
             kernelChoice: choice, calibration: before?.after())
+    }
+
+    /// The strategy's predicted working memory for the case's pass. The
+    /// workspaces are pooled between calls, so with both passes the
+    /// forward's and the backward's are resident together.
+    public static func predictedExtraBytes(_ strategy: any AttentionStrategy, _ config: CaseConfig, mask: AttentionMask)
+        -> Int
+    {
+        let forward = strategy.predictedExtraBytes(
+            shape: config.shape, mask: mask, threads: config.threads, precision: config.precision)
+        let backward = strategy.predictedBackwardExtraBytes(shape: config.shape, mask: mask, threads: config.threads)
+        switch config.pass {
+        case .forward: return forward
+        case .backward: return backward
+        case .both: return forward.addingReportingOverflow(backward).overflow ? .max : forward + backward
+        }
+    }
+
+    /// What a case with a backward pass holds besides Q, K, V and O (see
+    /// ``TrainingTensors``): the saved log-sum-exp, dO and the float32
+    /// gradients; 0 for the forward.
+    public static func trainingBytes(_ config: CaseConfig) -> Int {
+        guard config.pass.hasBackward else { return 0 }
+        let s = config.shape
+        return (s.batch * s.heads * s.queryLength + s.queryElementCount) * MemoryLayout<Float>.stride
+            + AttentionGradients.bytes(s)
     }
 
     /// What `calibrate` measures around a case: sgemm, every instruction's

@@ -20,6 +20,9 @@ public struct SweepGrid: Codable, Sendable, Equatable {
     /// The storage precisions, or nil for f32 only (a grid from before the
     /// precision axis, whose fingerprint this keeps).
     public var dtypes: [Precision]?
+    /// The passes timed, or nil for the forward only (a grid from before
+    /// the pass axis, whose fingerprint this keeps).
+    public var passes: [Pass]?
     public var batch: Int
     public var heads: Int
     /// Nil for as many key/value heads as query heads.
@@ -37,7 +40,7 @@ public struct SweepGrid: Codable, Sendable, Equatable {
         case seqLens = "seq_lens"
         case kvLens = "kv_lens"
         case headDims = "head_dims"
-        case dtypes
+        case dtypes, passes
         case batch, heads
         case kvHeads = "kv_heads"
         case threads, tile, kernel, seed, repetitions
@@ -45,10 +48,11 @@ public struct SweepGrid: Codable, Sendable, Equatable {
 
     public init(
         strategies: [String], patterns: [String], seqLens: [Int], kvLens: [Int]? = nil, headDims: [Int],
-        dtypes: [Precision]? = nil, batch: Int, heads: Int, kvHeads: Int?, threads: Int, tile: String?,
-        kernel: String? = nil, seed: UInt64,
+        dtypes: [Precision]? = nil, passes: [Pass]? = nil, batch: Int, heads: Int, kvHeads: Int?, threads: Int,
+        tile: String?, kernel: String? = nil, seed: UInt64,
         repetitions: RepetitionPolicy
     ) {
+        self.passes = passes == [.forward] ? nil : passes
         self.strategies = strategies
         self.patterns = patterns
         self.seqLens = seqLens
@@ -69,8 +73,8 @@ public struct SweepGrid: Codable, Sendable, Equatable {
     /// key length), so the cheap part of the picture arrives early; each
     /// with `tuning` (a file, `none`, or nil for the default location).
     ///
-    /// - Complexity: O(d·n·k·t·p·s) for the lengths of `headDims`, `seqLens`,
-    ///   `kvLens`, `dtypes`, `patterns` and `strategies`.
+    /// - Complexity: O(d·n·k·t·a·p·s) for the lengths of `headDims`, `seqLens`,
+    ///   `kvLens`, `dtypes`, `passes`, `patterns` and `strategies`.
     public func cases(tuning: String? = nil) throws -> [CaseConfig] {
         var out: [CaseConfig] = []
         for d in headDims {
@@ -78,12 +82,12 @@ public struct SweepGrid: Codable, Sendable, Equatable {
                 let shape = try AttentionShape(
                     batch: batch, heads: heads, kvHeads: kvHeads, queryLength: n, keyLength: nk, headDim: d)
                 for (precision, p) in (dtypes ?? [.f32]).flatMap({ t in patterns.map { (t, $0) } }) {
-                    for s in strategies {
+                    for (pass, s) in (passes ?? [.forward]).flatMap({ a in strategies.map { (a, $0) } }) {
                         out.append(
                             CaseConfig(
                                 strategy: s, tile: tile, kernel: kernel, tuning: tuning, shape: shape,
                                 pattern: p, precision: precision, threads: threads, seed: seed,
-                                repetitions: repetitions, verify: true))
+                                repetitions: repetitions, verify: true, pass: pass))
                     }
                 }
             }

@@ -59,7 +59,10 @@ extension SweepPlan {
     /// its predicted peak (inputs + predicted extra + process overhead) must
     /// fit in the memory limit.
     public func admit(_ config: CaseConfig) -> (CaseAdmission, AttentionMask?, Int?) {
-        if let peer = PeerRegistry.peer(named: config.strategy) { return admit(config, peer: peer) }
+        if let peer = PeerRegistry.peer(named: config.strategy) {
+            if config.pass.hasBackward { return (.unsupported("peers time the forward pass only"), nil, nil) }
+            return admit(config, peer: peer)
+        }
         let strategy: any AttentionStrategy
         let mask: AttentionMask
         // Inputs and the mask's bound first: resolving a mask that cannot fit
@@ -77,9 +80,15 @@ extension SweepPlan {
         } catch {
             return (.invalid("\(error)"), nil, nil)
         }
-        let extra = strategy.predictedExtraBytes(
-            shape: config.shape, mask: mask, threads: config.threads, precision: config.precision)
-        return (admission(config, extra: extra, processOverhead: Self.processOverheadBytes), mask, extra)
+        if config.pass.hasBackward, let why = strategy.backwardUnavailability(precision: config.precision) {
+            return (.unsupported("\(strategy.name) has no backward pass here: \(why)"), nil, nil)
+        }
+        let extra = CaseRunner.predictedExtraBytes(strategy, config, mask: mask)
+        // The backward's saved tensors and gradients are resident beside the inputs.
+        let (held, overflow) = extra.addingReportingOverflow(CaseRunner.trainingBytes(config))
+        return (
+            admission(config, extra: overflow ? .max : held, processOverhead: Self.processOverheadBytes), mask, extra
+        )
     }
 
     /// `skipped` when the inputs and the mask's bound alone exceed the
