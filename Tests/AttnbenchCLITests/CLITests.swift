@@ -232,28 +232,30 @@ final class CLITests: XCTestCase {
             })
     }
 
-    /// `--passes` is an axis: each pass a row with its `pass` cell, the
-    /// backward's gradients verified and its saved and gradient bytes
-    /// reported; `run --pass` says what a strategy cannot do.
+    /// `--passes` is an axis: each pass a row with its `pass` cell, every
+    /// strategy's backward verified against the reference in CI, its saved
+    /// and gradient bytes reported; `run --pass` says what a strategy cannot do.
     func testPassesAxis() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-pass-\(UUID())")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("p.csv").path
         let r = try attnbench([
-            "sweep", "--strategies", "dense,tiled,sliding", "--patterns", "causal,window:5:g2", "--seq-lens", "37",
+            "sweep", "--strategies", "dense,tiled,sliding,block-sparse", "--patterns", "causal,window:5:g2,bigbird:8",
+            "--seq-lens", "37",
             "--heads", "2", "--kv-heads", "1", "--head-dims", "12", "--passes", "forward,backward,both",
             "--min-reps", "1", "--max-reps", "1", "--min-time", "0", "--out", out,
         ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let rows = try ReportFile(path: out).rows
-        XCTAssertEqual(rows.count, 3 * 2 * 3)
+        XCTAssertEqual(rows.count, 4 * 3 * 3)
         XCTAssertEqual(Set(rows.map { $0["pass"]! }), ["forward", "backward", "both"])
         for row in rows where row["status"] == "ok" && row["pass"] != "forward" {
             XCTAssertLessThan(Double(row["rel_frobenius_error"]!)!, 1e-4, "\(row)")
             XCTAssertGreaterThan(Int(row["gradient_bytes"]!)!, 0)
             XCTAssertGreaterThan(Int(row["saved_bytes"]!)!, 0)
         }
-        XCTAssertEqual(rows.filter { $0["status"] == "ok" }.count, 3 * 5, "\(rows.map { $0["reason"]! })")
+        // Per pass: dense and tiled on every pattern, sliding on the window, block-sparse on the blocks.
+        XCTAssertEqual(rows.filter { $0["status"] == "ok" }.count, 3 * 8, "\(rows.map { $0["reason"]! })")
         XCTAssert(r.stdout.contains("pass"), r.stdout)
 
         let half = try attnbench("run", "--strategy", "tiled", "--seq-len", "8", "--pass", "backward", "--dtype", "f16")

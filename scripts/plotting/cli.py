@@ -2,7 +2,9 @@
 
 Every figure is written as PNG and SVG (NAME-time, NAME-memory, NAME-gflops,
 and NAME-roofline when the report has the roofline columns), by default
-beside the CSV, and each path written is printed on its own line. Bad input
+beside the CSV, and each path written is printed on its own line. A report
+with several passes (its ``pass`` column: forward, backward, both) gets each
+figure once per pass, NAME-PASS-time and so on, in the same style. Bad input
 is one ``plot.py: error:`` line on stderr and exit code 2; a missing
 matplotlib exit code 1.
 """
@@ -72,17 +74,30 @@ def main(argv: list[str]) -> int:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
 
-    name = csv_path.stem
+    environment = read_environment(csv_path)
+    title, subtitle = titles(csv_path, arguments.title, environment)
+    out_dir: Path = arguments.out_dir or csv_path.parent
+    passes = list(dict.fromkeys(case.pass_name for case in cases))
+    for pass_name in passes:
+        subset = [case for case in cases if case.pass_name == pass_name]
+        name = csv_path.stem if len(passes) == 1 else f"{csv_path.stem}-{pass_name}"
+        heading = title if len(passes) == 1 else f"{title}: {pass_name} pass"
+        status = plot_report(csv_path, subset, name, heading, subtitle, environment, out_dir)
+        if status != 0:
+            return status
+    return 0
+
+
+def plot_report(csv_path: Path, cases: list, name: str, title: str, subtitle: str,
+                environment: dict, out_dir: Path) -> int:
+    """Write the figures of `cases` (one pass of the report) as NAME-KIND; the exit code."""
     sweep = organise(cases, name)
     if not sweep.x_values:
         print(f"{PROG}: error: {csv_path}: no row has a usable {sweep.x_column}",
               file=sys.stderr)
         return 2
-    environment = read_environment(csv_path)
     use_sgemm_reference(sweep, environment)
-    title, subtitle = titles(csv_path, arguments.title, environment)
 
-    out_dir: Path = arguments.out_dir or csv_path.parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:

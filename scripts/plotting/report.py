@@ -64,6 +64,8 @@ UNSUPPORTED = "unsupported"
 # values are kept as they are and listed after these.
 DTYPE_ORDER = ("f32", "f16", "bf16")
 DEFAULT_DTYPE = "f32"
+# The pass of a report without the pass column (before schema 8), or of an empty cell.
+DEFAULT_PASS = "forward"
 
 # The kernel_choice of a peer's rows: another library's attention, run by
 # the sweep as a child process.
@@ -90,6 +92,8 @@ class Case:
     kernel_choice: str = ""
     peak_instruction: str = ""
     dtype: str = DEFAULT_DTYPE
+    # The pass timed (the ``pass`` column of schema 8; older reports: forward).
+    pass_name: str = DEFAULT_PASS
 
     def value(self, column: str) -> float | None:
         """The parsed cell of one of NUMERIC_COLUMNS, or None if it is empty."""
@@ -153,6 +157,7 @@ def read_cases(path: Path) -> list[Case]:
                 kernel_choice=(row.get("kernel_choice") or "").strip(),
                 peak_instruction=(row.get("peak_instruction") or "").strip(),
                 dtype=(row.get("dtype") or "").strip().lower() or DEFAULT_DTYPE,
+                pass_name=(row.get("pass") or "").strip().lower() or DEFAULT_PASS,
             )
         )
     if not cases:
