@@ -13,6 +13,13 @@
 ///     dS   = scale · P ∘ (dP − D)
 ///     dV_j += Pᵀ · dO_b,   dK_j += dSᵀ · Q_b,   dQ_b += dS · K_j
 ///
+/// The tiles are kept transposed, as the forward's transposed fold keeps
+/// them: `Sᵀ = K_j·Q_bᵀ` and `dPᵀ = V_j·dO_bᵀ` broadcast K and V in place
+/// against `Q_bᵀ` and `dO_bᵀ`, packed once per block, and the softmax's
+/// gradient runs with the query rows in the vector lanes. Why: packing
+/// every key range for every block (the row-wise layout) made the backward
+/// 3.5× the forward; transposed it is 2.3-2.5× (docs/DECISIONS.md).
+///
 /// Loop order: a work unit is one (batch, key/value head); its worker takes
 /// every query block of every query head that reads the head, so dK and dV
 /// of the head are written by one worker only, with no partial copies and
@@ -22,9 +29,9 @@
 /// visited its keys. The cost: parallelism over B·Hkv units, so fewer heads
 /// than workers leave workers idle (measurements: docs/DECISIONS.md).
 ///
-/// Nothing of size Nq×Nk is allocated: per worker, two score tiles (P and
-/// dS, rows × columns), the packed keys of one range, and the block's Q, dO
-/// and dQ rows.
+/// Nothing of size Nq×Nk is allocated: per worker, two score tiles (Pᵀ and
+/// dSᵀ, columns × rows), the block's `Q_bᵀ` and `dO_bᵀ`, and its Q, dO and
+/// dQ rows (``BackwardWorkspace``).
 ///
 /// - Complexity: 2.5× the forward's multiply-adds (five products of the
 ///   same size where the forward has two), over the same visited tiles.
