@@ -46,10 +46,40 @@ func runBlockwiseBackward(
             threads: threads, plan: plan, workspaces: workspaces))
 }
 
-/// Why a blockwise strategy has no backward pass for `precision`: it reads
-/// Q, K, V and O as float32 in place, so half-precision inputs are refused.
-func blockwiseBackwardUnavailability(_ precision: Precision) -> String? {
+/// Why a strategy whose backward reads Q, K, V and O as float32 in place
+/// (every built-in one) has no backward pass for `precision`.
+func float32BackwardUnavailability(_ precision: Precision) -> String? {
     precision == .f32 ? nil : "the backward pass takes f32 inputs, not \(precision)"
+}
+
+/// A blockwise strategy's training forward: the backward's checks, then
+/// the forward over `plan` (nil only for a pattern the checks refuse)
+/// writing each row's log-sum-exp too.
+func runBlockwiseTrainingForward(
+    _ strategy: some AttentionStrategy, _ inputs: AttentionInputs, mask: AttentionMask, saved: SavedForward,
+    threads: Int, plan: (some KeyVisitPlan)?, kernel: KernelID, workspaces: WorkspacePool
+) throws {
+    try strategy.validateBackward(
+        inputs, mask: mask, saved: saved, outputGradient: nil, gradients: nil, threads: threads)
+    try KernelTable.require(kernel)
+    runBlockwiseAttention(
+        inputs, mask: mask, output: saved.output, threads: threads, plan: plan!, kernel: kernel,
+        workspaces: workspaces, logSumExp: saved.logSumExp)
+}
+
+/// A blockwise strategy's backward: the checks, then ``runBlockwiseBackward``
+/// over `plan` (nil only for a pattern the checks refuse).
+func runBlockwiseBackwardPass(
+    _ strategy: some AttentionStrategy, _ inputs: AttentionInputs, mask: AttentionMask, saved: SavedForward,
+    outputGradient: Tensor, gradients: AttentionGradients, threads: Int, plan: (some KeyVisitPlan)?,
+    kernel: KernelID, workspaces: WorkspacePool
+) throws {
+    try strategy.validateBackward(
+        inputs, mask: mask, saved: saved, outputGradient: outputGradient, gradients: gradients, threads: threads)
+    try KernelTable.require(kernel)
+    runBlockwiseBackward(
+        inputs, mask: mask, saved: saved, outputGradient: outputGradient, gradients: gradients, threads: threads,
+        plan: plan!, kernel: kernel, workspaces: workspaces)
 }
 
 /// One worker's buffers of ``runBlockwiseBackward``, sized for a plan.

@@ -103,9 +103,7 @@ public struct DenseAttention: AttentionStrategy {
 
 extension DenseAttention {
     /// f32 inputs only: the products read the tensors in place.
-    public func backwardUnavailability(precision: Precision) -> String? {
-        precision == .f32 ? nil : "the backward pass takes f32 inputs, not \(precision)"
-    }
+    public func backwardUnavailability(precision: Precision) -> String? { float32BackwardUnavailability(precision) }
 
     /// The forward, then each row's log-sum-exp from the kept row sums.
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, saving saved: SavedForward, threads: Int)

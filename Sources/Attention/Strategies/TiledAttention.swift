@@ -89,16 +89,15 @@ public struct TiledAttention: AttentionStrategy {
     }
 
     /// f32 inputs only: the backward widens nothing yet.
-    public func backwardUnavailability(precision: Precision) -> String? { blockwiseBackwardUnavailability(precision) }
+    public func backwardUnavailability(precision: Precision) -> String? { float32BackwardUnavailability(precision) }
 
     /// The forward, also writing each row's log-sum-exp (keys are not split).
     public func forward(_ inputs: AttentionInputs, mask: AttentionMask, saving saved: SavedForward, threads: Int) throws
     {
-        try validateBackward(inputs, mask: mask, saved: saved, outputGradient: nil, gradients: nil, threads: threads)
-        try KernelTable.require(kernel)
-        runBlockwiseAttention(
-            inputs, mask: mask, output: saved.output, threads: threads, plan: plan(shape: inputs.shape, mask: mask),
-            kernel: kernel, workspaces: workspaces, logSumExp: saved.logSumExp)
+        try runBlockwiseTrainingForward(
+            self, inputs, mask: mask, saved: saved, threads: threads, plan: plan(shape: inputs.shape, mask: mask),
+            kernel: kernel,
+            workspaces: workspaces)
     }
 
     /// FlashAttention-2's backward over the same key visit plan (``runBlockwiseBackward``).
@@ -106,12 +105,9 @@ public struct TiledAttention: AttentionStrategy {
         _ inputs: AttentionInputs, mask: AttentionMask, saved: SavedForward, outputGradient: Tensor,
         into gradients: AttentionGradients, threads: Int
     ) throws {
-        try validateBackward(
-            inputs, mask: mask, saved: saved, outputGradient: outputGradient, gradients: gradients, threads: threads)
-        try KernelTable.require(kernel)
-        runBlockwiseBackward(
-            inputs, mask: mask, saved: saved, outputGradient: outputGradient, gradients: gradients, threads: threads,
-            plan: plan(shape: inputs.shape, mask: mask), kernel: kernel, workspaces: workspaces)
+        try runBlockwiseBackwardPass(
+            self, inputs, mask: mask, saved: saved, outputGradient: outputGradient, gradients: gradients,
+            threads: threads, plan: plan(shape: inputs.shape, mask: mask), kernel: kernel, workspaces: workspaces)
     }
 
     public func predictedBackwardExtraBytes(shape: AttentionShape, mask: AttentionMask, threads: Int) -> Int {
