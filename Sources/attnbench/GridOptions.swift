@@ -115,7 +115,7 @@ struct GridOptions: ParsableArguments {
     @Option(
         parsing: .unconditional,
         help:
-            "Comma-separated passes: forward, backward, both (the backward takes f32; peers time the forward only). (default: forward)"
+            "Comma-separated passes: forward, backward, both (the backward takes f32; peers time it through their own autograd where they have one). (default: forward)"
     )
     var passes: String = Pass.forward.rawValue
 

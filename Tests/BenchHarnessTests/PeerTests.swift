@@ -24,6 +24,9 @@ final class PeerTests: XCTestCase {
         var narrow = Self.fake("fake-full-only", mode: "ok")
         narrow.supportedKinds = [.full]
         try PeerRegistry.register(narrow)
+        var forward = Self.fake("fake-forward-pass", mode: "ok")
+        forward.passes = [.forward]
+        try PeerRegistry.register(forward)
     }
 
     override func tearDown() { directory.remove() }
@@ -35,6 +38,7 @@ final class PeerTests: XCTestCase {
         [
             ("fake-ok", "ok"), ("fake-wrong", "wrong"), ("fake-crash", "crash"), ("fake-exit", "exit"),
             ("fake-unavailable", "unavailable"), ("fake-unsupported", "unsupported"), ("fake-garbage", "garbage"),
+            ("fake-forward-only", "forward-only"),
         ] + lies.map { ("fake-\($0.mode)", $0.mode) }
 
     /// Replies that parse but must not become rows, and the reason each gets.
@@ -50,14 +54,18 @@ final class PeerTests: XCTestCase {
     static func fake(_ name: String, mode: String) -> Peer {
         Peer(
             name: name, summary: "the test peer, mode \(mode)", supportedKinds: allKinds, computesEveryPair: false,
-            command: PeerCommand(interpreter: "python3", script: script, arguments: ["--mode", mode]))
+            command: PeerCommand(interpreter: "python3", script: script, arguments: ["--mode", mode]),
+            passes: Set(Pass.allCases))
     }
 
-    func plan(_ strategies: [String], patterns: [String], lengths: [Int] = [7], kvLens: [Int]? = nil) -> SweepPlan {
+    func plan(
+        _ strategies: [String], patterns: [String], lengths: [Int] = [7], kvLens: [Int]? = nil,
+        dtypes: [Precision]? = nil, passes: [Pass]? = nil
+    ) -> SweepPlan {
         SweepPlan(
             grid: SweepGrid(
-                strategies: strategies, patterns: patterns, seqLens: lengths, kvLens: kvLens, headDims: [5], batch: 1,
-                heads: 4, kvHeads: 2, threads: 1, tile: nil, seed: 11,
+                strategies: strategies, patterns: patterns, seqLens: lengths, kvLens: kvLens, headDims: [5],
+                dtypes: dtypes, passes: passes, batch: 1, heads: 4, kvHeads: 2, threads: 1, tile: nil, seed: 11,
                 repetitions: RepetitionPolicy(warmup: 1, minReps: 3, maxReps: 3, minTime: 0)),
             memoryLimitBytes: 1 << 34, timeoutSeconds: 60)
     }
@@ -102,6 +110,43 @@ final class PeerTests: XCTestCase {
         }
         XCTAssertEqual(outputs[0].count, shape.queryElementCount)
         for (a, b) in zip(outputs[0], outputs[1]) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+
+    /// A peer's backward: its dQ, dK and dV, read back, match the float64
+    /// reference's for the same dO on every pattern family with grouped
+    /// heads, unequal lengths and rows with no key; the row carries the
+    /// training tensors' bytes like a strategy's.
+    func testABackwardRowArrivesVerified() throws {
+        let patterns = ["full", "causal", "window:2:0:g1", "bigbird:3:w1:g1:r1"]
+        let (records, report) = try sweep(
+            plan(["fake-ok"], patterns: patterns, lengths: [1, 7], kvLens: [5], passes: [.backward, .both]),
+            "backward.csv")
+        XCTAssertEqual(records.count, patterns.count * 2 * 2)
+        for row in report.rows {
+            XCTAssertEqual(row["status"], "ok", "\(row["pattern"]!) \(row["pass"]!): \(row["reason"]!)")
+            XCTAssertLessThan(Double(row["rel_frobenius_error"]!)!, 1e-5)
+            XCTAssertGreaterThan(Int(row["saved_bytes"]!)!, 0)
+            XCTAssertGreaterThan(Int(row["gradient_bytes"]!)!, 0)
+        }
+    }
+
+    /// A wrong gradient is caught; a peer that ignores the request's pass
+    /// (and would report a forward as a backward) fails; a peer without a
+    /// backward, or a half-precision backward, is `unsupported`.
+    func testABackwardThatIsWrongOrAbsentIsNoRow() throws {
+        let (records, _) = try sweep(
+            plan(["fake-wrong", "fake-forward-only", "fake-forward-pass"], patterns: ["causal"], passes: [.backward]),
+            "backward-wrong.csv")
+        XCTAssertEqual(records.map(\.status), [.wrong, .failed, .unsupported])
+        XCTAssert(records[0].reason.contains("dQ"), records[0].reason)
+        XCTAssert(
+            records[1].reason.contains("timed the forward pass; the request asked for the backward pass"),
+            records[1].reason)
+        XCTAssertEqual(records[2].reason, "fake-forward-pass times the forward pass only, not backward")
+        let (half, _) = try sweep(
+            plan(["fake-ok"], patterns: ["full"], dtypes: [.bf16], passes: [.backward]), "backward-half.csv")
+        XCTAssertEqual(half.map(\.status), [.unsupported])
+        XCTAssert(half[0].reason.contains("the backward pass takes f32 inputs, not bf16"), half[0].reason)
     }
 
     func testAWrongOutputIsCaught() throws {

@@ -5,7 +5,9 @@ A peer is one module per library (`torch_peer.py`, ...), run by attnbench as
 a child process; the contract is docs/PEERS.md. This module holds the parts
 of that contract that do not depend on the library:
 
-- the request's protocol version and its `dtype` field (`read_request`);
+- the request's protocol version, its `dtype` field and its `pass` field
+  (`read_request`): a peer that times only the forward answers
+  `unsupported` to a backward request rather than timing the wrong thing;
 - the JSON channel: one answer line on the real standard output, whatever
   the library writes to file descriptor 1 (`JsonChannel`);
 - the mask: the table of which (query, key) pairs a request's mask keeps,
@@ -19,7 +21,8 @@ of that contract that do not depend on the library:
   hold only values the dtype represents (`load_input`, `to_storage`,
   `widened`), and an f32 result rounded to the dtype (`rounded`);
 - the output writing: float32 `.npy`, an exact widening of a half-precision
-  output (`save_float32`);
+  output (`save_float32`), and the gradients of a backward request
+  (`save_gradients`);
 - the command line, `probe` and `run REQUEST.json`, and the error report: an
   exception is one summary line, the last on standard error, and exit
   status 1 (`serve`).
@@ -44,6 +47,10 @@ MASK_KINDS = ("full", "causal", "window", "blocks")
 # Request dtype names (the storage of Q, K, V and O) → NumPy/PyTorch dtype names.
 DTYPES = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}
 DEFAULT_DTYPE = "f32"  # what a request without the field means
+# What a request may ask to time: the forward, the backward alone (its
+# forward run once, untimed), or the two together (docs/PEERS.md).
+PASSES = ("forward", "backward", "both")
+DEFAULT_PASS = "forward"  # what a request without the field means
 
 
 class Unsupported(Exception):
@@ -239,13 +246,30 @@ def request_dtype(request: dict) -> str:
     return value
 
 
-def read_request(path: str) -> tuple:
+def request_pass(request: dict, supported: Sequence[str]) -> str:
+    """The request's `pass` (`forward` when the field is absent).
+
+    Raises ValueError naming the field and the allowed values for a value
+    outside `PASSES`, and Unsupported for a pass the peer does not time.
+    """
+    value = request.get("pass", DEFAULT_PASS)
+    if not isinstance(value, str) or value not in PASSES:
+        raise ValueError(f"request field 'pass' is {json.dumps(value)}; allowed values: {', '.join(PASSES)}")
+    if value not in supported:
+        raise Unsupported(f"this peer times the {' and '.join(supported)} pass only, not {value}")
+    return value
+
+
+def read_request(path: str, passes: Sequence[str] = (DEFAULT_PASS,)) -> tuple:
     """The request at `path` and its dtype; raises ValueError when it speaks
-    another protocol or names a dtype outside `DTYPES`."""
+    another protocol or names a dtype outside `DTYPES` or a pass outside
+    `PASSES`, and Unsupported when it asks for a pass outside `passes` (the
+    ones the peer times)."""
     with open(path) as file:
         request = json.load(file)
     if request.get("protocol") != PROTOCOL:
         raise ValueError(f"request speaks protocol {request.get('protocol')}, this peer speaks {PROTOCOL}")
+    request_pass(request, passes)
     return request, request_dtype(request)
 
 
@@ -258,12 +282,13 @@ def unsupported(reason: str) -> dict:
 
 
 def ok_answer(times: list, rss_before_inputs: int, rss_with_inputs: int, peak: int, peak_was_reset: bool,
-              library: str, kernel: str, blas: str) -> dict:
-    """The answer for a measured case (docs/PEERS.md, step 6); the process's
-    lifetime peak is read here, last."""
+              library: str, kernel: str, blas: str, timed_pass: str = DEFAULT_PASS) -> dict:
+    """The answer for a measured case (docs/PEERS.md, step 6), naming the pass
+    it timed; the process's lifetime peak is read here, last."""
     return {
         "protocol": PROTOCOL,
         "status": "ok",
+        "pass": timed_pass,
         "times_ms": times,
         "rss_before_inputs_bytes": rss_before_inputs,
         "rss_with_inputs_bytes": rss_with_inputs,
@@ -380,13 +405,22 @@ def save_float32(path: str, array, dtype: str = DEFAULT_DTYPE) -> None:
     np.save(path, np.ascontiguousarray(widened(array, dtype) if dtype == "bf16" else array, dtype=np.float32))
 
 
+def save_gradients(request: dict, query, key, value) -> None:
+    """dQ, dK and dV (NumPy, any float dtype) as float32 .npy at the paths of
+    the request's `gradients` object."""
+    paths = request["gradients"]
+    for name, array in (("query", query), ("key", key), ("value", value)):
+        save_float32(paths[name], array)
+
+
 # MARK: - Command line
 
 
 def serve(argv: Sequence[str], name: str, description: str, backends: Sequence[str],
           probe: Callable[[], dict], run: Callable[[str, str], dict]) -> int:
     """`NAME --backend B probe | run REQUEST.json`: prints one JSON answer and
-    returns 0, or, when `run` raises, prints the traceback and then one
+    returns 0 (an `unsupported` one when `run` raises Unsupported), or, when
+    `run` raises anything else, prints the traceback and then one
     summary line (`NAME --backend B: Error: message`, the line attnbench
     shows) on standard error and returns 1."""
     parser = argparse.ArgumentParser(description=description)
@@ -403,6 +437,8 @@ def serve(argv: Sequence[str], name: str, description: str, backends: Sequence[s
         return 0
     try:
         channel.emit(run(arguments.backend, arguments.request))
+    except Unsupported as why:
+        channel.emit(unsupported(str(why)))
     except Exception as error:
         traceback.print_exc()
         # attnbench reports the last line of standard error: make it the summary.

@@ -64,6 +64,21 @@ bf16)`). A backend that cannot run the dtype on this PyTorch replies
 raises, a tiny case of the same backend and dtype is tried, and if that
 fails too the case is unsupported (else the error is the case's own and
 is reported as one).
+
+Passes: the request's `pass` is `forward` (the default), `backward` or
+`both`. For a backward pass Q, K and V require gradients and the output
+gradient dO is read from the request's `output_gradient` file (float32);
+every run first clears the three gradients (`.grad = None`, as
+FlashAttention's `benchmark_backward` does), then `backward` times
+`out.backward(dO, retain_graph=True)` on the output of one untimed forward,
+and `both` times the forward and `out.backward(dO)` together. dQ, dK and dV
+of the first (verification) run are written as float32 to the request's
+`gradients` files. The second resident-set reading is taken after that
+run: the graph's saved tensors and the gradients are in place, as the
+suite's own backward holds them before its timed runs (in a `both` step the
+saved tensors are made inside the timed run, so they are in the peak). A
+backend whose library has no backward on the CPU (FlexAttention raises
+NotImplementedError) replies `unsupported` with the library's words.
 """
 
 from __future__ import annotations
@@ -75,8 +90,10 @@ from typing import Callable, Optional
 
 from peer_protocol import (
     DEFAULT_DTYPE,
+    DEFAULT_PASS,
     DTYPES,
     Mask,
+    PASSES,
     PROTOCOL,
     Unsupported,
     ok_answer,
@@ -85,6 +102,7 @@ from peer_protocol import (
     reset_peak,
     resident_bytes,
     save_float32,
+    save_gradients,
     serve,
     timed_runs,
     unsupported,
@@ -124,13 +142,30 @@ class Problem:
         self.query = self.key = self.value = None
 
     @classmethod
-    def load(cls, request: dict, dtype: str) -> "Problem":
-        """The request's problem, with Q, K, V read from its .npy files."""
+    def load(cls, request: dict, dtype: str, requires_grad: bool = False) -> "Problem":
+        """The request's problem, with Q, K, V read from its .npy files (as
+        leaves that require gradients when asked, before any backend derives
+        a tensor from them)."""
         problem = cls(request["shape"], dtype)
         problem.query = problem._load(request["query"], problem.heads, problem.query_length)
         problem.key = problem._load(request["key"], problem.kv_heads, problem.key_length)
         problem.value = problem._load(request["value"], problem.kv_heads, problem.key_length)
+        for tensor in (problem.query, problem.key, problem.value):
+            tensor.requires_grad_(requires_grad)
         return problem
+
+    def load_output_gradient(self, request: dict):
+        """dO from the request's `output_gradient` file, float32 [B, H, Nq, d], in the dtype."""
+        import numpy as np
+        import torch
+
+        path = request["output_gradient"]
+        array = np.load(path)
+        self._expected(path, array, self.heads, self.query_length)
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.torch_dtype)
+
+    def clear_gradients(self) -> None:
+        self.query.grad = self.key.grad = self.value.grad = None
 
     @classmethod
     def tiny(cls, like: "Problem", length: int = 32) -> "Problem":
@@ -189,7 +224,7 @@ class Problem:
         for name, tensor in (("query", self.query), ("key", self.key), ("value", self.value)):
             mapped = np.load(request[name], mmap_mode="r")
             for b in range(self.batch):
-                if not np.array_equal(mapped[b], tensor[b].float().numpy()):
+                if not np.array_equal(mapped[b], tensor[b].detach().float().numpy()):
                     raise ValueError(
                         f"{request[name]}: the {name} holds values that {self.dtype} does not represent"
                         f" exactly; the harness rounds Q, K and V to the dtype before writing them"
@@ -418,7 +453,8 @@ def run(backend: str, request_path: str) -> dict:
     """Measures one case (docs/PEERS.md, steps 1 to 6), in the request's dtype."""
     import torch
 
-    request, dtype = read_request(request_path)
+    request, dtype = read_request(request_path, PASSES)
+    timed_pass = request.get("pass", DEFAULT_PASS)
 
     # 1. Threads. Inter-op parallelism is not used by a single attention call;
     # one inter-op thread keeps the process's thread count to `threads`.
@@ -434,7 +470,7 @@ def run(backend: str, request_path: str) -> dict:
     # 2. Inputs (cast to the dtype, no float32 copy left) and the output
     # buffer in the dtype, between two resident-set readings.
     rss_before_inputs = resident_bytes()
-    problem = Problem.load(request, dtype)
+    problem = Problem.load(request, dtype, requires_grad=timed_pass != "forward")
     output = torch.zeros(problem.output_shape, dtype=problem.torch_dtype)  # zeros: its pages are resident
     rss_with_inputs = resident_bytes()
 
@@ -445,7 +481,12 @@ def run(backend: str, request_path: str) -> dict:
     except Unsupported as why:
         return unsupported(str(why))
     try:
-        answer = measure(request, mask, forward, kernel, compiles, output, rss_before_inputs, rss_with_inputs)
+        if timed_pass == DEFAULT_PASS:
+            answer = measure(request, mask, forward, kernel, compiles, output, rss_before_inputs, rss_with_inputs)
+        else:
+            answer = measure_training(request, timed_pass, problem, mask, forward, kernel, output, rss_before_inputs)
+    except Unsupported:
+        raise
     except Exception:
         # A half-precision case that fails: unsupported if the dtype is what fails.
         reason = None
@@ -458,6 +499,58 @@ def run(backend: str, request_path: str) -> dict:
     problem.check_rounded(request)
     save_float32(request["output"], output.float().numpy())
     return answer
+
+
+def measure_training(request: dict, timed_pass: str, problem: Problem, mask: Mask, forward: Callable, kernel: str,
+                     output, rss_before_inputs: int) -> dict:
+    """Steps 3 to 6 for a `backward` or `both` request (see Passes above):
+    fills `output` with the forward's result, writes the first run's
+    gradients when asked to verify, and returns the `ok` answer."""
+    import torch
+
+    empty_rows = mask.empty_rows()
+    output_gradient = problem.load_output_gradient(request)
+
+    def forward_step():
+        out = forward()
+        if empty_rows is not None:
+            out = out.index_fill(2, empty_rows, 0.0)  # out of place: autograd sends no gradient into them
+        return out
+
+    def backward_step():
+        problem.clear_gradients()
+        saved.backward(output_gradient, retain_graph=True)
+        return saved
+
+    def both_step():
+        problem.clear_gradients()
+        out = forward_step()
+        out.backward(output_gradient)
+        return out
+
+    step = backward_step if timed_pass == "backward" else both_step
+    # 3. The verification run, which also compiles a compiled backend; a
+    # backward pass first runs the forward whose graph every timed backward reuses.
+    try:
+        saved = forward_step() if timed_pass == "backward" else None
+        first = step()
+    except NotImplementedError as error:
+        first_line = (str(error).strip().splitlines() or [""])[0].strip()
+        raise Unsupported(f"{kernel} has no {timed_pass} pass in torch {torch.__version__} on the CPU: {first_line}")
+    with torch.no_grad():
+        output.copy_(first)
+    del first
+    if request["verify"]:
+        save_gradients(request, *(t.grad.float().numpy() for t in (problem.query, problem.key, problem.value)))
+    gc.collect()
+    # The graph's saved tensors and the gradients are resident now, like the suite's own before its timed runs.
+    rss_with_inputs = resident_bytes()
+    # 4.-5. Peak reset, warmup and timed runs.
+    peak_was_reset = reset_peak()
+    times, _ = timed_runs(step, request["repetitions"])
+    peak = peak_bytes_since_reset()
+    return ok_answer(times, rss_before_inputs, rss_with_inputs, peak, peak_was_reset,
+                     f"torch {torch.__version__}", kernel, blas_description(), timed_pass)
 
 
 def measure(request: dict, mask: Mask, forward: Callable, kernel: str, compiles: bool, output,

@@ -29,6 +29,16 @@ public struct AttentionGradients: Sendable {
     public let key: Tensor
     public let value: Tensor
 
+    /// Gradients held elsewhere (a peer's, read back), float32 and sized as above.
+    public init(query: Tensor, key: Tensor, value: Tensor) {
+        precondition(
+            [query, key, value].allSatisfy { $0.precision == .f32 } && key.count == value.count,
+            "gradients are float32, dK and dV of one size")
+        self.query = query
+        self.key = key
+        self.value = value
+    }
+
     /// Zeroed gradients for `shape`.
     public init(shape: AttentionShape) {
         query = Tensor(count: shape.queryElementCount)

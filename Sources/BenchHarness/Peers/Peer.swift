@@ -34,6 +34,13 @@ public struct Peer: Sendable {
     /// `precision`: a planning estimate for `--memory-limit`, not a measurement.
     public var predictedExtraBytes:
         @Sendable (_ shape: AttentionShape, _ mask: AttentionMask, _ threads: Int, _ precision: Precision) -> Int
+    /// The passes the peer times (``Pass``); a case of another pass is `unsupported`.
+    public var passes: Set<Pass>
+    /// The working memory a backward pass is predicted to take beyond the
+    /// inputs, the output, what the forward saved and the gradients
+    /// (``CaseRunner/trainingBytes(_:)``), float32, with `threads` workers.
+    public var predictedBackwardExtraBytes:
+        @Sendable (_ shape: AttentionShape, _ mask: AttentionMask, _ threads: Int) -> Int
     /// Seconds a case spends before its first timed run beyond what it
     /// computes: starting the interpreter, importing the library, compiling
     /// (``CaseCost``).
@@ -45,6 +52,8 @@ public struct Peer: Sendable {
         predictedExtraBytes: @escaping @Sendable (AttentionShape, AttentionMask, Int, Precision) -> Int = {
             _, _, _, _ in 0
         },
+        passes: Set<Pass> = [.forward],
+        predictedBackwardExtraBytes: @escaping @Sendable (AttentionShape, AttentionMask, Int) -> Int = { _, _, _ in 0 },
         predictedStartupSeconds: Double = 1
     ) {
         self.name = name
@@ -54,6 +63,8 @@ public struct Peer: Sendable {
         self.command = command
         self.processOverheadBytes = processOverheadBytes
         self.predictedExtraBytes = predictedExtraBytes
+        self.passes = passes
+        self.predictedBackwardExtraBytes = predictedBackwardExtraBytes
         self.predictedStartupSeconds = predictedStartupSeconds
     }
 
@@ -62,6 +73,32 @@ public struct Peer: Sendable {
     /// The supported families in a stable order, for messages and listings.
     public var supportedKindsDescription: String {
         MaskPattern.Kind.allCases.filter(supportedKinds.contains).map(\.rawValue).joined(separator: ", ")
+    }
+
+    /// Why the peer cannot time `pass` in `precision`, or nil when it can.
+    /// Gradients are verified against the float32 tolerances, so a peer's
+    /// backward takes f32, as the strategies' does.
+    public func unavailability(of pass: Pass, precision: Precision) -> String? {
+        guard passes.contains(pass) else {
+            let timed = Pass.allCases.filter(passes.contains).map(\.rawValue).joined(separator: " and ")
+            return "\(name) times the \(timed) pass only, not \(pass)"
+        }
+        if pass.hasBackward, precision != .f32 {
+            return "\(name): the backward pass takes f32 inputs, not \(precision)"
+        }
+        return nil
+    }
+
+    /// The predicted working memory of `config`'s pass; with both passes
+    /// the forward's and the backward's together.
+    public func predictedExtraBytes(_ config: CaseConfig, mask: AttentionMask) -> Int {
+        let forward = predictedExtraBytes(config.shape, mask, config.threads, config.precision)
+        let backward = predictedBackwardExtraBytes(config.shape, mask, config.threads)
+        switch config.pass {
+        case .forward: return forward
+        case .backward: return backward
+        case .both: return forward.addingReportingOverflow(backward).overflow ? .max : forward + backward
+        }
     }
 
     /// The pairs a forward pass computes, per (batch, head): Nq·Nk for a

@@ -62,6 +62,11 @@ enum PeerMessages {
             }
         }
 
+        /// Where a backward request's peer writes dQ, dK and dV (float32 `.npy`).
+        struct Gradients: Encodable {
+            var query, key, value: String
+        }
+
         var protocolVersion = PeerMessages.protocolVersion
         var shape: Shape
         var pattern: String
@@ -74,10 +79,20 @@ enum PeerMessages {
         var threads: Int
         var verify: Bool
         var repetitions: Repetitions
+        /// The pass to time (``Pass``); a peer that does not time it answers
+        /// `unsupported`. Older peers ignore the field, so the reply must
+        /// name the pass it timed.
+        var pass: String
+        /// With a backward pass: dO (float32 `[B, H, Nq, d]`) and where the
+        /// gradients go; absent for the forward.
+        var outputGradient: String?
+        var gradients: Gradients?
 
         enum CodingKeys: String, CodingKey {
             case protocolVersion = "protocol"
-            case shape, pattern, dtype, mask, query, key, value, output, threads, verify, repetitions
+            case shape, pattern, dtype, mask, query, key, value, output, threads, verify, repetitions, pass
+            case outputGradient = "output_gradient"
+            case gradients
         }
     }
 
@@ -86,6 +101,8 @@ enum PeerMessages {
         var protocolVersion: Int
         var status: String
         var reason: String?
+        /// The pass the peer timed; absent from a peer that knows only the forward.
+        var pass: String?
         var timesMs: [Double]?
         var rssBeforeInputsBytes: Int?
         var rssWithInputsBytes: Int?
@@ -99,7 +116,7 @@ enum PeerMessages {
 
         enum CodingKeys: String, CodingKey {
             case protocolVersion = "protocol"
-            case status, reason
+            case status, reason, pass
             case timesMs = "times_ms"
             case rssBeforeInputsBytes = "rss_before_inputs_bytes"
             case rssWithInputsBytes = "rss_with_inputs_bytes"

@@ -19,10 +19,10 @@ public enum PeerError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Runs a peer on a case (docs/PEERS.md): writes the seeded inputs as
-/// `.npy`, starts the peer, reads back its timings, memory and output, and
-/// checks the output against the float64 reference, giving the same
-/// ``CaseResult`` a native strategy gives.
+/// Runs a peer on a case (docs/PEERS.md): writes the seeded inputs (and,
+/// for a backward pass, dO) as `.npy`, starts the peer, reads back its
+/// timings, memory and output (or gradients), and checks them against the
+/// float64 reference, giving the same ``CaseResult`` a native strategy gives.
 public enum PeerRunner {
     /// Seconds a probe may take before the peer is `unsupported`: `import
     /// torch` takes a few, a cold disk cache perhaps ten. An interpreter that
@@ -98,6 +98,9 @@ public enum PeerRunner {
         guard peer.supports(pattern) else {
             throw PeerError.unsupported("\(peer.name) supports \(peer.supportedKindsDescription)")
         }
+        if let why = peer.unavailability(of: config.pass, precision: config.precision) {
+            throw PeerError.unsupported(why)
+        }
         let library: String
         switch availability(peer) {
         case .failure(let e): throw e
@@ -129,6 +132,10 @@ public enum PeerRunner {
             try NumpyFile.write(
                 PeerMessages.layoutArray(l), shape: [l.queryBlocks, l.keyBlocks], to: file("layout.npy"))
         }
+        // dO from the same stream of the seed the strategies use, so a peer's gradients are theirs to compare.
+        let outputGradient =
+            config.pass.hasBackward ? AttentionGradients.randomOutputGradient(shape: shape, seed: config.seed) : nil
+        if let dO = outputGradient { try NumpyFile.write(dO.toArray(), shape: qShape, to: file("do.npy")) }
         let r = config.repetitions
         let request = PeerMessages.Request(
             shape: .init(
@@ -138,11 +145,17 @@ public enum PeerRunner {
             mask: PeerMessages.mask(mask, layoutPath: file("layout.npy")),
             query: file("q.npy"), key: file("k.npy"), value: file("v.npy"), output: file("out.npy"),
             threads: config.threads, verify: config.verify,
-            repetitions: .init(warmup: r.warmup, minReps: r.minReps, maxReps: r.maxReps, minTime: r.minTime))
+            repetitions: .init(warmup: r.warmup, minReps: r.minReps, maxReps: r.maxReps, minTime: r.minTime),
+            pass: config.pass.rawValue, outputGradient: outputGradient == nil ? nil : file("do.npy"),
+            gradients: outputGradient == nil
+                ? nil : .init(query: file("dq.npy"), key: file("dk.npy"), value: file("dv.npy")))
         try JSONEncoder().encode(request).write(to: URL(fileURLWithPath: file("request.json")))
 
         let reply = try exchange(peer, request: file("request.json"), timeout: timeout, threads: config.threads)
-        let (times, memory) = try checked(reply, peer: peer, policy: r)
+        var (times, memory) = try checked(reply, peer: peer, policy: r, pass: config.pass)
+        if config.pass.hasBackward {
+            (memory.savedBytes, memory.gradientBytes) = CaseRunner.trainingTensorBytes(config)
+        }
 
         var verification: VerificationResult?
         let produced: NumpyArray
@@ -154,7 +167,23 @@ public enum PeerRunner {
         }
         // Rounding is exact: the peer's output is its dtype's values, widened.
         let output = Tensor(produced.values, precision: config.precision)
-        if config.verify {
+        if config.verify, let dO = outputGradient {
+            func gradient(_ name: String, _ expected: [Int]) throws -> Tensor {
+                let array: NumpyArray
+                do { array = try NumpyFile.read(path: file(name)) } catch {
+                    throw PeerError.failed("\(peer.name): no readable gradient \(name): \(error)")
+                }
+                guard array.shape == expected else {
+                    throw PeerError.failed(
+                        "\(peer.name): gradient \(name) has shape \(array.shape), expected \(expected)")
+                }
+                return Tensor(array.values)
+            }
+            let gradients = AttentionGradients(
+                query: try gradient("dq.npy", qShape), key: try gradient("dk.npy", kShape),
+                value: try gradient("dv.npy", kShape))
+            verification = Verification.verifyGradients(inputs, mask: mask, outputGradient: dO, gradients: gradients)
+        } else if config.verify {
             let unrounded =
                 given == nil && config.precision != .f32 ? AttentionInputs.random(shape: shape, seed: config.seed) : nil
             verification = Verification.verify(inputs, mask: mask, output: output, unrounded: unrounded)
@@ -164,7 +193,7 @@ public enum PeerRunner {
         return try CaseRunner.result(
             config, mask: mask, times: times,
             memory: memory,
-            predictedExtraBytes: peer.predictedExtraBytes(shape, mask, config.threads, config.precision),
+            predictedExtraBytes: peer.predictedExtraBytes(config, mask: mask),
             verification: verification,
             execution: StrategyExecution(kernel: "\(reply.library ?? library) \(reply.kernel ?? peer.name)", tile: nil),
             kernelChoice: "peer", calibration: calibration?.after(),
@@ -174,18 +203,23 @@ public enum PeerRunner {
     }
 
     /// The times and memory readings of an `ok` reply, checked as untrusted
-    /// input: a reply in another protocol version, a time that is not a
+    /// input: a reply in another protocol version or of another pass than
+    /// `pass` (a peer that ignores the request's pass), a time that is not a
     /// finite positive number, fewer or more timed runs than `policy`
     /// allows, or a byte count that is negative or beyond the machine's
     /// memory fails the case with the reason, rather than becoming a row
     /// with a negative median or infinite rates.
-    static func checked(_ reply: PeerMessages.Reply, peer: Peer, policy: RepetitionPolicy) throws -> (
+    static func checked(_ reply: PeerMessages.Reply, peer: Peer, policy: RepetitionPolicy, pass: Pass) throws -> (
         [Double], CaseRunner.MemoryReading
     ) {
         func fail(_ why: String) -> PeerError { .failed("\(peer.name): its reply \(why)") }
         guard reply.protocolVersion == PeerMessages.protocolVersion else {
             throw fail(
                 "speaks peer protocol \(reply.protocolVersion); attnbench speaks \(PeerMessages.protocolVersion)")
+        }
+        let timed = reply.pass ?? Pass.forward.rawValue
+        guard timed == pass.rawValue else {
+            throw fail("timed the \(timed) pass; the request asked for the \(pass) pass")
         }
         guard let times = reply.timesMs, let before = reply.rssBeforeInputsBytes,
             let with = reply.rssWithInputsBytes, let peak = reply.peakRssBytes

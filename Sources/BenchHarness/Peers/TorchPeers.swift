@@ -8,6 +8,10 @@ import Foundation
 /// Their memory predictions are planning estimates read off PyTorch's CPU
 /// code paths (what each allocates per call), used only to skip cases over
 /// `--memory-limit`; the report's memory columns are measured.
+///
+/// All three are asked every pass: a backward runs through autograd, and a
+/// backend whose PyTorch has no CPU backward (FlexAttention in 2.13) says
+/// so itself, so a later PyTorch that has one is measured without a change here.
 enum TorchPeers {
     static var all: [Peer] { [sdpa, flex, math] }
 
@@ -15,6 +19,17 @@ enum TorchPeers {
     static let importBytes = 400 << 20
     /// Starting Python and importing torch: about 2 s on these machines.
     static let importSeconds = 2.5
+
+    /// What a backward step allocates beyond the saved graph and the
+    /// gradients of the run before (cleared, so their memory is reused):
+    /// fresh dQ, dK and dV, and dK, dV per query head when K and V were
+    /// expanded to the query heads, plus `perPair` bytes per computed
+    /// (query, key) pair of one batch·head block (the math path's dP and dS).
+    static func backwardBytes(_ s: AttentionShape, _ mask: AttentionMask, perPair: Int) -> Int {
+        let expanded = s.kvHeads < s.heads ? 2 * s.batch * s.heads * s.keyLength * s.headDim * 4 : 0
+        let pairs = s.batch * s.heads * mask.queryLength * mask.keyLength
+        return AttentionGradients.bytes(s) + expanded + perPair * pairs
+    }
 
     /// `F.scaled_dot_product_attention` on full and causal masks: PyTorch's
     /// fused CPU flash kernel, which never materializes the scores.
@@ -34,6 +49,13 @@ enum TorchPeers {
                 let blocks = threads * 4 * 256 * 512 * 4
                 let expanded = s.kvHeads < s.heads ? 2 * s.batch * s.heads * s.keyLength * s.headDim * e : 0
                 return output + blocks + expanded
+            }, passes: Set(Pass.allCases),
+            predictedBackwardExtraBytes: { s, mask, threads in
+                // The gradients about three times over (zeroed in the kernel's
+                // [B, N, H, d] layout, then made contiguous for the leaves: 40 MiB
+                // measured at H=8, N=2048 full against 39 predicted) and
+                // per-thread float32 blocks of P, dP and the dQ accumulator.
+                2 * AttentionGradients.bytes(s) + backwardBytes(s, mask, perPair: 0) + threads * 3 * 256 * 512 * 4
             }, predictedStartupSeconds: importSeconds)
     }
 
@@ -53,6 +75,8 @@ enum TorchPeers {
                 let blocks = ((mask.queryLength + 127) / 128) * ((mask.keyLength + 127) / 128)
                 return s.queryElementCount * precision.bytes + s.batch * s.heads * s.queryLength * 4 + 4 * blocks * 4
             },
+            passes: Set(Pass.allCases),
+            predictedBackwardExtraBytes: { s, mask, _ in backwardBytes(s, mask, perPair: 0) },
             // The first call compiles the kernel for the shape: about 10 s more.
             predictedStartupSeconds: importSeconds + 10)
     }
@@ -75,6 +99,11 @@ enum TorchPeers {
                 let pairs = s.batch * s.heads * s.queryLength * s.keyLength
                 let maskBytes = mask.pattern == .full ? 0 : 5 * s.queryLength * s.keyLength
                 return 3 * pairs * precision.bytes + maskBytes + s.queryElementCount * precision.bytes
+            }, passes: Set(Pass.allCases),
+            predictedBackwardExtraBytes: { s, mask, _ in
+                // The gradients of the probabilities and of the scores, float32,
+                // per pair (284 MiB measured at H=8, N=2048 full against 268 predicted).
+                backwardBytes(s, mask, perPair: 8)
             }, predictedStartupSeconds: importSeconds)
     }
 }

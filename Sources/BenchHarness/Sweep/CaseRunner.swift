@@ -212,11 +212,6 @@ public enum CaseRunner {
         saveOutput: String? = nil
     ) throws -> CaseResult {
         if let peer = PeerRegistry.peer(named: config.strategy) {
-            if config.pass.hasBackward {
-                throw AttentionError.unsupportedPass(
-                    strategy: config.strategy, pass: "backward",
-                    reason: "peers time the forward pass only in this build")
-            }
             return try PeerRunner.run(
                 config, peer: peer, inputs: given, saveOutput: saveOutput, timeout: peerTimeout)
         }
@@ -320,6 +315,18 @@ public enum CaseRunner {
         let s = config.shape
         return (s.batch * s.heads * s.queryLength + s.queryElementCount) * MemoryLayout<Float>.stride
             + AttentionGradients.bytes(s)
+    }
+
+    /// The `saved_bytes` and `gradient_bytes` of a case with a backward
+    /// pass (``TrainingTensors``): O in the case's precision and the float32
+    /// L; the float32 dQ, dK, dV and dO.
+    static func trainingTensorBytes(_ config: CaseConfig) -> (saved: Int, gradients: Int) {
+        let s = config.shape
+        let logSumExp = s.batch * s.heads * s.queryLength * MemoryLayout<Float>.stride
+        return (
+            s.queryElementCount * config.precision.bytes + logSumExp,
+            AttentionGradients.bytes(s) + s.queryElementCount * MemoryLayout<Float>.stride
+        )
     }
 
     /// What `calibrate` measures around a case: sgemm, every instruction's

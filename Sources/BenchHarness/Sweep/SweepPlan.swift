@@ -59,10 +59,7 @@ extension SweepPlan {
     /// its predicted peak (inputs + predicted extra + process overhead) must
     /// fit in the memory limit.
     public func admit(_ config: CaseConfig) -> (CaseAdmission, AttentionMask?, Int?) {
-        if let peer = PeerRegistry.peer(named: config.strategy) {
-            if config.pass.hasBackward { return (.unsupported("peers time the forward pass only"), nil, nil) }
-            return admit(config, peer: peer)
-        }
+        if let peer = PeerRegistry.peer(named: config.strategy) { return admit(config, peer: peer) }
         let strategy: any AttentionStrategy
         let mask: AttentionMask
         // Inputs and the mask's bound first: resolving a mask that cannot fit
@@ -125,13 +122,20 @@ extension SweepPlan {
         guard peer.supports(pattern) else {
             return (.unsupported("\(peer.name) supports \(peer.supportedKindsDescription)"), nil, nil)
         }
+        if let why = peer.unavailability(of: config.pass, precision: config.precision) {
+            return (.unsupported(why), nil, nil)
+        }
         if case .failure(let why) = PeerRunner.availability(peer) { return (.unsupported(why.description), nil, nil) }
         if let skip = earlySkip(pattern, config, processOverhead: peer.processOverheadBytes) {
             return (skip, nil, nil)
         }
         let mask: AttentionMask
         do { mask = try AttentionMask(pattern, shape: config.shape) } catch { return (.invalid("\(error)"), nil, nil) }
-        let extra = peer.predictedExtraBytes(config.shape, mask, config.threads, config.precision)
-        return (admission(config, extra: extra, processOverhead: peer.processOverheadBytes), mask, extra)
+        let extra = peer.predictedExtraBytes(config, mask: mask)
+        // The backward's saved tensors and gradients are resident beside the inputs.
+        let (held, overflow) = extra.addingReportingOverflow(CaseRunner.trainingBytes(config))
+        return (
+            admission(config, extra: overflow ? .max : held, processOverhead: peer.processOverheadBytes), mask, extra
+        )
     }
 }

@@ -12,6 +12,8 @@ MODE:
   unavailable  its probe says the library is missing
   unsupported  its run says the case is unsupported
   garbage      prints something that is not the protocol's JSON
+  forward-only ok, but ignores the request's `pass` as a peer from before
+               the pass axis would, and names no pass in its reply
 
 The request's `dtype` (`f32`, `f16` or `bf16`; absent means `f32`) is taken
 as the real peer takes it: the inputs stay float32 files, the output is
@@ -20,6 +22,12 @@ rounded to the dtype (to nearest, ties to even; in mode wrong before the
 float32; a dtype other than f32 is named in the kernel label ("naive ok
 (bf16)"). Any other dtype value exits 1 with a message on stderr naming the
 field and the allowed values.
+
+The request's `pass` (`forward`, `backward` or `both`; absent means
+`forward`) is honoured in every mode but forward-only: a backward request
+gets dQ, dK and dV in float64 (in mode wrong with 0.01 added to dQ),
+written as float32 to the request's `gradients` files, and the reply
+names the pass.
 """
 
 import json
@@ -146,6 +154,48 @@ def attention(request):
     return (b_, h_, nq, d), out
 
 
+def attention_backward(request):
+    """dQ, dK, dV of the request's problem against its dO file, in float64:
+    P from the row's softmax, dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − D) with
+    D = rowsum(dP∘P), dQ = scale·dS·K, dK = scale·dSᵀ·Q."""
+    s = request["shape"]
+    b_, h_, kvh, nq, nk, d = (s["batch"], s["heads"], s["kv_heads"], s["query_length"],
+                              s["key_length"], s["head_dim"])
+    scale = s["scale"]
+    _, q = read_npy(request["query"])
+    _, k = read_npy(request["key"])
+    _, v = read_npy(request["value"])
+    _, do = read_npy(request["output_gradient"])
+    mask = request["mask"]
+    layout = read_npy(mask["layout"]) if mask["kind"] == "blocks" else None
+    dq = [0.0] * len(q)
+    dk = [0.0] * len(k)
+    dv = [0.0] * len(v)
+    group = h_ // kvh
+    for b in range(b_):
+        for h in range(h_):
+            qo = ((b * h_ + h) * nq) * d
+            ko = ((b * kvh + h // group) * nk) * d
+            for i in range(nq):
+                keys = [j for j in range(nk) if attended(mask, layout, i, j)]
+                if not keys:
+                    continue
+                scores = [scale * sum(q[qo + i * d + c] * k[ko + j * d + c] for c in range(d)) for j in keys]
+                top = max(scores)
+                weights = [math.exp(x - top) for x in scores]
+                total = sum(weights)
+                p = [w / total for w in weights]
+                dp = [sum(do[qo + i * d + c] * v[ko + j * d + c] for c in range(d)) for j in keys]
+                row = sum(a * b for a, b in zip(p, dp))
+                for pj, dpj, j in zip(p, dp, keys):
+                    ds = pj * (dpj - row)
+                    for c in range(d):
+                        dv[ko + j * d + c] += pj * do[qo + i * d + c]
+                        dq[qo + i * d + c] += scale * ds * k[ko + j * d + c]
+                        dk[ko + j * d + c] += scale * ds * q[qo + i * d + c]
+    return (b_, h_, nq, d), (b_, kvh, nk, d), dq, dk, dv
+
+
 def run(mode, request_path):
     with open(request_path) as f:
         request = json.load(f)
@@ -163,9 +213,18 @@ def run(mode, request_path):
     if mode == "garbage":
         print("this is not json")
         return
+    timed_pass = "forward" if mode == "forward-only" else request.get("pass", "forward")
     before = status_bytes("VmRSS")
     with_inputs = status_bytes("VmRSS")
     shape, output = attention(request)
+    if timed_pass != "forward":
+        q_shape, k_shape, dq, dk, dv = attention_backward(request)
+        if mode == "wrong":
+            dq = [x + 0.01 for x in dq]
+        paths = request["gradients"]
+        write_npy(paths["query"], q_shape, dq)
+        write_npy(paths["key"], k_shape, dk)
+        write_npy(paths["value"], k_shape, dv)
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -194,6 +253,8 @@ def run(mode, request_path):
         "process_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "library": "fake 1.0", "kernel": "naive " + mode + ("" if dtype == "f32" else " (%s)" % dtype),
     }
+    if mode != "forward-only":
+        reply["pass"] = timed_pass
     # Replies that look fine but must not become rows.
     lies = {
         "negative-times": {"times_ms": [-t for t in times]},
