@@ -43,6 +43,12 @@ func parsePass(_ text: String, flag: String = "--pass") throws -> Pass {
     return pass
 }
 
+/// A comma list of passes, each once, in the order given; the error names `flag`.
+func parsePasses(_ text: String, flag: String) throws -> [Pass] {
+    try text.split(separator: ",", omittingEmptySubsequences: false).map { try parsePass(String($0), flag: flag) }
+        .uniqued()
+}
+
 extension Array where Element == Precision {
     /// The one precision of a single-valued flag.
     func onlyElement(flag: String) throws -> Precision {
@@ -175,9 +181,7 @@ struct GridOptions: ParsableArguments {
             throw ValidationError("--head-dims '\(headDims)' must be a comma list of integers ≥ 1")
         }
         let precisions = try parsePrecisions(dtypes, flag: "--dtypes")
-        let passList = try passes.split(separator: ",", omittingEmptySubsequences: false).map {
-            try parsePass(String($0), flag: "--passes")
-        }.uniqued()
+        let passList = try parsePasses(passes, flag: "--passes")
         if let n = kvLen, n < 1 { throw ValidationError("--kv-len must be at least 1, got \(n)") }
         if kvLen != nil, kvLensFlag != nil { throw ValidationError("give --kv-len or --kv-lens, not both") }
         var keyLengths: [Int]? = kvLen.map { [$0] }

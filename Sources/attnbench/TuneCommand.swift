@@ -27,6 +27,13 @@ struct TuneCommand: ParsableCommand {
         help: "Comma-separated storage precisions (f32, f16, bf16); winners are kept per precision.")
     var dtypes: String = "f32"
 
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Comma-separated passes (forward, backward, both), timed as run --pass times them; winners are kept per pass."
+    )
+    var passes: String = Pass.forward.rawValue
+
     @Option(parsing: .unconditional, help: "Comma-separated patterns; each strategy is tuned on those it supports.")
     var patterns: String = "full,causal,window:256,bigbird:64"
 
@@ -56,6 +63,7 @@ struct TuneCommand: ParsableCommand {
         }
         for p in patterns.split(separator: ",") { _ = try parsePattern(String(p)) }
         _ = try parsePrecisions(dtypes, flag: "--dtypes")
+        _ = try parsePasses(passes, flag: "--passes")
         guard let dims = Optional(headDims.split(separator: ",").map { Int($0) }), !dims.isEmpty,
             dims.allSatisfy({ ($0 ?? 0) >= 1 })
         else {
@@ -81,6 +89,7 @@ struct TuneCommand: ParsableCommand {
             strategies: strategies.split(separator: ",").map(String.init),
             headDims: headDims.split(separator: ",").compactMap { Int($0) },
             precisions: try parsePrecisions(dtypes, flag: "--dtypes"),
+            passes: try parsePasses(passes, flag: "--passes"),
             patterns: patterns.split(separator: ",").map(String.init), seqLen: seqLen, heads: heads,
             threads: threads, reps: reps)
         FileHandle.standardError.write(

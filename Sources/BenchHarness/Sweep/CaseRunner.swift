@@ -174,7 +174,7 @@ public enum CaseRunner {
             let (_, file) = try TuningCache.file(for: TuningSource(flag: config.tuning)),
             let choice = file.choice(
                 strategy: config.strategy, headDim: config.shape.headDim, pattern: pattern,
-                precision: config.precision),
+                precision: config.precision, pass: config.pass),
             options.kernel == nil || options.kernel == choice.kernel
         {
             if options.kernel == nil {
@@ -375,9 +375,10 @@ public enum CaseRunner {
         let saved: SavedForward
         let gradients: AttentionGradients
 
-        init(_ config: CaseConfig, output: Tensor) {
-            let s = config.shape
-            outputGradient = AttentionGradients.randomOutputGradient(shape: s, seed: config.seed)
+        init(_ config: CaseConfig, output: Tensor) { self.init(shape: config.shape, seed: config.seed, output: output) }
+
+        init(shape s: AttentionShape, seed: UInt64, output: Tensor) {
+            outputGradient = AttentionGradients.randomOutputGradient(shape: s, seed: seed)
             saved = SavedForward(output: output, logSumExp: Tensor(count: s.batch * s.heads * s.queryLength))
             gradients = AttentionGradients(shape: s)
         }

@@ -6,17 +6,20 @@ import Foundation
 /// runs.
 ///
 /// For every strategy that has something to tune, every precision, every
-/// head dim and every pattern the strategy supports, on B=1, H=`heads`, N=`seqLen`: each
-/// available kernel with each of the strategy's
+/// pass, every head dim and every pattern the strategy supports, on B=1,
+/// H=`heads`, N=`seqLen`: each available kernel with each of the strategy's
 /// ``AttentionStrategy/tuningCandidates(shape:mask:)`` and the kernel's own
 /// default tile, in this process, the fastest of `reps` runs after one
-/// warm-up (noise only slows a run down). The winner is then checked against
-/// the float64 reference (the sample of rows of `run --verify`); a winner
-/// over tolerance is dropped for the next.
+/// warm-up (noise only slows a run down), timed as `run --pass` times the
+/// pass. The winner is then checked against the float64 reference (the
+/// output, or the gradients, as `run --verify` samples them); a winner over
+/// tolerance is dropped for the next. A strategy without a backward for the
+/// precision is not tuned for a backward pass.
 public struct Tuner {
     public var strategies: [String]
     public var headDims: [Int]
     public var precisions: [Precision]
+    public var passes: [Pass]
     public var patterns: [String]
     public var seqLen: Int
     public var heads: Int
@@ -24,12 +27,13 @@ public struct Tuner {
     public var reps: Int
 
     public init(
-        strategies: [String], headDims: [Int], precisions: [Precision] = [.f32], patterns: [String], seqLen: Int,
-        heads: Int = 8, threads: Int, reps: Int = 3
+        strategies: [String], headDims: [Int], precisions: [Precision] = [.f32], passes: [Pass] = [.forward],
+        patterns: [String], seqLen: Int, heads: Int = 8, threads: Int, reps: Int = 3
     ) {
         self.strategies = strategies
         self.headDims = headDims
         self.precisions = precisions
+        self.passes = passes
         self.patterns = patterns
         self.seqLen = seqLen
         self.heads = heads
@@ -44,21 +48,30 @@ public struct Tuner {
             let shape = try AttentionShape(heads: heads, queryLength: seqLen, headDim: d)
             let inputs = AttentionInputs.random(shape: shape, seed: 0, precision: precision)
             let output = inputs.makeOutput()
-            for name in strategies {
-                for text in patterns {
-                    let pattern = try MaskPattern(parsing: text)
-                    let probe = try StrategyRegistry.strategy(named: name)
-                    guard probe.supports(pattern), probe.tileKernel != nil else { continue }
-                    let mask = try AttentionMask(pattern, shape: shape)
-                    if let entry = try tune(name, pattern: pattern, mask: mask, inputs: inputs, output: output) {
+            for pass in passes {
+                let training =
+                    pass.hasBackward ? CaseRunner.TrainingTensors(shape: shape, seed: 0, output: output) : nil
+                for name in strategies {
+                    for text in patterns {
+                        let pattern = try MaskPattern(parsing: text)
+                        let probe = try StrategyRegistry.strategy(named: name)
+                        guard probe.supports(pattern), probe.tileKernel != nil,
+                            !pass.hasBackward || probe.backwardUnavailability(precision: precision) == nil
+                        else { continue }
+                        let mask = try AttentionMask(pattern, shape: shape)
+                        guard
+                            let entry = try tune(
+                                name, pattern: pattern, mask: mask, inputs: inputs, output: output, pass: pass,
+                                training: training)
+                        else { continue }
                         entries.append(entry)
                         let gain =
                             entry.defaultMs.map { String(format: ", default %.2f ms (%.2fx)", $0, $0 / entry.bestMs) }
                             ?? ""
                         progress(
                             String(
-                                format: "%@ %@ d=%d N=%d %@: %@ tile %@, %.2f ms%@", name, text, d, seqLen,
-                                precision.rawValue,
+                                format: "%@ %@ d=%d N=%d %@%@: %@ tile %@, %.2f ms%@", name, text, d, seqLen,
+                                precision.rawValue, pass == .forward ? "" : " \(pass)",
                                 KernelTable.descriptor(entry.kernel).name, entry.tile.description, entry.bestMs, gain))
                     }
                 }
@@ -72,8 +85,37 @@ public struct Tuner {
     /// One family: every candidate, fastest first, and the first that verifies.
     func tune(
         _ name: String, pattern: MaskPattern, mask: AttentionMask, inputs: AttentionInputs,
-        output: Tensor
+        output: Tensor, pass: Pass = .forward, training: CaseRunner.TrainingTensors? = nil
     ) throws -> TuningFile.Entry? {
+        /// One timed call of the pass; a backward's forward runs before, untimed.
+        func measure(_ strategy: any AttentionStrategy) throws -> [Double] {
+            guard let t = training else {
+                return try Stopwatch.measure(.fixed(warmup: 1, reps: reps)) {
+                    try strategy.forward(inputs, mask: mask, output: output, threads: threads)
+                }
+            }
+            if pass == .backward { try strategy.forward(inputs, mask: mask, saving: t.saved, threads: threads) }
+            return try Stopwatch.measure(.fixed(warmup: 1, reps: reps)) {
+                if pass == .both { try strategy.forward(inputs, mask: mask, saving: t.saved, threads: threads) }
+                try strategy.backward(
+                    inputs, mask: mask, saved: t.saved, outputGradient: t.outputGradient, into: t.gradients,
+                    threads: threads)
+            }
+        }
+        /// The candidate's result against the reference.
+        func verifies(_ strategy: any AttentionStrategy) throws -> Bool {
+            guard let t = training else {
+                try strategy.forward(inputs, mask: mask, output: output, threads: threads)
+                return Verification.verify(inputs, mask: mask, output: output).passes
+            }
+            try strategy.forward(inputs, mask: mask, saving: t.saved, threads: threads)
+            try strategy.backward(
+                inputs, mask: mask, saved: t.saved, outputGradient: t.outputGradient, into: t.gradients,
+                threads: threads)
+            return Verification.verifyGradients(
+                inputs, mask: mask, outputGradient: t.outputGradient, gradients: t.gradients
+            ).passes
+        }
         let shape = inputs.shape
         var measured: [(candidate: TuningFile.Candidate, strategy: any AttentionStrategy)] = []
         var defaultMs: Double?
@@ -88,21 +130,17 @@ public struct Tuner {
                 guard let used = strategy.execution(shape: shape, mask: mask).tile, seen.insert(used).inserted else {
                     continue
                 }
-                let times = try Stopwatch.measure(.fixed(warmup: 1, reps: reps)) {
-                    try strategy.forward(inputs, mask: mask, output: output, threads: threads)
-                }
-                let ms = times.min()!
+                let ms = try measure(strategy).min()!
                 if tile == nil && kernel == KernelTable.defaultKernel { defaultMs = ms }
                 measured.append((TuningFile.Candidate(kernel: kernel, tile: used, ms: ms), strategy))
             }
         }
         measured.sort { $0.candidate.ms < $1.candidate.ms }
         for (candidate, strategy) in measured {
-            try strategy.forward(inputs, mask: mask, output: output, threads: threads)
-            guard Verification.verify(inputs, mask: mask, output: output).passes else { continue }
+            guard try verifies(strategy) else { continue }
             return TuningFile.Entry(
                 strategy: name, headDim: shape.headDim, pattern: pattern.description,
-                patternKind: pattern.kind.rawValue, seqLen: shape.queryLength, dtype: inputs.precision,
+                patternKind: pattern.kind.rawValue, seqLen: shape.queryLength, dtype: inputs.precision, pass: pass,
                 kernel: candidate.kernel, tile: candidate.tile, bestMs: candidate.ms,
                 defaultMs: defaultMs, candidates: measured.map(\.candidate))
         }

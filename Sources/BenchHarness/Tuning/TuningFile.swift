@@ -33,6 +33,8 @@ public struct TuningFile: Codable, Sendable, Equatable {
         /// The precision measured; nil (files from before the precision
         /// axis) is f32.
         public var dtype: Precision?
+        /// The pass measured; nil (files from before the pass axis) is the forward.
+        public var pass: Pass?
         public var kernel: KernelID
         public var tile: TileSize
         /// The winner's time, and the time of the default choice, in ms.
@@ -43,10 +45,11 @@ public struct TuningFile: Codable, Sendable, Equatable {
 
         public init(
             strategy: String, headDim: Int, pattern: String, patternKind: String, seqLen: Int,
-            dtype: Precision = .f32, kernel: KernelID, tile: TileSize, bestMs: Double, defaultMs: Double?,
-            candidates: [Candidate]
+            dtype: Precision = .f32, pass: Pass = .forward, kernel: KernelID, tile: TileSize, bestMs: Double,
+            defaultMs: Double?, candidates: [Candidate]
         ) {
             self.dtype = dtype
+            self.pass = pass
             self.strategy = strategy
             self.headDim = headDim
             self.pattern = pattern
@@ -118,15 +121,18 @@ public struct TuningFile: Codable, Sendable, Equatable {
     }
 
     /// The tuned kernel and tile for a case: from the entry of the same
-    /// strategy, head dim, precision and pattern; failing that, only the
-    /// kernel of an entry of the same pattern family (a tile tuned for one
-    /// window does not fit another). Winners are per precision: a half
-    /// case moves half the bytes, and another tile may win.
-    public func choice(strategy: String, headDim: Int, pattern: MaskPattern, precision: Precision = .f32)
-        -> (kernel: KernelID, tile: TileSize?)?
-    {
+    /// strategy, head dim, precision, pass and pattern; failing that, only
+    /// the kernel of an entry of the same pattern family (a tile tuned for
+    /// one window does not fit another). Winners are per precision, as a
+    /// half case moves half the bytes, and per pass, as the backward's
+    /// transposed tiles hold five products to the forward's two: in both
+    /// another tile may win.
+    public func choice(
+        strategy: String, headDim: Int, pattern: MaskPattern, precision: Precision = .f32, pass: Pass = .forward
+    ) -> (kernel: KernelID, tile: TileSize?)? {
         let mine = entries.filter {
             $0.strategy == strategy && $0.headDim == headDim && ($0.dtype ?? .f32) == precision
+                && ($0.pass ?? .forward) == pass
         }
         if let e = mine.first(where: { $0.pattern == pattern.description }) { return (e.kernel, e.tile) }
         if let e = mine.first(where: { $0.patternKind == pattern.kind.rawValue }) { return (e.kernel, nil) }
