@@ -87,12 +87,21 @@ if ((out_given == 0)); then rm -rf "$out"; fi
 # whatever a tuning file on this machine says (builds before the tuning file
 # ignore the variable).
 export ATTNBENCH_TUNING=none
-"$head_bin" ab --baseline-binary "$base_bin" --baseline-label "base ${base_sha:0:12}" \
-    --current-label "head ${head_sha:0:12}$dirty" --out-dir "$out" \
-    "${CI_SWEEP_ARGS[@]}" "${CI_AB_ARGS[@]}" "${CI_GATE_ARGS[@]}" --format markdown
-status=$?
-case $status in
-    0|1) echo "ci-gate: base ${base_sha:0:12} vs head ${head_sha:0:12}$dirty: $([[ $status == 0 ]] && echo 'no regression' || echo 'REGRESSION'); reports in $out" >&2
-         exit "$status" ;;
-    *) fail "attnbench ab exited with status $status: a build could not run, or the gate itself failed (its error is above)" ;;
-esac
+# One A/B run per grid of ci-sweep.conf: the forward grid into DIR, the
+# backward grid into DIR/backward.
+status=0
+for grid in forward backward; do
+    if [[ $grid == forward ]]; then args=("${CI_SWEEP_ARGS[@]}") dir=$out; else args=("${CI_BACKWARD_SWEEP_ARGS[@]}") dir=$out/backward; fi
+    echo "ci-gate: the $grid grid" >&2
+    "$head_bin" ab --baseline-binary "$base_bin" --baseline-label "base ${base_sha:0:12}" \
+        --current-label "head ${head_sha:0:12}$dirty" --out-dir "$dir" \
+        "${args[@]}" "${CI_AB_ARGS[@]}" "${CI_GATE_ARGS[@]}" --format markdown
+    grid_status=$?
+    case $grid_status in
+        0) ;;
+        1) status=1 ;;
+        *) fail "attnbench ab ($grid grid) exited with status $grid_status: a build could not run, or the gate itself failed (its error is above)" ;;
+    esac
+done
+echo "ci-gate: base ${base_sha:0:12} vs head ${head_sha:0:12}$dirty: $([[ $status == 0 ]] && echo 'no regression' || echo 'REGRESSION'); reports in $out" >&2
+exit "$status"
