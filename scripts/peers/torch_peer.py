@@ -73,10 +73,12 @@ FlashAttention's `benchmark_backward` does), then `backward` times
 `out.backward(dO, retain_graph=True)` on the output of one untimed forward,
 and `both` times the forward and `out.backward(dO)` together. dQ, dK and dV
 of the first (verification) run are written as float32 to the request's
-`gradients` files. The second resident-set reading is taken after that
-run: the graph's saved tensors and the gradients are in place, as the
-suite's own backward holds them before its timed runs (in a `both` step the
-saved tensors are made inside the timed run, so they are in the peak). A
+`gradients` files. The second resident-set reading is taken with dO
+loaded, before the forward, plus the bytes of the row log-sum-exp and of
+dQ, dK and dV, which a strategy allocates before that reading: what the
+library's forward keeps for its backward beyond O and L (the math path's
+probabilities) is then the peer's extra memory, as it is the cost of its
+way of computing the gradients. A
 backend whose library has no backward on the CPU (FlexAttention raises
 NotImplementedError) replies `unsupported` with the library's words.
 """
@@ -484,7 +486,8 @@ def run(backend: str, request_path: str) -> dict:
         if timed_pass == DEFAULT_PASS:
             answer = measure(request, mask, forward, kernel, compiles, output, rss_before_inputs, rss_with_inputs)
         else:
-            answer = measure_training(request, timed_pass, problem, mask, forward, kernel, output, rss_before_inputs)
+            answer = measure_training(backend, request, timed_pass, problem, mask, forward, kernel, output,
+                                      rss_before_inputs)
     except Unsupported:
         raise
     except Exception:
@@ -501,8 +504,38 @@ def run(backend: str, request_path: str) -> dict:
     return answer
 
 
-def measure_training(request: dict, timed_pass: str, problem: Problem, mask: Mask, forward: Callable, kernel: str,
-                     output, rss_before_inputs: int) -> dict:
+def warm_up_backward(backend: str, like: Problem, mask_kind: str) -> None:
+    """One forward and backward of a tiny problem of the same backend, dtype,
+    head size and grouping, before the resident-set reading.
+
+    The first backward of a process starts autograd's engine and pages in
+    the library's backward kernels (about 38 MB resident at any size):
+    library setup, like the import, not the case's working memory. A backend
+    without a backward raises here, as it would on the case.
+    """
+    import torch
+
+    tiny = Problem.tiny(like)
+    for tensor in (tiny.query, tiny.key, tiny.value):
+        tensor.requires_grad_(True)
+    spec = {"kind": "full" if mask_kind == "full" else "causal", "offset": 0}
+    forward = PREPARE[backend](tiny, Mask(spec, tiny.query_length, tiny.key_length, torch))[0]
+    out = forward()
+    out.backward(torch.ones_like(out))
+    del out, tiny, forward
+    gc.collect()
+
+
+def no_backward(error: NotImplementedError, kernel: str, timed_pass: str) -> Unsupported:
+    """The `unsupported` reason for a backend whose torch raised NotImplementedError on a backward."""
+    import torch
+
+    first_line = (str(error).strip().splitlines() or [""])[0].strip()
+    return Unsupported(f"{kernel} has no {timed_pass} pass in torch {torch.__version__} on the CPU: {first_line}")
+
+
+def measure_training(backend: str, request: dict, timed_pass: str, problem: Problem, mask: Mask, forward: Callable,
+                     kernel: str, output, rss_before_inputs: int) -> dict:
     """Steps 3 to 6 for a `backward` or `both` request (see Passes above):
     fills `output` with the forward's result, writes the first run's
     gradients when asked to verify, and returns the `ok` answer."""
@@ -510,6 +543,14 @@ def measure_training(request: dict, timed_pass: str, problem: Problem, mask: Mas
 
     empty_rows = mask.empty_rows()
     output_gradient = problem.load_output_gradient(request)
+    try:
+        warm_up_backward(backend, problem, request["mask"]["kind"])
+    except NotImplementedError as error:
+        raise no_backward(error, kernel, timed_pass)
+    # What a strategy holds at this reading besides: L (float32 per query row) and the float32 gradients.
+    held = 4 * (problem.batch * problem.heads * problem.query_length
+                + sum(t.numel() for t in (problem.query, problem.key, problem.value)))
+    rss_with_inputs = resident_bytes() + held
 
     def forward_step():
         out = forward()
@@ -535,16 +576,13 @@ def measure_training(request: dict, timed_pass: str, problem: Problem, mask: Mas
         saved = forward_step() if timed_pass == "backward" else None
         first = step()
     except NotImplementedError as error:
-        first_line = (str(error).strip().splitlines() or [""])[0].strip()
-        raise Unsupported(f"{kernel} has no {timed_pass} pass in torch {torch.__version__} on the CPU: {first_line}")
+        raise no_backward(error, kernel, timed_pass)
     with torch.no_grad():
         output.copy_(first)
     del first
     if request["verify"]:
         save_gradients(request, *(t.grad.float().numpy() for t in (problem.query, problem.key, problem.value)))
     gc.collect()
-    # The graph's saved tensors and the gradients are resident now, like the suite's own before its timed runs.
-    rss_with_inputs = resident_bytes()
     # 4.-5. Peak reset, warmup and timed runs.
     peak_was_reset = reset_peak()
     times, _ = timed_runs(step, request["repetitions"])

@@ -51,10 +51,10 @@ enum TorchPeers {
                 return output + blocks + expanded
             }, passes: Set(Pass.allCases),
             predictedBackwardExtraBytes: { s, mask, threads in
-                // The gradients about three times over (zeroed in the kernel's
-                // [B, N, H, d] layout, then made contiguous for the leaves: 40 MiB
-                // measured at H=8, N=2048 full against 39 predicted) and
-                // per-thread float32 blocks of P, dP and the dQ accumulator.
+                // The gradients about three times over (the kernel's in its
+                // [B, N, H, d] layout, copies made contiguous for the leaves)
+                // and per-thread float32 blocks of P, dP and the dQ
+                // accumulator: 41.2 MiB measured at H=8, N=2048 full against 39.
                 2 * AttentionGradients.bytes(s) + backwardBytes(s, mask, perPair: 0) + threads * 3 * 256 * 512 * 4
             }, predictedStartupSeconds: importSeconds)
     }
@@ -101,9 +101,11 @@ enum TorchPeers {
                 return 3 * pairs * precision.bytes + maskBytes + s.queryElementCount * precision.bytes
             }, passes: Set(Pass.allCases),
             predictedBackwardExtraBytes: { s, mask, _ in
-                // The gradients of the probabilities and of the scores, float32,
-                // per pair (284 MiB measured at H=8, N=2048 full against 268 predicted).
-                backwardBytes(s, mask, perPair: 8)
+                // The probabilities its forward saves for the backward, the
+                // gradients of the probabilities and of the scores, and part
+                // of a temporary of the softmax's backward, float32, per pair:
+                // 424 MiB measured at H=8, N=2048 full against 428.
+                backwardBytes(s, mask, perPair: 13)
             }, predictedStartupSeconds: importSeconds)
     }
 }
