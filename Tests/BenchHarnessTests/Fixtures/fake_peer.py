@@ -125,7 +125,10 @@ def attended(mask, layout, i, j):
     raise ValueError(kind)
 
 
-def attention(request):
+def problem(request):
+    """The request's shape, its Q, K, V (flat lists) and its attended rows: a
+    list of (offset of the query row, offset of its key/value head, attended
+    keys, softmax probabilities), in float64; rows with no key are left out."""
     s = request["shape"]
     b_, h_, kvh, nq, nk, d = (s["batch"], s["heads"], s["kv_heads"], s["query_length"],
                               s["key_length"], s["head_dim"])
@@ -134,66 +137,56 @@ def attention(request):
     _, v = read_npy(request["value"])
     mask = request["mask"]
     layout = read_npy(mask["layout"]) if mask["kind"] == "blocks" else None
-    out = [0.0] * (b_ * h_ * nq * d)
     group = h_ // kvh
+    rows = []
     for b in range(b_):
         for h in range(h_):
-            qo = ((b * h_ + h) * nq) * d
             ko = ((b * kvh + h // group) * nk) * d
             for i in range(nq):
                 keys = [j for j in range(nk) if attended(mask, layout, i, j)]
                 if not keys:
                     continue
-                scores = [s["scale"] * sum(q[qo + i * d + c] * k[ko + j * d + c] for c in range(d))
-                          for j in keys]
+                row = ((b * h_ + h) * nq + i) * d
+                scores = [s["scale"] * sum(q[row + c] * k[ko + j * d + c] for c in range(d)) for j in keys]
                 top = max(scores)
                 weights = [math.exp(x - top) for x in scores]
                 total = sum(weights)
-                for c in range(d):
-                    out[qo + i * d + c] = sum(w * v[ko + j * d + c] for w, j in zip(weights, keys)) / total
-    return (b_, h_, nq, d), out
+                rows.append((row, ko, keys, [w / total for w in weights]))
+    return s, q, k, v, rows
+
+
+def attention(request):
+    s, q, k, v, rows = problem(request)
+    d = s["head_dim"]
+    out = [0.0] * len(q)
+    for row, ko, keys, p in rows:
+        for c in range(d):
+            out[row + c] = sum(pj * v[ko + j * d + c] for pj, j in zip(p, keys))
+    return (s["batch"], s["heads"], s["query_length"], d), out
 
 
 def attention_backward(request):
     """dQ, dK, dV of the request's problem against its dO file, in float64:
     P from the row's softmax, dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − D) with
     D = rowsum(dP∘P), dQ = scale·dS·K, dK = scale·dSᵀ·Q."""
-    s = request["shape"]
-    b_, h_, kvh, nq, nk, d = (s["batch"], s["heads"], s["kv_heads"], s["query_length"],
-                              s["key_length"], s["head_dim"])
-    scale = s["scale"]
-    _, q = read_npy(request["query"])
-    _, k = read_npy(request["key"])
-    _, v = read_npy(request["value"])
+    s, q, k, v, rows = problem(request)
+    d, scale = s["head_dim"], s["scale"]
     _, do = read_npy(request["output_gradient"])
-    mask = request["mask"]
-    layout = read_npy(mask["layout"]) if mask["kind"] == "blocks" else None
     dq = [0.0] * len(q)
     dk = [0.0] * len(k)
     dv = [0.0] * len(v)
-    group = h_ // kvh
-    for b in range(b_):
-        for h in range(h_):
-            qo = ((b * h_ + h) * nq) * d
-            ko = ((b * kvh + h // group) * nk) * d
-            for i in range(nq):
-                keys = [j for j in range(nk) if attended(mask, layout, i, j)]
-                if not keys:
-                    continue
-                scores = [scale * sum(q[qo + i * d + c] * k[ko + j * d + c] for c in range(d)) for j in keys]
-                top = max(scores)
-                weights = [math.exp(x - top) for x in scores]
-                total = sum(weights)
-                p = [w / total for w in weights]
-                dp = [sum(do[qo + i * d + c] * v[ko + j * d + c] for c in range(d)) for j in keys]
-                row = sum(a * b for a, b in zip(p, dp))
-                for pj, dpj, j in zip(p, dp, keys):
-                    ds = pj * (dpj - row)
-                    for c in range(d):
-                        dv[ko + j * d + c] += pj * do[qo + i * d + c]
-                        dq[qo + i * d + c] += scale * ds * k[ko + j * d + c]
-                        dk[ko + j * d + c] += scale * ds * q[qo + i * d + c]
-    return (b_, h_, nq, d), (b_, kvh, nk, d), dq, dk, dv
+    for row, ko, keys, p in rows:
+        dp = [sum(do[row + c] * v[ko + j * d + c] for c in range(d)) for j in keys]
+        mean = sum(a * b for a, b in zip(p, dp))
+        for pj, dpj, j in zip(p, dp, keys):
+            ds = pj * (dpj - mean)
+            for c in range(d):
+                dv[ko + j * d + c] += pj * do[row + c]
+                dq[row + c] += scale * ds * k[ko + j * d + c]
+                dk[ko + j * d + c] += scale * ds * q[row + c]
+    q_shape = (s["batch"], s["heads"], s["query_length"], d)
+    k_shape = (s["batch"], s["kv_heads"], s["key_length"], d)
+    return q_shape, k_shape, dq, dk, dv
 
 
 def run(mode, request_path):
