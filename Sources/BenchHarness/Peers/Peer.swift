@@ -92,13 +92,9 @@ public struct Peer: Sendable {
     /// The predicted working memory of `config`'s pass; with both passes
     /// the forward's and the backward's together.
     public func predictedExtraBytes(_ config: CaseConfig, mask: AttentionMask) -> Int {
-        let forward = predictedExtraBytes(config.shape, mask, config.threads, config.precision)
-        let backward = predictedBackwardExtraBytes(config.shape, mask, config.threads)
-        switch config.pass {
-        case .forward: return forward
-        case .backward: return backward
-        case .both: return forward.addingReportingOverflow(backward).overflow ? .max : forward + backward
-        }
+        config.pass.extraBytes(
+            forward: predictedExtraBytes(config.shape, mask, config.threads, config.precision),
+            backward: predictedBackwardExtraBytes(config.shape, mask, config.threads))
     }
 
     /// The pairs a forward pass computes, per (batch, head): Nq·Nk for a

@@ -297,14 +297,10 @@ public enum CaseRunner {
     public static func predictedExtraBytes(_ strategy: any AttentionStrategy, _ config: CaseConfig, mask: AttentionMask)
         -> Int
     {
-        let forward = strategy.predictedExtraBytes(
-            shape: config.shape, mask: mask, threads: config.threads, precision: config.precision)
-        let backward = strategy.predictedBackwardExtraBytes(shape: config.shape, mask: mask, threads: config.threads)
-        switch config.pass {
-        case .forward: return forward
-        case .backward: return backward
-        case .both: return forward.addingReportingOverflow(backward).overflow ? .max : forward + backward
-        }
+        config.pass.extraBytes(
+            forward: strategy.predictedExtraBytes(
+                shape: config.shape, mask: mask, threads: config.threads, precision: config.precision),
+            backward: strategy.predictedBackwardExtraBytes(shape: config.shape, mask: mask, threads: config.threads))
     }
 
     /// What a case with a backward pass holds besides Q, K, V and O (see

@@ -24,5 +24,16 @@ public enum Pass: String, CaseIterable, Codable, Sendable, CustomStringConvertib
     /// Whether the pass computes gradients.
     public var hasBackward: Bool { self != .forward }
 
+    /// The working memory of the pass from the forward's and the backward's
+    /// predictions: both together for `both` (their workspaces are resident
+    /// at once), saturating at `Int.max`.
+    public func extraBytes(forward: Int, backward: Int) -> Int {
+        switch self {
+        case .forward: forward
+        case .backward: backward
+        case .both: forward.addingReportingOverflow(backward).overflow ? .max : forward + backward
+        }
+    }
+
     public var description: String { rawValue }
 }
