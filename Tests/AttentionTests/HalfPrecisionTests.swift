@@ -195,3 +195,40 @@ final class HalfPrecisionTests: XCTestCase {
         }
     }
 }
+
+extension HalfPrecisionTests {
+    /// Sliding windows hold widened rows across query blocks
+    /// (``WidenedBand``): long enough that the band moves many times, heads
+    /// handed between workers, global keys behind the band, and grouped heads.
+    func testSlidingBandsAcrossManyBlocks() throws {
+        let sliding = try StrategyRegistry.strategy(named: "sliding", options: .init())
+        for precision in [Precision.f16, .bf16] {
+            for (h, g, nq, nk, d) in [(2, 2, 1500, 1500, 24), (4, 2, 900, 1300, 33)] {
+                let shape = try AttentionShape(heads: h, kvHeads: g, queryLength: nq, keyLength: nk, headDim: d)
+                for pattern in ["window:200:20", "window:77:0:g3", "window:31:150"] {
+                    for threads in [1, 3] {
+                        try check(sliding, shape, pattern, precision, seed: UInt64(nq + threads), threads: threads)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A strategy keeps its workspaces between calls: rows widened in one
+    /// call must not answer for new values at the same address in the next.
+    func testSlidingReadsNewValuesAtTheSameAddress() throws {
+        let sliding = try StrategyRegistry.strategy(named: "sliding", options: .init())
+        let shape = try AttentionShape(heads: 1, queryLength: 600, headDim: 16)
+        let mask = try AttentionMask(MaskPattern(parsing: "window:100"), shape: shape)
+        let inputs = AttentionInputs.random(shape: shape, seed: 4, precision: .f16)
+        let output = inputs.makeOutput()
+        try sliding.forward(inputs, mask: mask, output: output, threads: 1)
+        let other = AttentionInputs.random(shape: shape, seed: 5)
+        for (tensor, from) in [(inputs.key, other.key), (inputs.value, other.value)] {
+            from.toArray().withUnsafeBufferPointer { tensor.write(from: $0.baseAddress!, count: $0.count, at: 0) }
+        }
+        try sliding.forward(inputs, mask: mask, output: output, threads: 1)
+        let error = ReferenceCheck.compare(output.toArray(), ReferenceAttention.forward(inputs, mask: mask))
+        XCTAssert(error.withinTolerance(for: .f16), "\(error)")
+    }
+}

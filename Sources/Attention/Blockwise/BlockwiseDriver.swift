@@ -13,8 +13,10 @@
 /// block (``OnlineSoftmaxTile/begin(query:rows:scale:queries:mask:groups:groupStride:)``);
 /// the keys and values in registers by a block of a few rows (decoding,
 /// ``FewRowKernel``), and otherwise each key range into a per-worker
-/// ``KeyGather`` stage before the register-blocked products; the output
-/// rows are rounded as they are stored.
+/// ``KeyGather`` stage before the register-blocked products, or, when the
+/// plan's blocks slide along the keys, into a per-worker ``WidenedBand``
+/// that keeps them for the next blocks; the output rows are rounded as
+/// they are stored.
 ///
 /// OpenBLAS runs single-threaded inside the workers: the parallelism is over
 /// units, so one long head still uses every core.
@@ -107,7 +109,11 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
         let tileKey = "tile \(K.id) \(layout.maxRows)x\(plan.maxColumns)x\(d)",
             gatherKey = "gather \(plan.maxColumns)x\(d)",
             // (Short keys: up to 15 UTF-8 bytes a String stores inline, no allocation per call.)
-            stageKey = K.loadsHalfPrecision ? "keys \(plan.maxColumns)x\(d)" : "stage \(plan.maxColumns)x\(d)"
+            bandKey = "band \(plan.maxColumns)x\(d)",
+            // With a band, the transposed fold reads float32 values from it,
+            // and the ranges behind it must be widened alike.
+            stageKeysOnly = K.loadsHalfPrecision && !plan.slidesAlongKeys,
+            stageKey = stageKeysOnly ? "keys \(plan.maxColumns)x\(d)" : "stage \(plan.maxColumns)x\(d)"
         let tiles = (0 ..< workerCount).map { _ in
             workspaces.take(tileKey) {
                 OnlineSoftmaxTile<K>(maxRows: layout.maxRows, maxColumns: plan.maxColumns, headDim: d)
@@ -121,11 +127,18 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
         }
         let gathers = plan.gathersKeys && copies ? keyBuffers(gatherKey) : []
         // Where half-precision key ranges are widened before the register-
-        // blocked products (see ``widensIntoStage``).
-        let stages =
-            widensIntoStage(
-                precision: E.precision, maxRows: layout.maxRows, gathersKeys: plan.gathersKeys, kernel: K.self)
-            ? keyBuffers(stageKey, keysOnly: K.loadsHalfPrecision) : []
+        // blocked products (see ``widensIntoStage``): held across blocks in a
+        // band when the plan slides along the keys, else per block in a stage.
+        let widens = widensIntoStage(
+            precision: E.precision, maxRows: layout.maxRows, gathersKeys: plan.gathersKeys, kernel: K.self)
+        let bands =
+            widens && plan.slidesAlongKeys
+            ? (0 ..< workerCount).map { _ in
+                workspaces.take(bandKey) { WidenedBand(columns: plan.maxColumns, headDim: d) }
+            } : []
+        // A band's head pointer may name new data in this call.
+        for band in bands { band.removeAll() }
+        let stages = widens ? keyBuffers(stageKey, keysOnly: stageKeysOnly) : []
         let stateFloats = KeySplit.stateFloats(rows: layout.maxRows, headDim: d)
         let partialCount = pieces.count > 1 ? layout.items * stateFloats : 0
         let partialKey = "partials \(partialCount)"
@@ -134,13 +147,14 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
             workspaces.give(tileKey, tiles)
             workspaces.give(gatherKey, gathers)
             workspaces.give(stageKey, stages)
+            workspaces.give(bandKey, bands)
             workspaces.give(partialKey, partials)
         }
         let io = UncheckedSendable(
             (
                 q: inputs.query.elements(E.self), k: inputs.key.elements(E.self),
                 v: inputs.value.elements(E.self), o: output.elements(E.self), tiles: tiles, gathers: gathers,
-                stages: stages, partials: partials.first?.baseAddress, lse: logSumExp?.floats
+                stages: stages, bands: bands, partials: partials.first?.baseAddress, lse: logSumExp?.floats
             ))
         // Where a unit's rows are: group g's rows of query block `block`
         // start at `qOffset + g·groupStride` in Q and in O.
@@ -165,6 +179,7 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
                 mask: mask, groups: groups, groupStride: groupStride)
             let gather = io.value.gathers.isEmpty ? nil : io.value.gathers[worker]
             let stage = io.value.stages.isEmpty ? nil : io.value.stages[worker]
+            let band = io.value.bands.isEmpty ? nil : io.value.bands[worker]
             // A key range as float32 rows: in place, or widened into the
             // stage after the rows already there (the ranges queued on the
             // tile, which read them in place until they are folded).
@@ -184,7 +199,12 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
                 return stage.keys + first * d
             }
             func foldQueued() {
-                tile.foldQueuedTransposed(values: E.self)
+                // With a band every queued value row is float32 (see `stageKeysOnly`).
+                if band != nil {
+                    tile.foldQueuedTransposed(values: Float.self)
+                } else {
+                    tile.foldQueuedTransposed(values: E.self)
+                }
                 stage?.removeAll()
             }
             func flush() {
@@ -199,10 +219,20 @@ struct BlockwiseRun<Plan: KeyVisitPlan, E: StorageElement>: KernelBody {
             // shorter than a tile are copied together into a KeyGather.
             pieces.visitKeys(of: queries, piece: piece, plan: plan) { keys, partial in
                 let key = k + keys.lowerBound * d, value = v + keys.lowerBound * d
+                let held = band?.rows(key: k, value: v, keys: keys, beforeMoving: foldQueued)
                 if plan.gathersKeys, tile.canQueue, !tile.prefersRowWise {
                     if tile.transposedColumns + keys.count > plan.maxColumns { foldQueued() }
-                    tile.queueTransposed(
-                        key: floatKeys(key, rows: keys.count), value: value, keys: keys, partial: partial)
+                    if band != nil {
+                        let rows = held ?? floats(key, value, rows: keys.count)
+                        tile.queueTransposed(key: rows.key, value: rows.value, keys: keys, partial: partial)
+                    } else {
+                        tile.queueTransposed(
+                            key: floatKeys(key, rows: keys.count), value: value, keys: keys, partial: partial)
+                    }
+                } else if let held {
+                    tile.accumulate(
+                        key: held.key, value: held.value, columns: keys.count, mask: partial ? mask : nil,
+                        queries: queries, keys: keys)
                 } else if plan.gathersKeys, !partial, keys.count < plan.maxColumns, let g = gather {
                     if !g.fits(keys.count) { flush() }
                     g.append(key: key, value: value, rows: keys.count)
@@ -268,7 +298,8 @@ func tiledWorkers(units: Int, threads: Int) -> Int { max(1, min(threads, units))
 /// or the ``KeyGather`` copies, when the plan gathers, plus the packed query rows
 /// when grouped heads must be copied
 /// together or the rows are half precision, and, in half precision, the
-/// stage the key ranges are widened into), 192 KiB that a worker thread touches besides (its stack and
+/// stage the key ranges are widened into, or the ``WidenedBand`` a plan
+/// sliding along the keys holds them in), 192 KiB that a worker thread touches besides (its stack and
 /// allocator state), and, with OpenBLAS, 192 KiB of its packing buffers;
 /// once, the split pieces' partial states when the keys are split. The
 /// constants were fitted on measured peaks minus the workspaces (see
@@ -282,6 +313,7 @@ func blockwiseExtraBytes(
     let perWorker = kernel.dispatch(
         BlockwiseBytes(
             shape: shape, maxRows: layout.maxRows, maxColumns: plan.maxColumns, gathersKeys: plan.gathersKeys,
+            slidesAlongKeys: plan.slidesAlongKeys, visitsKeysBehindBand: plan.visitsKeysBehindBand,
             copiesQueries: precision != .f32 || (layout.groups > 1 && plan.queryBlocks.count > 1),
             precision: precision))
     let partials =
@@ -297,6 +329,8 @@ struct BlockwiseBytes: KernelBody {
     let maxRows: Int
     let maxColumns: Int
     let gathersKeys: Bool
+    let slidesAlongKeys: Bool
+    let visitsKeysBehindBand: Bool
     let copiesQueries: Bool
     let precision: Precision
 
@@ -317,7 +351,13 @@ struct BlockwiseBytes: KernelBody {
         }
         if copiesQueries { bytes += maxRows * d * MemoryLayout<Float>.stride }
         if widensIntoStage(precision: precision, maxRows: maxRows, gathersKeys: gathersKeys, kernel: K.self) {
-            bytes += KeyGather.workspaceBytes(capacity: maxColumns, headDim: d, keysOnly: K.loadsHalfPrecision)
+            if slidesAlongKeys {
+                bytes += WidenedBand.workspaceBytes(columns: maxColumns, headDim: d)
+                // The stage is touched only by the ranges behind the band.
+                if visitsKeysBehindBand { bytes += KeyGather.workspaceBytes(capacity: maxColumns, headDim: d) }
+            } else {
+                bytes += KeyGather.workspaceBytes(capacity: maxColumns, headDim: d, keysOnly: K.loadsHalfPrecision)
+            }
         }
         if copies { bytes += 192 << 10 }
         return bytes

@@ -15,10 +15,19 @@ protocol KeyVisitPlan: Sendable {
     /// Whether fully attended ranges shorter than ``maxColumns`` should be
     /// packed together (``KeyGather``) before being folded in.
     var gathersKeys: Bool { get }
+    /// Whether consecutive query blocks of a head visit mostly the same keys,
+    /// ascending (a sliding band), so half-precision rows widened for one
+    /// block serve the next (``WidenedBand``).
+    var slidesAlongKeys: Bool { get }
+    /// Whether some visited ranges lie before the band a block slides along
+    /// (a window's global keys), widened for each block on their own.
+    var visitsKeysBehindBand: Bool { get }
 }
 
 extension KeyVisitPlan {
     var gathersKeys: Bool { false }
+    var slidesAlongKeys: Bool { false }
+    var visitsKeysBehindBand: Bool { false }
 
     /// Cuts `range` into consecutive pieces of at most `width`, classifies each
     /// against `mask`, and visits the non-empty ones.

@@ -75,6 +75,15 @@ public struct SlidingWindowAttention: AttentionStrategy {
         /// the `groupSize` heads packed together.
         let maxRows: Int
         var maxColumns: Int { tile.columns }
+        /// When a block's whole band is one key range: then each block's
+        /// range starts after the previous block's, and a band that moves
+        /// keeps what the next block needs. (A wider window visits its band
+        /// in several ranges, and a move at the last one would leave the
+        /// next block's first range behind.)
+        var slidesAlongKeys: Bool {
+            maxRows + min(window.left, 1 << 20) + min(window.right, 1 << 20) <= tile.columns
+        }
+        var visitsKeysBehindBand: Bool { window.globalTokens > 0 }
 
         init(mask: AttentionMask, window: MaskPattern.Window, tile: TileSize, kernel: KernelID, groupSize: Int) {
             self.mask = mask
