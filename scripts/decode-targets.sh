@@ -19,32 +19,14 @@
 # one CSV/JSON per sweep and targets.md with the table and the commands.
 # Set ATTNBENCH_TARGET_CPU (e.g. haswell) to measure another build of this CPU.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/ensure-deps.sh
-flags=()
-if [ -n "${ATTNBENCH_TARGET_CPU:-}" ]; then flags=(-Xswiftc -target-cpu -Xswiftc "$ATTNBENCH_TARGET_CPU"); fi
-swift build -c release --product attnbench "${flags[@]}" >&2
-bin=.build/release/attnbench
-default=$($bin list --kernels | head -1)
-cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | tr 'A-Z' 'a-z' | sed 's/[^a-z0-9]\+/-/g; s/^-//; s/-$//')
-name=${1:-$cpu-$default}
-dir=results/decode/$name
-mkdir -p "$dir"
-: > "$dir/commands.txt"
-run() {
-    out=$1
-    shift
-    rm -f "$dir/$out.csv" "$dir/$out.json"
-    echo "attnbench sweep --in-process $* --out $dir/$out.csv" >> "$dir/commands.txt"
-    $bin sweep --in-process --tuning none --seq-lens 1 --head-dims 128 --min-reps 10 --max-reps 60 --min-time 1 \
-        --out "$dir/$out.csv" "$@" > /dev/null
-}
-run gqa --strategies tiled,sliding,block-sparse --patterns full,window:4096,bigbird:64 --kv-lens 131072 \
+source "$(dirname "$0")/targets-lib.sh" decode "${1:-}"
+common=(--tuning none --seq-lens 1 --head-dims 128 --min-reps 10 --max-reps 60 --min-time 1)
+run gqa "${common[@]}" --strategies tiled,sliding,block-sparse --patterns full,window:4096,bigbird:64 --kv-lens 131072 \
     --heads 32 --kv-heads 8 --threads 2
 for round in 1 2 3; do
-    run "mqa-$round" --strategies tiled --patterns full --kv-lens 131072 --heads 8 --kv-heads 1 --threads 2
-    run "mha1-$round" --strategies tiled --patterns full --kv-lens 131072 --heads 1 --kv-heads 1 --threads 2
-    run "split1-$round" --strategies tiled --patterns full --kv-lens 1048576 --heads 1 --threads 1
-    run "split2-$round" --strategies tiled --patterns full --kv-lens 1048576 --heads 1 --threads 2
+    run "mqa-$round" "${common[@]}" --strategies tiled --patterns full --kv-lens 131072 --heads 8 --kv-heads 1 --threads 2
+    run "mha1-$round" "${common[@]}" --strategies tiled --patterns full --kv-lens 131072 --heads 1 --kv-heads 1 --threads 2
+    run "split1-$round" "${common[@]}" --strategies tiled --patterns full --kv-lens 1048576 --heads 1 --threads 1
+    run "split2-$round" "${common[@]}" --strategies tiled --patterns full --kv-lens 1048576 --heads 1 --threads 2
 done
 python3 scripts/decode-targets.py "$dir" | tee "$dir/targets.md"

@@ -16,17 +16,7 @@
 # fractions of sgemm are against those (the reports say which). The defaults
 # are measured (--tuning none), not what a tuning file here would pick.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/ensure-deps.sh
-swift build -c release --product attnbench >&2
-bin=.build/release/attnbench
-default=$($bin list --kernels | head -1)
-cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | tr 'A-Z' 'a-z' | sed 's/[^a-z0-9]\+/-/g; s/^-//; s/-$//')
-name=${1:-$cpu-$default}
-dir=results/kernels/$name
-mkdir -p "$dir"
-run() { out=$1; shift; rm -f "$dir/$out.csv" "$dir/$out.json"; echo "attnbench sweep --in-process $* --out $dir/$out.csv" >> "$dir/commands.txt"; $bin sweep --in-process --out "$dir/$out.csv" "$@" >/dev/null; }
-: > "$dir/commands.txt"
+source "$(dirname "$0")/targets-lib.sh" kernels "${1:-}"
 run targets --strategies dense,tiled,sliding,block-sparse --tuning none --patterns full,causal,window:256,bigbird:64 \
     --seq-lens 1024:16384 --min-reps 3 --max-reps 10 --min-time 0.5
 # Decoding with one KV head: eight query heads against one, then one alone.

@@ -18,31 +18,14 @@
 # kernel): one CSV/JSON per sweep, commands.txt and targets.md.
 # Set ATTNBENCH_TARGET_CPU (e.g. haswell) to measure another build of this CPU.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/ensure-deps.sh
-flags=()
-if [ -n "${ATTNBENCH_TARGET_CPU:-}" ]; then flags=(-Xswiftc -target-cpu -Xswiftc "$ATTNBENCH_TARGET_CPU"); fi
-swift build -c release --product attnbench "${flags[@]}" >&2
-bin=.build/release/attnbench
-default=$($bin list --kernels | head -1)
-cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | tr 'A-Z' 'a-z' | sed 's/[^a-z0-9]\+/-/g; s/^-//; s/-$//')
-name=${1:-$cpu-$default}
-dir=results/precision/$name
-mkdir -p "$dir"
-: > "$dir/commands.txt"
-run() {
-    out=$1
-    shift
-    rm -f "$dir/$out.csv" "$dir/$out.json"
-    echo "attnbench sweep --in-process --tuning none --dtypes f32,f16,bf16 --threads 2 $* --out $dir/$out.csv" >> "$dir/commands.txt"
-    $bin sweep --in-process --tuning none --dtypes f32,f16,bf16 --threads 2 --out "$dir/$out.csv" "$@" > /dev/null
-}
+source "$(dirname "$0")/targets-lib.sh" precision "${1:-}"
+common=(--tuning none --dtypes f32,f16,bf16 --threads 2)
 prefill=(--seq-lens 4096,16384 --heads 8 --head-dims 64 --min-reps 3 --max-reps 10 --min-time 1)
 for round in 1 2 3; do
-    run "tiled-$round" --strategies tiled --patterns full,causal "${prefill[@]}"
-    run "sliding-$round" --strategies sliding --patterns window:256 "${prefill[@]}"
-    run "block-sparse-$round" --strategies block-sparse --patterns bigbird:64 "${prefill[@]}"
-    run "decode-$round" --preset decode --strategies tiled --patterns full --seq-lens 1 --kv-lens 131072 \
+    run "tiled-$round" "${common[@]}" --strategies tiled --patterns full,causal "${prefill[@]}"
+    run "sliding-$round" "${common[@]}" --strategies sliding --patterns window:256 "${prefill[@]}"
+    run "block-sparse-$round" "${common[@]}" --strategies block-sparse --patterns bigbird:64 "${prefill[@]}"
+    run "decode-$round" "${common[@]}" --preset decode --strategies tiled --patterns full --seq-lens 1 --kv-lens 131072 \
         --heads 32 --kv-heads 8 --head-dims 128 --min-reps 10 --max-reps 40 --min-time 1
 done
 python3 scripts/precision-targets.py "$dir" | tee "$dir/targets.md"
